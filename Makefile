@@ -1,0 +1,130 @@
+# aoi: deep-learning optical inspection as a Unix toolchain.
+#
+#   make            build libaoi and the programs into build/
+#   make check      build with ASan+UBSan into build/check/ and run every test
+#   make demo       run the whole pipeline on testdata/
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install the Debian packages the build needs (as root)
+#   make bench      aoi against PyTorch and ONNX Runtime, one table
+#
+# New files in lib/, cmd/, tests/unit/ and tests/cli/ are picked up without
+# editing this file.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+
+CC ?= cc
+OPT ?= -O3 -march=native
+WERROR ?= -Werror
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -fopenmp -pthread \
+	-Ilib -DAOI_VERSION='"$(VERSION)"'
+CFLAGS ?= $(OPT) -g
+
+# Debian ships OpenBLAS built for pthreads and for OpenMP; aoi uses OpenMP for
+# its own kernels, so it links the OpenMP build when it is there to keep one
+# thread pool instead of two fighting over the cores.
+BLAS_OMP_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
+ifneq ($(wildcard $(BLAS_OMP_DIR)/libopenblas.so),)
+BLAS_LIBS := -L$(BLAS_OMP_DIR) -Wl,-rpath,$(BLAS_OMP_DIR) -lopenblas
+else
+BLAS_LIBS := -lopenblas
+endif
+
+# MPI (issue 9): off until data-parallel training lands; MPI=1 turns it on.
+MPI ?= 0
+ifeq ($(MPI),1)
+MPI_CFLAGS := -DAOI_HAVE_MPI $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS := $(shell mpicc --showme:link 2>/dev/null)
+endif
+
+# rabbitmq-c (issue 10): off until the queue workers land; AMQP=1 turns it on.
+AMQP ?= 0
+ifeq ($(AMQP),1)
+AMQP_CFLAGS := -DAOI_HAVE_AMQP
+AMQP_LIBS := -lrabbitmq
+endif
+
+LIBS = -lpng -ljpeg -ljansson $(BLAS_LIBS) $(MPI_LIBS) $(AMQP_LIBS) -lm
+ALL_CFLAGS = $(CFLAGS_BASE) $(MPI_CFLAGS) $(AMQP_CFLAGS) $(CFLAGS)
+
+LIB_SRC := $(sort $(wildcard lib/*.c lib/*/*.c))
+CMD_SRC := $(sort $(wildcard cmd/aoi-*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+PROGS := $(patsubst cmd/%.c,%,$(CMD_SRC))
+
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+BIN := $(addprefix $(BUILD)/bin/,$(PROGS))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all check unit cli demo install uninstall deps clean bench lint-man have-deps
+all: have-deps $(BUILD)/libaoi.a $(BIN) $(BUILD)/aoi.pc
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libaoi.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(BUILD)/libaoi.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libaoi.a $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libaoi.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libaoi.a $(LIBS)
+
+$(BUILD)/aoi.pc: scripts/aoi.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# The test build: sanitizers on, optimised enough that the tests stay quick.
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+check: have-deps
+	$(MAKE) --no-print-directory BUILD=build/check CFLAGS="$(SAN_FLAGS)" unit cli
+
+unit: $(UNIT_BIN) $(BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+cli: $(BIN)
+	@AOI_BIN=$(abspath $(BUILD)/bin) sh tests/run-cli.sh
+
+demo: have-deps all
+	@$(MAKE) --no-print-directory -C examples/demo AOI_BIN=$(abspath $(BUILD)/bin)
+
+bench: all
+	@sh scripts/bench.sh $(abspath $(BUILD)/bin)
+
+# Build prerequisites: `make deps` installs them; other targets call
+# have-deps, which runs deps only when a header is missing.
+DEPS_SCRIPT := scripts/deps.sh
+deps:
+	@sh $(DEPS_SCRIPT) install
+have-deps:
+	@sh $(DEPS_SCRIPT) check || sh $(DEPS_SCRIPT) install
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/aoi $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/libaoi.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/aoi.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/aoi/
+	for f in man/*.1; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
+	for f in man/*.5; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
+	for f in man/*.7; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
+	for p in $(PROGS); do ln -sf aoi $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
+	install -m 644 completions/aoi.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/aoi
+	install -m 644 completions/_aoi $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_aoi
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p; done
+
+clean:
+	rm -rf build

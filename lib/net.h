@@ -1,0 +1,137 @@
+/* net.h: a network as a graph of layers, built in code, run forward and
+ * backward on NCHW float batches.
+ *
+ * Build: aoi_net_new(), then one call per layer; each returns its node id
+ * (node 0 is the input) or -1 with err set (bad shape or argument). The
+ * last node added is the output unless aoi_net_set_output() says otherwise.
+ * Plan: aoi_net_plan() fixes batch and input size, works out every shape
+ * and allocates the activation arena once; forward and backward then
+ * allocate nothing.
+ *
+ * Parameters and their gradients live in two flat float arrays
+ * (aoi_net_params(), aoi_net_grads()) that optimisers, checkpoints and
+ * all-reduce walk as one vector; aoi_net_param_info() names each tensor in
+ * them. Batch-norm running statistics live in a third array, the state,
+ * saved with the model but not trained.
+ *
+ * Ownership: the net owns everything it returns; pointers stay valid until
+ * the next aoi_net_plan() or aoi_net_free(). */
+#ifndef AOI_NET_H
+#define AOI_NET_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "rng.h"
+
+typedef struct aoi_net aoi_net;
+
+typedef struct aoi_shape {
+	int n, c, h, w;
+} aoi_shape;
+
+enum aoi_act {
+	AOI_ACT_NONE,
+	AOI_ACT_RELU,
+	AOI_ACT_RELU6,
+	AOI_ACT_LEAKY,   /* alpha = negative slope */
+	AOI_ACT_SIGMOID,
+	AOI_ACT_COUNT
+};
+
+aoi_net *aoi_net_new(int in_channels, aoi_error *err);
+void aoi_net_free(aoi_net *net);
+
+/* Nodes after this call belong to `block` ("encoder", "encoder.3",
+ * "decoder.1", "head"): parameter names are "block/kind<node>.weight" and
+ * freezing and transfer work by block prefix. */
+void aoi_net_set_block(aoi_net *net, const char *block);
+
+int aoi_net_conv(aoi_net *net, int in, int out_channels, int kernel, int stride,
+		 int pad, int dilation, int groups, int bias, aoi_error *err);
+int aoi_net_conv_transpose(aoi_net *net, int in, int out_channels, int kernel,
+			   int stride, int pad, int output_pad, int bias, aoi_error *err);
+int aoi_net_batchnorm(aoi_net *net, int in, aoi_error *err); /* eps 1e-5, momentum 0.1 */
+int aoi_net_activation(aoi_net *net, int in, enum aoi_act act, float alpha,
+		       aoi_error *err);
+int aoi_net_softmax(aoi_net *net, int in, aoi_error *err); /* over channels */
+/* 2-D max pool that keeps argmax indices for aoi_net_maxunpool() */
+int aoi_net_maxpool(aoi_net *net, int in, int kernel, int stride, int pad,
+		    aoi_error *err);
+int aoi_net_maxunpool(aoi_net *net, int in, int pool_node, aoi_error *err);
+int aoi_net_avgpool(aoi_net *net, int in, int kernel, int stride, int pad,
+		    aoi_error *err);
+int aoi_net_global_avgpool(aoi_net *net, int in, aoi_error *err);
+int aoi_net_adaptive_avgpool(aoi_net *net, int in, int out_h, int out_w,
+			     aoi_error *err);
+/* factor x2, x4...; bilinear with align_corners = false (PyTorch default) */
+int aoi_net_upsample(aoi_net *net, int in, int factor, int bilinear, aoi_error *err);
+int aoi_net_concat(aoi_net *net, int count, const int *ins, aoi_error *err);
+int aoi_net_add(aoi_net *net, int a, int b, aoi_error *err);
+int aoi_net_dense(aoi_net *net, int in, int out_features, int bias, aoi_error *err);
+int aoi_net_dropout(aoi_net *net, int in, float p, aoi_error *err);
+int aoi_net_flatten(aoi_net *net, int in, aoi_error *err);
+int aoi_net_set_output(aoi_net *net, int node, aoi_error *err);
+
+/* Fix batch and input size; shapes are checked here (a dense layer after a
+ * flatten needs the size it was built for). */
+int aoi_net_plan(aoi_net *net, int batch, int height, int width, aoi_error *err);
+aoi_shape aoi_net_input_shape(const aoi_net *net);
+aoi_shape aoi_net_output_shape(const aoi_net *net);
+
+/* Introspection, for aoi-bench --layers and pipeline stages. */
+typedef struct aoi_node_info {
+	const char *kind;  /* "conv", "batchnorm", "relu6", ... */
+	const char *block;
+	aoi_shape out;
+	double flops;      /* per batch as planned, 2 per multiply-add */
+	int ninputs;
+	int inputs[8];
+} aoi_node_info;
+int aoi_net_node_count(const aoi_net *net);
+int aoi_net_node_info(const aoi_net *net, int node, aoi_node_info *info);
+
+/* Parameters. */
+typedef struct aoi_param_info {
+	char name[96];
+	size_t offset, count; /* in aoi_net_params() */
+	int ndim, shape[4];   /* conv: out, in/groups, kh, kw; dense: out, in */
+	int node;
+	int decay;            /* weights yes; biases and batch-norm no */
+	int frozen;
+} aoi_param_info;
+
+size_t aoi_net_param_count(const aoi_net *net);
+float *aoi_net_params(aoi_net *net);
+float *aoi_net_grads(aoi_net *net);
+int aoi_net_param_tensors(const aoi_net *net);
+const aoi_param_info *aoi_net_param_info(const aoi_net *net, int i);
+float *aoi_net_state(aoi_net *net, size_t *count); /* batch-norm running stats */
+void aoi_net_zero_grads(aoi_net *net);
+/* Kaiming-uniform weights as PyTorch initialises them, biases 0 for conv
+ * followed by batch norm, batch norm gamma 1 beta 0. */
+void aoi_net_init_params(aoi_net *net, aoi_rng *rng);
+/* Freeze (1) or unfreeze (0) parameters whose block starts with prefix
+ * ("" = all); returns how many tensors changed. */
+int aoi_net_freeze_block(aoi_net *net, const char *prefix, int frozen);
+int aoi_net_freeze_nodes(aoi_net *net, int first, int last, int frozen);
+
+/* Run. input is batch x C x H x W as planned. training = 1 uses batch
+ * statistics and dropout (drawing from rng) and keeps what backward
+ * needs. Returns the output (owned by the net) or NULL. */
+const float *aoi_net_forward(aoi_net *net, const float *input, int training,
+			     aoi_rng *rng, aoi_error *err);
+/* dout: gradient of the loss w.r.t. the output. Gradients of unfrozen
+ * parameters are ADDED to aoi_net_grads(). */
+int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err);
+/* Gradient w.r.t. the input after backward (for gradient checks). */
+const float *aoi_net_input_grad(const aoi_net *net);
+
+/* Inference only from here on: fold batch norm into the convolution before
+ * it and fuse activations into it. Training calls fail after this. */
+int aoi_net_fuse_for_inference(aoi_net *net, aoi_error *err);
+
+/* Threads for this net's kernels and OpenBLAS (0 = all cores). */
+void aoi_net_set_threads(aoi_net *net, int threads);
+
+#endif

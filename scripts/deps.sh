@@ -1,0 +1,39 @@
+#!/bin/sh
+# deps.sh check|install: the Debian packages aoi builds against.
+# check exits 0 when every header and library is there; install runs apt-get
+# as root, and otherwise prints the one command to run.
+set -u
+PKGS="libpng-dev libjpeg62-turbo-dev libjansson-dev libopenblas-openmp-dev pkg-config mandoc"
+OPTIONAL="libopenmpi-dev openmpi-bin librabbitmq-dev rabbitmq-server"
+
+missing() {
+	for h in png.h jpeglib.h jansson.h; do
+		[ -e /usr/include/$h ] || { echo "$h"; return 0; }
+	done
+	ls /usr/include/*/cblas.h /usr/include/cblas.h >/dev/null 2>&1 || { echo cblas.h; return 0; }
+	command -v mandoc >/dev/null 2>&1 || { echo mandoc; return 0; }
+	return 1
+}
+
+case "${1:-check}" in
+check)
+	if m=$(missing); then
+		echo "aoi: missing build dependency ($m)" >&2
+		exit 1
+	fi
+	exit 0 ;;
+install)
+	all="$PKGS"
+	[ "${2:-}" = all ] && all="$PKGS $OPTIONAL"
+	if [ "$(id -u)" != 0 ]; then
+		echo "aoi: run as root: apt-get install -y $all" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q $all >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null && apt-get install -y -q $all >/dev/null; } ||
+		{ echo "aoi: apt-get install $all failed" >&2; exit 1; }
+	;;
+*)
+	echo "usage: deps.sh check|install [all]" >&2; exit 2 ;;
+esac
