@@ -119,9 +119,8 @@ install: all
 	for f in man/*.1; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for f in man/*.5; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 	for f in man/*.7; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
-	for p in $(PROGS); do ln -sf aoi $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
-	install -m 644 completions/aoi.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/aoi
-	install -m 644 completions/_aoi $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_aoi
+	for f in completions/bash/*; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/; done; true
+	for f in completions/zsh/_*; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/zsh/site-functions/; done; true
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p; done
