@@ -8,6 +8,7 @@ export AOI_SHARED="${AOI_SHARED:-$(dirname "$AOI_TOP")/shared}"
 pass=0 fail=0
 for t in "$here"/cli/*.sh; do
 	[ -e "$t" ] || continue
+	[ "$(basename "$t")" = lib.sh ] && continue
 	name=$(basename "$t" .sh)
 	if out=$(sh "$t" 2>&1); then
 		pass=$((pass + 1))

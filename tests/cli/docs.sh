@@ -3,6 +3,7 @@
 . "$AOI_TOP/tests/cli/lib.sh"
 
 for bin in "$AOI_BIN"/aoi-*; do
+	[ -x "$bin" ] || continue
 	prog=$(basename "$bin")
 	page="$AOI_TOP/man/$prog.1"
 	cases=$((cases + 1))
