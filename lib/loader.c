@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "fileio.h"
 
 typedef struct stage {
@@ -435,7 +436,7 @@ static void warp_image(const aoi_augment *a, const aoi_image *img, const aoi_nor
 	}
 }
 
-static void warp_mask(const aoi_augment *a, const aoi_mask *m, int w, int h, int32_t *dst)
+static void warp_mask(const aoi_augment *a, const aoi_mask *m, int w, int h, int *dst)
 {
 	const double *t = a->inv;
 	for (int y = 0; y < h; y++)
@@ -485,8 +486,8 @@ static void draw_transform(const aoi_loader *l, const stage *st, int index, int 
 		return;
 	double dx = free_x / 2, dy = free_y / 2;
 	if (training) {
-		dx = free_x > 0 ? aoi_rng_below(&rng, (uint32_t)free_x + 1) : dx;
-		dy = free_y > 0 ? aoi_rng_below(&rng, (uint32_t)free_y + 1) : dy;
+		dx = free_x > 0 ? aoi_rng_below(&rng, (uint)free_x + 1) : dx;
+		dy = free_y > 0 ? aoi_rng_below(&rng, (uint)free_y + 1) : dy;
 	}
 	add_offset(a, dx, dy);
 }
@@ -497,10 +498,12 @@ static void fill_points(const aoi_loader *l, const sample *s, const stage *st,
 	double sx = l->o.crop ? 1.0 : (double)l->o.width / st->orig_w;
 	double sy = l->o.crop ? 1.0 : (double)l->o.height / st->orig_h;
 	for (int i = 0; i < s->npoints; i++) {
-		double x = s->points[2 * i] * sx, y = s->points[2 * i + 1] * sy;
+		/* keypoints use pixel edges at integers, the transform pixel
+		 * centres */
+		double x = s->points[2 * i] * sx - 0.5, y = s->points[2 * i + 1] * sy - 0.5;
 		aoi_augment_point(a, &x, &y);
-		dst[2 * i] = (float)(x / l->o.width);
-		dst[2 * i + 1] = (float)(y / l->o.height);
+		dst[2 * i] = (float)((x + 0.5) / l->o.width);
+		dst[2 * i + 1] = (float)((y + 0.5) / l->o.height);
 	}
 }
 
@@ -538,9 +541,9 @@ static void zero_rows(aoi_batch *b, const aoi_loader *l, int from)
 		return;
 	memset(b->x + (size_t)from * b->c * plane, 0, rows * b->c * plane * sizeof(float));
 	if (b->mask)
-		memset(b->mask + (size_t)from * plane, 0, rows * plane * sizeof(int32_t));
+		memset(b->mask + (size_t)from * plane, 0, rows * plane * sizeof(int));
 	if (b->label)
-		memset(b->label + from, 0, rows * sizeof(int32_t));
+		memset(b->label + from, 0, rows * sizeof(int));
 	if (b->points)
 		memset(b->points + (size_t)from * 2 * l->o.npoints, 0,
 		       rows * 2 * l->o.npoints * sizeof(float));
@@ -588,9 +591,9 @@ int aoi_batch_alloc(aoi_batch *b, const aoi_loader *l, int cap, aoi_error *err)
 	b->index = calloc((size_t)cap, sizeof(int));
 	int ok = b->x && b->scale && b->index;
 	if (l->o.target == AOI_TARGET_MASK)
-		ok = ok && (b->mask = calloc((size_t)cap * plane, sizeof(int32_t)));
+		ok = ok && (b->mask = calloc((size_t)cap * plane, sizeof(int)));
 	else if (l->o.target == AOI_TARGET_LABEL)
-		ok = ok && (b->label = calloc((size_t)cap, sizeof(int32_t)));
+		ok = ok && (b->label = calloc((size_t)cap, sizeof(int)));
 	else
 		ok = ok && (b->points = calloc((size_t)cap * 2 * l->o.npoints, sizeof(float)));
 	if (!ok) {
@@ -743,4 +746,66 @@ void aoi_loader_to_tensor(const aoi_image *img, const aoi_image *tmpl, int x0, i
 	if (tmpl)
 		warp_image(&a, tmpl, norm, img->channels, w, h,
 			   dst + (size_t)img->channels * w * h);
+}
+
+/* "LO:HI" or a single factor. */
+static int parse_zoom(const char *v, aoi_augment_opts *o, aoi_error *err)
+{
+	if (!strchr(v, ':')) {
+		if (aoi_cli_parse_double("--augment zoom", v, 0.01, 100, &o->zoom_lo, err) < 0)
+			return -1;
+		o->zoom_hi = o->zoom_lo;
+		return 0;
+	}
+	if (aoi_cli_parse_range("--augment zoom", v, &o->zoom_lo, &o->zoom_hi, err) < 0)
+		return -1;
+	if (o->zoom_lo <= 0)
+		return aoi_error_set(err, AOI_EINVAL, "", 0, "--augment zoom: factors must be > 0");
+	return 0;
+}
+
+/* One "name" or "name=value" item of an augmentation spec. */
+static int parse_augment_item(const char *item, aoi_augment_opts *o, aoi_error *err)
+{
+	const char *eq = strchr(item, '=');
+	size_t klen = eq ? (size_t)(eq - item) : strlen(item);
+	const char *v = eq ? eq + 1 : NULL;
+	char key[32];
+	if (klen >= sizeof(key))
+		return aoi_error_set(err, AOI_EINVAL, "", 0, "--augment: unknown '%s'", item);
+	memcpy(key, item, klen);
+	key[klen] = 0;
+	if (!strcmp(key, "flip") || !strcmp(key, "hflip"))
+		return o->hflip = 1, 0;
+	if (!strcmp(key, "vflip"))
+		return o->vflip = 1, 0;
+	if (!v)
+		return aoi_error_set(err, AOI_EINVAL, "", 0, "--augment: '%s' needs a value",
+				     key);
+	if (!strcmp(key, "rot") || !strcmp(key, "rotate"))
+		return aoi_cli_parse_double("--augment rot", v, 0, 180, &o->rotate, err);
+	if (!strcmp(key, "crop"))
+		return aoi_cli_parse_double("--augment crop", v, 0.05, 1, &o->crop, err);
+	if (!strcmp(key, "shift"))
+		return aoi_cli_parse_double("--augment shift", v, 0, 0.5, &o->shift, err);
+	if (!strcmp(key, "bright") || !strcmp(key, "brightness"))
+		return aoi_cli_parse_double("--augment bright", v, 0, 255, &o->brightness, err);
+	if (!strcmp(key, "contrast"))
+		return aoi_cli_parse_double("--augment contrast", v, 0, 1, &o->contrast, err);
+	if (!strcmp(key, "zoom"))
+		return parse_zoom(v, o, err);
+	return aoi_error_set(err, AOI_EINVAL, "", 0, "--augment: unknown '%s'", key);
+}
+
+int aoi_loader_parse_augment(const char *spec, aoi_augment_opts *o, aoi_error *err)
+{
+	char buf[512];
+	if (strlen(spec) >= sizeof(buf))
+		return aoi_error_set(err, AOI_EINVAL, "", 0, "--augment: spec too long");
+	memcpy(buf, spec, strlen(spec) + 1);
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (parse_augment_item(t, o, err) < 0)
+			return -1;
+	return 0;
 }

@@ -97,8 +97,8 @@ typedef struct aoi_batch {
 	int cap, n;         /* rows allocated; rows filled */
 	int c, h, w;
 	float *x;           /* cap x c x h x w */
-	int32_t *mask;      /* cap x h x w (AOI_TARGET_MASK) */
-	int32_t *label;     /* cap (AOI_TARGET_LABEL) */
+	int *mask;          /* cap x h x w (AOI_TARGET_MASK) */
+	int *label;         /* cap (AOI_TARGET_LABEL) */
 	/* cap x 2 x npoints (AOI_TARGET_POINTS): x / width, y / height of the
 	 * input, so that regression targets lie in [0, 1] */
 	float *points;
@@ -115,6 +115,10 @@ void aoi_batch_release(aoi_batch *b);
  * zeroed). training = 1 draws augmentation and random crops for `epoch`. */
 int aoi_loader_fill(aoi_loader *l, aoi_batch *b, const int *indices, int n, int epoch,
 		    int training, aoi_error *err);
+
+/* "flip,vflip,rot=15,crop=0.8,zoom=0.9:1.1,shift=0.1,bright=20,contrast=0.2"
+ * into o (fields not named are left as they are). */
+int aoi_loader_parse_augment(const char *spec, aoi_augment_opts *o, aoi_error *err);
 
 /* Building blocks shared with inference. */
 
