@@ -274,6 +274,7 @@ long aoi_rle_area(const char *counts, int height, int width, aoi_error *err)
 typedef struct png_ctx {
 	const unsigned char *buf;
 	size_t len, pos;
+	png_bytep *rows;
 	char msg[256];
 	jmp_buf jmp;
 } png_ctx;
@@ -302,15 +303,35 @@ static void png_read_mem(png_structp png, png_bytep out, png_size_t n)
 	ctx->pos += n;
 }
 
-/* The pixels of an 8-bit single-channel image: gray or palette indices
- * (the palette's colours are ignored: an index is a class). */
+/* Read the pixels into m, after the header; libpng errors longjmp out. */
+static void png_read_pixels(png_structp png, png_infop info, png_ctx *ctx,
+			    aoi_mask *m, aoi_error *err)
+{
+	png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+
+	if (png_get_bit_depth(png, info) < 8)
+		png_set_packing(png); /* one index per byte, not rescaled */
+	png_set_interlace_handling(png);
+	png_read_update_info(png, info);
+	if (w > INT_MAX || h > INT_MAX || aoi_mask_alloc(m, (int)w, (int)h, err) < 0)
+		png_error(png, "image too large");
+	ctx->rows = malloc(h * sizeof *ctx->rows);
+	if (!ctx->rows)
+		png_error(png, "out of memory");
+	for (png_uint_32 y = 0; y < h; y++)
+		ctx->rows[y] = m->data + (size_t)y * w;
+	png_read_image(png, ctx->rows);
+	png_read_end(png, NULL);
+}
+
+/* The pixels of an 8-bit (or less) single-channel image: gray or palette
+ * indices (the palette's colours are ignored: an index is a class). */
 static int png_decode_mask(png_ctx *ctx, const char *path, aoi_mask *m,
 			   aoi_error *err)
 {
 	png_structp png;
 	png_infop info = NULL;
-	png_bytep *volatile rows = NULL;
-	volatile int bad_type = 0;
+	int type, depth;
 
 	png = png_create_read_struct(PNG_LIBPNG_VER_STRING, ctx, png_on_error,
 				     png_on_warning);
@@ -320,32 +341,17 @@ static int png_decode_mask(png_ctx *ctx, const char *path, aoi_mask *m,
 	}
 	if (setjmp(ctx->jmp)) {
 		png_destroy_read_struct(&png, &info, NULL);
-		free(rows);
 		aoi_mask_release(m);
 		return aoi_error_set(err, AOI_EFORMAT, path, 0, "bad PNG: %s", ctx->msg);
 	}
 	png_set_read_fn(png, ctx, png_read_mem);
 	png_read_info(png, info);
-	int type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
-	if ((type != PNG_COLOR_TYPE_GRAY && type != PNG_COLOR_TYPE_PALETTE) || depth > 8)
-		bad_type = 1;
-	else {
-		if (depth < 8)
-			png_set_packing(png); /* one index per byte, not rescaled */
-		png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-		if (w > INT_MAX || h > INT_MAX || aoi_mask_alloc(m, (int)w, (int)h, err) < 0)
-			png_error(png, "image too large");
-		rows = malloc(h * sizeof *rows);
-		if (!rows)
-			png_error(png, "out of memory");
-		for (png_uint_32 y = 0; y < h; y++)
-			rows[y] = m->data + (size_t)y * w;
-		png_read_image(png, rows);
-		png_read_end(png, NULL);
-	}
+	type = png_get_color_type(png, info);
+	depth = png_get_bit_depth(png, info);
+	if ((type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_PALETTE) && depth <= 8)
+		png_read_pixels(png, info, ctx, m, err);
 	png_destroy_read_struct(&png, &info, NULL);
-	free(rows);
-	if (bad_type)
+	if (!m->data)
 		return aoi_error_set(err, AOI_EFORMAT, path, 0,
 				     "a mask must be an 8-bit single-channel PNG "
 				     "(this one has color type %d, %d bits)", type, depth);
@@ -371,6 +377,7 @@ int aoi_mask_load_png(const char *path, aoi_mask *m, aoi_error *err)
 	ctx.buf = buf;
 	ctx.len = len;
 	rc = png_decode_mask(&ctx, path, m, err);
+	free(ctx.rows);
 	free(buf);
 	return rc;
 }

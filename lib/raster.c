@@ -310,6 +310,17 @@ static int number_labels(const int *parent, int nlab, int *id)
 	return n;
 }
 
+/* Centroids from the sums; boxes made exclusive. */
+static void finish(aoi_component *comps, int n, const double *sx, const double *sy)
+{
+	for (int c = 0; c < n; c++) {
+		comps[c].cx = sx[c] / comps[c].area;
+		comps[c].cy = sy[c] / comps[c].area;
+		comps[c].x2++;
+		comps[c].y2++;
+	}
+}
+
 int aoi_components(const aoi_mask *m, int value, aoi_component **comps,
 		   aoi_error *err)
 {
@@ -318,44 +329,34 @@ int aoi_components(const aoi_mask *m, int value, aoi_component **comps,
 	 * ceil(w / 2) per row. */
 	size_t maxlab = (size_t)(m->width / 2 + 1) * m->height + 2;
 	int *lab = malloc(npix * sizeof *lab), *parent = malloc(maxlab * sizeof *parent);
-	int *id = malloc(maxlab * sizeof *id), n = -1;
+	int *id = malloc(maxlab * sizeof *id), n = 0;
 	double *sums = NULL;
 	uint8_t *mixed = NULL;
 
 	*comps = NULL;
-	if (!lab || !parent || !id)
-		goto oom;
-	int nlab = label_pass(m, value, lab, parent);
-	n = number_labels(parent, nlab, id);
-	*comps = calloc(n ? (size_t)n : 1, sizeof **comps);
-	sums = calloc(2 * (size_t)(n ? n : 1), sizeof *sums);
-	mixed = calloc(n ? (size_t)n : 1, 1);
-	if (!*comps || !sums || !mixed)
-		goto oom;
-	measure(m, lab, id, *comps, sums, sums + n, mixed);
-	if (majority_labels(m, lab, id, *comps, n, mixed) < 0)
-		goto oom;
-	for (int c = 0; c < n; c++) {
-		aoi_component *p = &(*comps)[c];
-
-		p->cx = sums[c] / p->area;
-		p->cy = sums[n + c] / p->area;
-		p->x2++; /* exclusive */
-		p->y2++;
+	if (lab && parent && id) {
+		n = number_labels(parent, label_pass(m, value, lab, parent), id);
+		*comps = calloc(n ? (size_t)n : 1, sizeof **comps);
+		sums = calloc(2 * (size_t)(n ? n : 1), sizeof *sums);
+		mixed = calloc(n ? (size_t)n : 1, 1);
 	}
+	if (*comps && sums && mixed) {
+		measure(m, lab, id, *comps, sums, sums + n, mixed);
+		if (majority_labels(m, lab, id, *comps, n, mixed) < 0)
+			n = -1;
+		else
+			finish(*comps, n, sums, sums + n);
+	} else
+		n = -1;
 	free(lab);
 	free(parent);
 	free(id);
 	free(sums);
 	free(mixed);
+	if (n < 0) {
+		free(*comps);
+		*comps = NULL;
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	}
 	return n;
-oom:
-	free(lab);
-	free(parent);
-	free(id);
-	free(sums);
-	free(mixed);
-	free(*comps);
-	*comps = NULL;
-	return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 }

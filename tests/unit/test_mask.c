@@ -251,6 +251,72 @@ static void test_png(void)
 	rmdir(dir);
 }
 
+/* A 2-bit palette PNG, interlaced: indices come out as they are. */
+static void test_png_palette(void)
+{
+	char path[] = "/tmp/aoi-test-palette-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *fp = fdopen(fd, "wb");
+	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	png_infop info = png_create_info_struct(png);
+	png_color pal[4] = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
+	aoi_mask m;
+	aoi_error err;
+
+	png_init_io(png, fp);
+	png_set_IHDR(png, info, 9, 5, 2, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_ADAM7,
+		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_set_PLTE(png, info, pal, 4);
+	png_write_info(png, info);
+	png_set_packing(png);
+	int passes = png_set_interlace_handling(png);
+	png_byte rows[5][9];
+	for (int y = 0; y < 5; y++)
+		for (int x = 0; x < 9; x++)
+			rows[y][x] = (png_byte)((x + y) % 4);
+	for (int p = 0; p < passes; p++)
+		for (int y = 0; y < 5; y++)
+			png_write_row(png, rows[y]);
+	png_write_end(png, NULL);
+	png_destroy_write_struct(&png, &info);
+	fclose(fp);
+	CHECK(aoi_mask_load_png(path, &m, &err) == 0);
+	CHECK_INT(m.width, 9);
+	CHECK_INT(m.height, 5);
+	CHECK(m.data && memcmp(m.data, rows, sizeof rows) == 0);
+	aoi_mask_release(&m);
+	unlink(path);
+}
+
+/* Random strings: the decoder either accepts (then the counts cover the
+ * mask exactly) or fails; never reads or writes out of bounds (ASan). */
+static void test_fuzz_decode(void)
+{
+	aoi_mask m;
+	aoi_error err;
+	unsigned st = 7;
+	char s[40];
+	int accepted = 0;
+
+	aoi_mask_alloc(&m, 5, 5, &err);
+	for (int trial = 0; trial < 20000; trial++) {
+		int len = (int)((st = st * 1103515245u + 12345u) >> 16) % 12;
+
+		for (int i = 0; i < len; i++) {
+			st = st * 1103515245u + 12345u;
+			/* Mostly small counts '0'..'9', some other characters. */
+			s[i] = (char)((st >> 16) % 8 ? '0' + (st >> 20) % 10 : 40 + (st >> 20) % 80);
+		}
+		s[len] = '\0';
+		int rc = aoi_rle_decode(s, &m, 1, &err);
+		long area = aoi_rle_area(s, 5, 5, &err);
+		CHECK((rc == 0) == (area >= 0));
+		accepted += rc == 0;
+	}
+	CHECK(accepted > 0);
+	aoi_mask_release(&m);
+}
+
 static void test_resize_count(void)
 {
 	aoi_mask m, r = {0};
@@ -288,6 +354,8 @@ int main(void)
 	test_random_roundtrip();
 	test_malformed();
 	test_png();
+	test_png_palette();
+	test_fuzz_decode();
 	test_resize_count();
 	return check_done();
 }
