@@ -550,6 +550,78 @@ static void test_sniff_alloc(void)
 	aoi_image_release(NULL);
 }
 
+/* Every truncation of a PNG or JPEG is refused; random byte damage is
+ * refused or decoded, never a crash or a leak (the sanitizers watch). */
+static void test_damage_sweep(void)
+{
+	aoi_image a = {0}, b = {0};
+	aoi_error err;
+	const char *names[3] = {"sweep.png", "sweep.jpg", "sweepg.jpg"};
+	unsigned long s = 12345;
+
+	make_smooth(&a, 24, 16, 3);
+	aoi_image_save(tmp_path(names[0]), &a, &err);
+	aoi_image_save(tmp_path(names[1]), &a, &err);
+	aoi_image_convert(&a, &b, 1, &err);
+	aoi_image_save(tmp_path(names[2]), &b, &err);
+	aoi_image_release(&a);
+	aoi_image_release(&b);
+	for (int f = 0; f < 3; f++) {
+		size_t len, accepted = 0;
+		unsigned char *buf = read_bytes(tmp_path(names[f]), &len), *m;
+		if (!buf || !(m = malloc(len))) {
+			CHECK(0);
+			free(buf);
+			continue;
+		}
+		for (size_t n = 0; n < len; n++)
+			if (aoi_image_decode(buf, n, "cut", &a, &err) == 0) {
+				accepted++;
+				aoi_image_release(&a);
+			}
+		CHECK_MSG(accepted == 0, "%s: %zu truncations decoded", names[f], accepted);
+		for (int it = 0; it < 400; it++) {
+			memcpy(m, buf, len);
+			for (int j = 0; j <= it % 3; j++) {
+				s = s * 6364136223846793005UL + 1442695040888963407UL;
+				m[(s >> 33) % len] ^= (unsigned char)(1 + (s >> 20 & 0xfe));
+			}
+			if (aoi_image_decode(m, len, "damaged", &a, &err) == 0)
+				aoi_image_release(&a);
+			else
+				CHECK(err.code == AOI_EFORMAT && strcmp(err.where, "damaged") == 0);
+		}
+		free(m);
+		free(buf);
+	}
+}
+
+/* The real data, when it is there: DeepPCB's 640x640 gray JPEGs. */
+static void test_deeppcb(void)
+{
+	const char *rel = "datasets/deeppcb/PCBData/group12300/12300/12300060_test.jpg";
+	const char *bases[3] = {getenv("AOI_SHARED"), "../shared", "../../shared"};
+	char path[1024];
+	aoi_image img = {0};
+	aoi_error err;
+	int w, h, c;
+
+	for (int i = 0; i < 3; i++) {
+		if (!bases[i])
+			continue;
+		snprintf(path, sizeof path, "%s/%s", bases[i], rel);
+		if (access(path, R_OK) != 0)
+			continue;
+		CHECK(aoi_image_probe(path, &w, &h, &c, &err) == 0);
+		CHECK(w == 640 && h == 640 && c == 1);
+		if (load_ok(path, &img))
+			CHECK(img.width == 640 && img.height == 640 && img.channels == 1);
+		aoi_image_release(&img);
+		return;
+	}
+	printf("skipped: ../shared/datasets/deeppcb is absent\n");
+}
+
 /* ---- geometry ---- */
 
 static void test_resize_bilinear_known(void)
@@ -679,6 +751,8 @@ int main(void)
 	test_bmp_line_camera_size();
 	test_corrupt_png();
 	test_corrupt_jpeg();
+	test_damage_sweep();
+	test_deeppcb();
 	test_not_images();
 	test_save_errors();
 	test_resize_bilinear_known();
