@@ -47,6 +47,13 @@ void aoi_net_free(aoi_net *net);
  * freezing and transfer work by block prefix. */
 void aoi_net_set_block(aoi_net *net, const char *block);
 
+/* The input size the net is meant for, before adding layers. Shapes are
+ * checked while building at this size (512x512 when not set) and again at
+ * plan time. A dense layer whose input size depends on the image size (no
+ * adaptive or global pool before it) needs it: it fixes the dense layer's
+ * input features. */
+int aoi_net_set_input_size(aoi_net *net, int height, int width, aoi_error *err);
+
 int aoi_net_conv(aoi_net *net, int in, int out_channels, int kernel, int stride,
 		 int pad, int dilation, int groups, int bias, aoi_error *err);
 int aoi_net_conv_transpose(aoi_net *net, int in, int out_channels, int kernel,

@@ -1,0 +1,326 @@
+/* kernels.c: the numeric loops of lib/nn (see kernels.h). */
+#include "nn/kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+void aoi_nn_valid_range(int s, int off, int w, int ow, int *lo, int *hi)
+{
+	int a = off >= 0 ? 0 : (-off + s - 1) / s;
+	int b = w - off <= 0 ? 0 : (w - off + s - 1) / s;
+
+	if (b > ow)
+		b = ow;
+	if (a > ow)
+		a = ow;
+	if (b < a)
+		b = a;
+	*lo = a;
+	*hi = b;
+}
+
+/* One row of columns: dst[ox] = src[ox*s + off] where valid, else 0. */
+static void gather_row(const float *src, float *dst, int s, int off, int w, int ow)
+{
+	int lo, hi;
+
+	aoi_nn_valid_range(s, off, w, ow, &lo, &hi);
+	memset(dst, 0, sizeof *dst * lo);
+	if (s == 1) {
+		memcpy(dst + lo, src + lo + off, sizeof *dst * (hi - lo));
+	} else {
+		for (int ox = lo; ox < hi; ox++)
+			dst[ox] = src[ox * s + off];
+	}
+	memset(dst + hi, 0, sizeof *dst * (ow - hi));
+}
+
+void aoi_nn_im2col(const float *x, int c, const aoi_conv_geom *g, int oy0,
+		   int oy1, float *col)
+{
+	int kk = g->k * g->k;
+	size_t ncols = (size_t)(oy1 - oy0) * g->ow;
+
+#pragma omp parallel for schedule(static) if (c * kk >= 16 && ncols >= 1024)
+	for (int r = 0; r < c * kk; r++) {
+		int ci = r / kk, ky = r % kk / g->k, kx = r % g->k;
+		int off = kx * g->d - g->p;
+		float *dst = col + (size_t)r * ncols;
+
+		for (int oy = oy0; oy < oy1; oy++) {
+			int iy = oy * g->s - g->p + ky * g->d;
+			float *row = dst + (size_t)(oy - oy0) * g->ow;
+
+			if (iy < 0 || iy >= g->h)
+				memset(row, 0, sizeof *row * g->ow);
+			else
+				gather_row(x + ((size_t)ci * g->h + iy) * g->w, row,
+					   g->s, off, g->w, g->ow);
+		}
+	}
+}
+
+static void scatter_row(const float *src, float *dst, int s, int off, int w, int ow)
+{
+	int lo, hi;
+
+	aoi_nn_valid_range(s, off, w, ow, &lo, &hi);
+	if (s == 1) {
+		float *d = dst + off;
+		for (int ox = lo; ox < hi; ox++)
+			d[ox] += src[ox];
+	} else {
+		for (int ox = lo; ox < hi; ox++)
+			dst[ox * s + off] += src[ox];
+	}
+}
+
+void aoi_nn_col2im(const float *col, int c, const aoi_conv_geom *g, int oy0,
+		   int oy1, float *x)
+{
+	int kk = g->k * g->k;
+	size_t ncols = (size_t)(oy1 - oy0) * g->ow;
+
+	/* by input channel: rows of one channel write the same plane */
+#pragma omp parallel for schedule(static) if (c >= 4 && ncols >= 1024)
+	for (int ci = 0; ci < c; ci++) {
+		for (int r = ci * kk; r < (ci + 1) * kk; r++) {
+			int ky = r % kk / g->k, kx = r % g->k;
+			int off = kx * g->d - g->p;
+			const float *src = col + (size_t)r * ncols;
+
+			for (int oy = oy0; oy < oy1; oy++) {
+				int iy = oy * g->s - g->p + ky * g->d;
+
+				if (iy < 0 || iy >= g->h)
+					continue;
+				scatter_row(src + (size_t)(oy - oy0) * g->ow,
+					    x + ((size_t)ci * g->h + iy) * g->w,
+					    g->s, off, g->w, g->ow);
+			}
+		}
+	}
+}
+
+static inline float act1(float v, enum aoi_act act, float alpha)
+{
+	switch (act) {
+	case AOI_ACT_RELU:
+		return v > 0.0f ? v : 0.0f;
+	case AOI_ACT_RELU6:
+		return v < 0.0f ? 0.0f : v > 6.0f ? 6.0f : v;
+	case AOI_ACT_LEAKY:
+		return v > 0.0f ? v : v * alpha;
+	case AOI_ACT_SIGMOID:
+		return 1.0f / (1.0f + expf(-v));
+	default:
+		return v;
+	}
+}
+
+/* Separate loops per activation so that each one vectorises. */
+static void act_row(float *y, size_t n, enum aoi_act act, float alpha)
+{
+	switch (act) {
+	case AOI_ACT_RELU:
+		for (size_t i = 0; i < n; i++)
+			y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+		break;
+	case AOI_ACT_RELU6:
+		for (size_t i = 0; i < n; i++)
+			y[i] = fminf(fmaxf(y[i], 0.0f), 6.0f);
+		break;
+	case AOI_ACT_LEAKY:
+		for (size_t i = 0; i < n; i++)
+			y[i] = y[i] > 0.0f ? y[i] : y[i] * alpha;
+		break;
+	case AOI_ACT_SIGMOID:
+		for (size_t i = 0; i < n; i++)
+			y[i] = act1(y[i], act, alpha);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Depthwise, one output plane. */
+static void dw_plane(const float *x, const float *wt, float b, float *y,
+		     const aoi_conv_geom *g)
+{
+	for (int oy = 0; oy < g->oh; oy++) {
+		float *yr = y + (size_t)oy * g->ow;
+
+		for (int ox = 0; ox < g->ow; ox++)
+			yr[ox] = b;
+		for (int ky = 0; ky < g->k; ky++) {
+			int iy = oy * g->s - g->p + ky * g->d;
+			const float *xr;
+
+			if (iy < 0 || iy >= g->h)
+				continue;
+			xr = x + (size_t)iy * g->w;
+			for (int kx = 0; kx < g->k; kx++) {
+				float wv = wt[ky * g->k + kx];
+				int off = kx * g->d - g->p, lo, hi;
+
+				aoi_nn_valid_range(g->s, off, g->w, g->ow, &lo, &hi);
+				if (g->s == 1) {
+					const float *xs = xr + off;
+					for (int ox = lo; ox < hi; ox++)
+						yr[ox] += wv * xs[ox];
+				} else if (g->s == 2) {
+					const float *xs = xr + off;
+					for (int ox = lo; ox < hi; ox++)
+						yr[ox] += wv * xs[2 * ox];
+				} else {
+					for (int ox = lo; ox < hi; ox++)
+						yr[ox] += wv * xr[ox * g->s + off];
+				}
+			}
+		}
+	}
+}
+
+void aoi_nn_dw_forward(const float *x, const float *wt, const float *bias,
+		       float *y, int cout, int mult, const aoi_conv_geom *g,
+		       enum aoi_act act, float alpha)
+{
+	size_t in_plane = (size_t)g->h * g->w, out_plane = (size_t)g->oh * g->ow;
+	int kk = g->k * g->k;
+
+#pragma omp parallel for schedule(static) if (cout >= 2)
+	for (int co = 0; co < cout; co++) {
+		float *yp = y + co * out_plane;
+
+		dw_plane(x + (size_t)(co / mult) * in_plane, wt + (size_t)co * kk,
+			 bias ? bias[co] : 0.0f, yp, g);
+		act_row(yp, out_plane, act, alpha);
+	}
+}
+
+static void dw_plane_backward(const float *x, const float *wt, const float *dy,
+			      float *dx, float *dw, const aoi_conv_geom *g)
+{
+	for (int oy = 0; oy < g->oh; oy++) {
+		const float *dyr = dy + (size_t)oy * g->ow;
+
+		for (int ky = 0; ky < g->k; ky++) {
+			int iy = oy * g->s - g->p + ky * g->d;
+
+			if (iy < 0 || iy >= g->h)
+				continue;
+			for (int kx = 0; kx < g->k; kx++) {
+				int off = kx * g->d - g->p, lo, hi;
+				size_t base = (size_t)iy * g->w;
+				float wv = wt[ky * g->k + kx];
+				double acc = 0.0;
+
+				aoi_nn_valid_range(g->s, off, g->w, g->ow, &lo, &hi);
+				for (int ox = lo; ox < hi; ox++) {
+					size_t ix = base + (size_t)ox * g->s + off;
+					if (dw)
+						acc += dyr[ox] * x[ix];
+					if (dx)
+						dx[ix] += wv * dyr[ox];
+				}
+				if (dw)
+					dw[ky * g->k + kx] += (float)acc;
+			}
+		}
+	}
+}
+
+void aoi_nn_dw_backward(const float *x, const float *wt, const float *dy,
+			float *dx, float *dw, int cout, int mult,
+			const aoi_conv_geom *g)
+{
+	size_t in_plane = (size_t)g->h * g->w, out_plane = (size_t)g->oh * g->ow;
+	int kk = g->k * g->k;
+
+	/* by input channel, so that no two threads add to one dx plane */
+#pragma omp parallel for schedule(static) if (cout >= 2)
+	for (int ci = 0; ci < cout / mult; ci++) {
+		for (int co = ci * mult; co < (ci + 1) * mult; co++)
+			dw_plane_backward(x + ci * in_plane, wt + (size_t)co * kk,
+					  dy + co * out_plane,
+					  dx ? dx + ci * in_plane : NULL,
+					  dw ? dw + (size_t)co * kk : NULL, g);
+	}
+}
+
+void aoi_nn_act_forward(float *y, size_t n, enum aoi_act act, float alpha)
+{
+	size_t chunk = 1 << 16;
+
+	if (act == AOI_ACT_NONE)
+		return;
+#pragma omp parallel for schedule(static) if (n > 2 * chunk)
+	for (size_t i = 0; i < n; i += chunk)
+		act_row(y + i, n - i < chunk ? n - i : chunk, act, alpha);
+}
+
+void aoi_nn_act_backward(const float *y, const float *dy, float *dx, size_t n,
+			 enum aoi_act act, float alpha)
+{
+	switch (act) {
+	case AOI_ACT_RELU:
+#pragma omp parallel for schedule(static) if (n > 1 << 17)
+		for (size_t i = 0; i < n; i++)
+			dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+		break;
+	case AOI_ACT_RELU6:
+#pragma omp parallel for schedule(static) if (n > 1 << 17)
+		for (size_t i = 0; i < n; i++)
+			dx[i] += (y[i] > 0.0f && y[i] < 6.0f) ? dy[i] : 0.0f;
+		break;
+	case AOI_ACT_LEAKY:
+#pragma omp parallel for schedule(static) if (n > 1 << 17)
+		for (size_t i = 0; i < n; i++)
+			dx[i] += y[i] > 0.0f ? dy[i] : dy[i] * alpha;
+		break;
+	case AOI_ACT_SIGMOID:
+#pragma omp parallel for schedule(static) if (n > 1 << 17)
+		for (size_t i = 0; i < n; i++)
+			dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+		break;
+	default:
+		aoi_nn_accumulate(dx, dy, n);
+		break;
+	}
+}
+
+void aoi_nn_bias_act(float *y, int c, size_t hw, const float *bias,
+		     enum aoi_act act, float alpha)
+{
+	if (!bias && act == AOI_ACT_NONE)
+		return;
+#pragma omp parallel for schedule(static) if ((size_t)c * hw > 1 << 16)
+	for (int ch = 0; ch < c; ch++) {
+		float *p = y + ch * hw, b = bias ? bias[ch] : 0.0f;
+
+		if (bias)
+			for (size_t i = 0; i < hw; i++)
+				p[i] += b;
+		act_row(p, hw, act, alpha);
+	}
+}
+
+void aoi_nn_bias_grad(const float *dy, int c, size_t hw, float *db)
+{
+#pragma omp parallel for schedule(static) if ((size_t)c * hw > 1 << 16)
+	for (int ch = 0; ch < c; ch++) {
+		const float *p = dy + ch * hw;
+		double s = 0.0;
+
+		for (size_t i = 0; i < hw; i++)
+			s += p[i];
+		db[ch] += (float)s;
+	}
+}
+
+void aoi_nn_accumulate(float *dst, const float *src, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 1 << 17)
+	for (size_t i = 0; i < n; i++)
+		dst[i] += src[i];
+}

@@ -1,0 +1,291 @@
+/* pool.c: 2-D pooling as PyTorch's MaxPool2d (floor mode, padding counts as
+ * -inf, argmax kept per plane as iy * W + ix like return_indices=True),
+ * AvgPool2d (floor mode, padding counted in the divisor) and
+ * AdaptiveAvgPool2d (bin i covers floor(i*H/oh) .. ceil((i+1)*H/oh)); the
+ * global average pool is the adaptive one to 1x1. */
+#include "nn/layer.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+typedef struct pool_priv {
+	int k, s, p;
+} pool_priv;
+
+typedef struct adaptive_priv {
+	int oh, ow, global;
+} adaptive_priv;
+
+static int window_shape(aoi_net *net, aoi_node *node, aoi_error *err)
+{
+	const pool_priv *pp = node->priv;
+	aoi_shape in = aoi_nn_in(net, node, 0)->out;
+
+	if (in.h + 2 * pp->p < pp->k || in.w + 2 * pp->p < pp->k)
+		return aoi_nn_shape_error(err, net, node,
+					  "input %dx%d is smaller than the %dx%d window",
+					  in.w, in.h, pp->k, pp->k);
+	node->out = (aoi_shape){in.n, in.c, (in.h + 2 * pp->p - pp->k) / pp->s + 1,
+				(in.w + 2 * pp->p - pp->k) / pp->s + 1};
+	return 0;
+}
+
+static double pool_flops(const aoi_net *net, const aoi_node *node)
+{
+	const pool_priv *pp = node->priv;
+
+	(void)net;
+	return (double)aoi_nn_numel(node->out) * pp->k * pp->k;
+}
+
+static size_t maxpool_aux(const aoi_net *net, const aoi_node *node)
+{
+	(void)net;
+	return aoi_nn_numel(node->out); /* int32 indices */
+}
+
+static void maxpool_plane(const float *x, float *y, int32_t *idx, int h, int w,
+			  const pool_priv *pp, int oh, int ow)
+{
+	for (int oy = 0; oy < oh; oy++) {
+		int y0 = oy * pp->s - pp->p, y1 = y0 + pp->k;
+		y0 = y0 < 0 ? 0 : y0;
+		y1 = y1 > h ? h : y1;
+		for (int ox = 0; ox < ow; ox++) {
+			int x0 = ox * pp->s - pp->p, x1 = x0 + pp->k, best = -1;
+			float m = -INFINITY;
+
+			x0 = x0 < 0 ? 0 : x0;
+			x1 = x1 > w ? w : x1;
+			for (int iy = y0; iy < y1; iy++)
+				for (int ix = x0; ix < x1; ix++) {
+					float v = x[iy * w + ix];
+					if (v > m || isnan(v) || best < 0) {
+						m = v;
+						best = iy * w + ix;
+					}
+				}
+			y[oy * ow + ox] = m;
+			idx[oy * ow + ox] = best;
+		}
+	}
+}
+
+static void maxpool_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
+{
+	const aoi_node *in = aoi_nn_in(net, node, 0);
+	aoi_shape s = node->out;
+	size_t ihw = (size_t)in->out.h * in->out.w, ohw = (size_t)s.h * s.w;
+	int32_t *idx = (int32_t *)node->aux;
+
+	(void)training;
+	(void)rng;
+#pragma omp parallel for schedule(static)
+	for (int pl = 0; pl < s.n * s.c; pl++)
+		maxpool_plane(in->y + pl * ihw, node->y + pl * ohw, idx + pl * ohw,
+			      in->out.h, in->out.w, node->priv, s.h, s.w);
+}
+
+static void maxpool_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
+{
+	aoi_node *in = aoi_nn_in(net, node, 0);
+	aoi_shape s = node->out;
+	size_t ihw = (size_t)in->out.h * in->out.w, ohw = (size_t)s.h * s.w;
+	const int32_t *idx = (const int32_t *)node->aux;
+
+	if (!aoi_nn_dx_wanted(b, 0))
+		return;
+#pragma omp parallel for schedule(static)
+	for (int pl = 0; pl < s.n * s.c; pl++) {
+		float *dx = in->dy + pl * ihw;
+		for (size_t i = 0; i < ohw; i++)
+			dx[idx[pl * ohw + i]] += node->dy[pl * ohw + i];
+	}
+}
+
+/* Average over [y0, y1) x [x0, x1) divided by div; backward spreads it. */
+typedef struct avg_bin {
+	int y0, y1, x0, x1;
+	float div;
+} avg_bin;
+
+static avg_bin window_bin(const pool_priv *pp, int oy, int ox, int h, int w)
+{
+	avg_bin b = {oy * pp->s - pp->p, 0, ox * pp->s - pp->p, 0,
+		     (float)(pp->k * pp->k)};
+
+	b.y1 = b.y0 + pp->k < h ? b.y0 + pp->k : h;
+	b.x1 = b.x0 + pp->k < w ? b.x0 + pp->k : w;
+	b.y0 = b.y0 < 0 ? 0 : b.y0;
+	b.x0 = b.x0 < 0 ? 0 : b.x0;
+	return b;
+}
+
+static avg_bin adaptive_bin(int oy, int ox, int h, int w, int oh, int ow)
+{
+	avg_bin b;
+
+	b.y0 = oy * h / oh;
+	b.y1 = ((oy + 1) * h + oh - 1) / oh;
+	b.x0 = ox * w / ow;
+	b.x1 = ((ox + 1) * w + ow - 1) / ow;
+	b.div = (float)((b.y1 - b.y0) * (b.x1 - b.x0));
+	return b;
+}
+
+static avg_bin node_bin(const aoi_node *node, int oy, int ox, int h, int w)
+{
+	if (node->kind == AOI_LAYER_AVGPOOL)
+		return window_bin(node->priv, oy, ox, h, w);
+	return adaptive_bin(oy, ox, h, w, node->out.h, node->out.w);
+}
+
+static void avg_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
+{
+	const aoi_node *in = aoi_nn_in(net, node, 0);
+	aoi_shape s = node->out;
+	int h = in->out.h, w = in->out.w;
+
+	(void)training;
+	(void)rng;
+#pragma omp parallel for schedule(static)
+	for (int pl = 0; pl < s.n * s.c; pl++) {
+		const float *x = in->y + (size_t)pl * h * w;
+		for (int oy = 0; oy < s.h; oy++)
+			for (int ox = 0; ox < s.w; ox++) {
+				avg_bin b = node_bin(node, oy, ox, h, w);
+				double sum = 0.0;
+				for (int iy = b.y0; iy < b.y1; iy++)
+					for (int ix = b.x0; ix < b.x1; ix++)
+						sum += x[iy * w + ix];
+				node->y[((size_t)pl * s.h + oy) * s.w + ox] = (float)(sum / b.div);
+			}
+	}
+}
+
+static void avg_backward(aoi_net *net, aoi_node *node, const aoi_bwd *bw)
+{
+	aoi_node *in = aoi_nn_in(net, node, 0);
+	aoi_shape s = node->out;
+	int h = in->out.h, w = in->out.w;
+
+	if (!aoi_nn_dx_wanted(bw, 0))
+		return;
+#pragma omp parallel for schedule(static)
+	for (int pl = 0; pl < s.n * s.c; pl++) {
+		float *dx = in->dy + (size_t)pl * h * w;
+		for (int oy = 0; oy < s.h; oy++)
+			for (int ox = 0; ox < s.w; ox++) {
+				avg_bin b = node_bin(node, oy, ox, h, w);
+				float g = node->dy[((size_t)pl * s.h + oy) * s.w + ox] / b.div;
+				for (int iy = b.y0; iy < b.y1; iy++)
+					for (int ix = b.x0; ix < b.x1; ix++)
+						dx[iy * w + ix] += g;
+			}
+	}
+}
+
+static int adaptive_shape(aoi_net *net, aoi_node *node, aoi_error *err)
+{
+	const adaptive_priv *a = node->priv;
+	aoi_shape in = aoi_nn_in(net, node, 0)->out;
+
+	(void)err;
+	node->out = (aoi_shape){in.n, in.c, a->oh, a->ow};
+	node->fixed = 1;
+	return 0;
+}
+
+static double adaptive_flops(const aoi_net *net, const aoi_node *node)
+{
+	return (double)aoi_nn_numel(aoi_nn_in(net, node, 0)->out);
+}
+
+static const char *adaptive_name(const aoi_node *node)
+{
+	const adaptive_priv *a = node->priv;
+	return a->global ? "global_avgpool" : "adaptive_avgpool";
+}
+
+const aoi_layer_ops aoi_nn_maxpool_ops = {
+	.kind = "maxpool",
+	.shape = window_shape,
+	.aux_floats = maxpool_aux,
+	.flops = pool_flops,
+	.forward = maxpool_forward,
+	.backward = maxpool_backward,
+};
+
+const aoi_layer_ops aoi_nn_avgpool_ops = {
+	.kind = "avgpool",
+	.shape = window_shape,
+	.flops = pool_flops,
+	.forward = avg_forward,
+	.backward = avg_backward,
+};
+
+const aoi_layer_ops aoi_nn_adaptive_avgpool_ops = {
+	.kind = "adaptive_avgpool",
+	.shape = adaptive_shape,
+	.flops = adaptive_flops,
+	.forward = avg_forward,
+	.backward = avg_backward,
+	.name = adaptive_name,
+};
+
+static int add_window_pool(aoi_net *net, int kind, int in, int kernel, int stride,
+			   int pad, aoi_error *err)
+{
+	pool_priv *pp;
+
+	if (aoi_nn_check_input(net, in, err) < 0)
+		return -1;
+	if (kernel < 1 || stride < 1 || pad < 0 || pad > kernel / 2)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "pool: bad kernel %d, stride %d, pad %d (pad at most half the kernel)",
+				     kernel, stride, pad);
+	if (!(pp = malloc(sizeof *pp)))
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	*pp = (pool_priv){kernel, stride, pad};
+	return aoi_nn_add_node(net, kind, 1, &in, pp, err);
+}
+
+int aoi_net_maxpool(aoi_net *net, int in, int kernel, int stride, int pad,
+		    aoi_error *err)
+{
+	return add_window_pool(net, AOI_LAYER_MAXPOOL, in, kernel, stride, pad, err);
+}
+
+int aoi_net_avgpool(aoi_net *net, int in, int kernel, int stride, int pad,
+		    aoi_error *err)
+{
+	return add_window_pool(net, AOI_LAYER_AVGPOOL, in, kernel, stride, pad, err);
+}
+
+static int add_adaptive(aoi_net *net, int in, int oh, int ow, int global,
+			aoi_error *err)
+{
+	adaptive_priv *a;
+
+	if (aoi_nn_check_input(net, in, err) < 0)
+		return -1;
+	if (oh < 1 || ow < 1)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "adaptive pool to %dx%d", ow, oh);
+	if (!(a = malloc(sizeof *a)))
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	*a = (adaptive_priv){oh, ow, global};
+	return aoi_nn_add_node(net, AOI_LAYER_ADAPTIVE_AVGPOOL, 1, &in, a, err);
+}
+
+int aoi_net_adaptive_avgpool(aoi_net *net, int in, int out_h, int out_w,
+			     aoi_error *err)
+{
+	return add_adaptive(net, in, out_h, out_w, 0, err);
+}
+
+int aoi_net_global_avgpool(aoi_net *net, int in, aoi_error *err)
+{
+	return add_adaptive(net, in, 1, 1, 1, err);
+}

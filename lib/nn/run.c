@@ -1,0 +1,216 @@
+/* run.c: forward, backward (and the input gradient worked out on demand),
+ * inference fusion and threads. */
+#include "nn/layer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+static void use_threads(const aoi_net *net)
+{
+	if (net->threads > 0)
+		omp_set_num_threads(net->threads);
+}
+
+const float *aoi_net_forward(aoi_net *net, const float *input, int training,
+			     aoi_rng *rng, aoi_error *err)
+{
+	aoi_node *in = &net->nodes[0];
+
+	if (!net->planned) {
+		aoi_error_set(err, AOI_EINVAL, NULL, 0, "forward before aoi_net_plan");
+		return NULL;
+	}
+	if (training && net->fused) {
+		aoi_error_set(err, AOI_EINVAL, NULL, 0,
+			      "the net is fused for inference: it cannot train");
+		return NULL;
+	}
+	use_threads(net);
+	memcpy(in->y, input, sizeof(float) * aoi_nn_numel(in->out));
+	for (int i = 1; i < net->nnodes; i++) {
+		aoi_node *node = &net->nodes[i];
+		if (node->fused_into < 0)
+			aoi_nn_ops(node->kind)->forward(net, node, training, rng);
+	}
+	net->last_training = training;
+	net->backward_done = 0;
+	net->input_grad_ready = 0;
+	return net->nodes[net->output].y;
+}
+
+static unsigned trainable_mask(const aoi_net *net, const aoi_node *node)
+{
+	unsigned mask = 0;
+
+	for (int k = 0; k < node->ntensors; k++)
+		if (!net->tensors[node->first_tensor + k].frozen)
+			mask |= 1u << k;
+	return mask;
+}
+
+/* A node needs its dy when a trainable parameter is at or upstream of it. */
+static void mark_needs_grad(aoi_net *net)
+{
+	net->nodes[0].needs_grad = 0;
+	for (int i = 1; i < net->nnodes; i++) {
+		aoi_node *node = &net->nodes[i];
+
+		node->needs_grad = trainable_mask(net, node) != 0;
+		for (int j = 0; j < node->ninputs; j++)
+			node->needs_grad |= aoi_nn_in(net, node, j)->needs_grad;
+	}
+}
+
+static void zero_dy(aoi_node *node)
+{
+	memset(node->dy, 0, sizeof(float) * aoi_nn_numel(node->out));
+}
+
+int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err)
+{
+	aoi_node *out = &net->nodes[net->output];
+
+	if (!net->planned || !net->last_training)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "backward needs a forward in training mode first");
+	use_threads(net);
+	mark_needs_grad(net);
+	for (int i = 1; i < net->nnodes; i++)
+		if (net->nodes[i].needs_grad && i != net->output)
+			zero_dy(&net->nodes[i]);
+	memcpy(out->dy, dout, sizeof(float) * aoi_nn_numel(out->out));
+	for (int i = net->output; i >= 1; i--) {
+		aoi_node *node = &net->nodes[i];
+		aoi_bwd b = {0, 0};
+
+		node->ran_backward = 0;
+		if (!node->needs_grad)
+			continue;
+		for (int j = 0; j < node->ninputs; j++)
+			if (aoi_nn_in(net, node, j)->needs_grad)
+				b.dx_mask |= 1u << j;
+		b.pmask = trainable_mask(net, node);
+		aoi_nn_ops(node->kind)->backward(net, node, &b);
+		node->ran_backward = 1;
+	}
+	/* nodes after the output do not contribute */
+	for (int i = net->output + 1; i < net->nnodes; i++)
+		net->nodes[i].ran_backward = 0;
+	net->backward_done = 1;
+	net->input_grad_ready = 0;
+	return 0;
+}
+
+/* The second pass behind aoi_net_input_grad(): the first skipped whatever
+ * leads only from the input to trainable parameters; send the gradient
+ * down those edges now, without touching parameter gradients. */
+static void input_grad_pass(aoi_net *net)
+{
+	for (int i = 0; i < net->nnodes; i++) {
+		aoi_node *node = &net->nodes[i];
+
+		node->on_path = i == 0;
+		for (int j = 0; j < node->ninputs; j++)
+			node->on_path |= aoi_nn_in(net, node, j)->on_path;
+		if (node->on_path && !node->needs_grad && i != net->output)
+			zero_dy(node);
+	}
+	for (int i = net->output; i >= 1; i--) {
+		aoi_node *node = &net->nodes[i];
+		aoi_bwd b = {0, 0};
+
+		if (!node->on_path)
+			continue;
+		for (int j = 0; j < node->ninputs; j++) {
+			aoi_node *in = aoi_nn_in(net, node, j);
+			if (in->on_path &&
+			    (!node->ran_backward || !in->needs_grad))
+				b.dx_mask |= 1u << j;
+		}
+		if (b.dx_mask)
+			aoi_nn_ops(node->kind)->backward(net, node, &b);
+	}
+}
+
+const float *aoi_net_input_grad(const aoi_net *cnet)
+{
+	/* the net is never a const object: the gradient is worked out on the
+	 * first call and kept */
+	aoi_net *net = (aoi_net *)cnet;
+
+	if (!net->backward_done)
+		return NULL;
+	if (!net->input_grad_ready) {
+		input_grad_pass(net);
+		net->input_grad_ready = 1;
+	}
+	return net->nodes[0].dy;
+}
+
+void aoi_net_set_threads(aoi_net *net, int threads)
+{
+	net->threads = threads > 0 ? threads : omp_get_num_procs();
+	openblas_set_num_threads(net->threads);
+}
+
+/* The single consumer of node id, or -1. */
+static int only_consumer(const aoi_net *net, int id)
+{
+	if (net->nodes[id].consumers != 1 || id == net->output)
+		return -1;
+	for (int i = id + 1; i < net->nnodes; i++)
+		for (int j = 0; j < net->nodes[i].ninputs; j++)
+			if (net->nodes[i].inputs[j] == id)
+				return i;
+	return -1;
+}
+
+static int fuse_conv(aoi_net *net, int id, aoi_error *err)
+{
+	aoi_node *conv = &net->nodes[id];
+	int last = id, next = only_consumer(net, id);
+
+	if (next >= 0 && net->nodes[next].kind == AOI_LAYER_BATCHNORM) {
+		int c = conv->out.c;
+		float *scale = malloc(sizeof(float) * 2 * c);
+		int rc;
+
+		if (!scale)
+			return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+		aoi_nn_batchnorm_affine(net, &net->nodes[next], scale, scale + c);
+		rc = aoi_nn_conv_fold(net, conv, scale, scale + c, err);
+		free(scale);
+		if (rc < 0)
+			return -1;
+		net->nodes[next].fused_into = id;
+		last = next;
+		next = only_consumer(net, next);
+	}
+	if (next >= 0 && net->nodes[next].kind == AOI_LAYER_ACTIVATION) {
+		enum aoi_act act;
+		float alpha;
+
+		aoi_nn_activation_get(&net->nodes[next], &act, &alpha);
+		if (aoi_nn_conv_set_act(conv, act, alpha) == 0)
+			net->nodes[next].fused_into = id;
+	}
+	(void)last;
+	return 0;
+}
+
+int aoi_net_fuse_for_inference(aoi_net *net, aoi_error *err)
+{
+	if (net->fused)
+		return 0;
+	for (int i = 1; i < net->nnodes; i++)
+		if (net->nodes[i].kind == AOI_LAYER_CONV && net->nodes[i].fused_into < 0)
+			if (fuse_conv(net, i, err) < 0)
+				return -1;
+	net->fused = 1;
+	if (net->planned)
+		return aoi_net_plan(net, net->batch, net->height, net->width, err);
+	return 0;
+}
