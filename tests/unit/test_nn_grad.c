@@ -1,0 +1,321 @@
+/* test_nn_grad.c: every layer kind's backward against central finite
+ * differences, w.r.t. the input and every parameter. The loss is
+ * sum(y * r) for a fixed random r, accumulated in double; batch norm runs in
+ * training mode; dropout sees the same rng state in every pass so that its
+ * mask is fixed. */
+#include "check.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "net.h"
+#include "rng.h"
+
+#define EPS 1e-3
+#define MAX_PROBES 48
+
+typedef struct gcase {
+	aoi_net *net;
+	float *x, *r;
+	size_t nx, ny;
+} gcase;
+
+static double loss_of(gcase *g)
+{
+	aoi_rng rng;
+	aoi_error err;
+	const float *y;
+	double s = 0.0;
+
+	aoi_rng_seed(&rng, 99); /* same dropout mask in every pass */
+	y = aoi_net_forward(g->net, g->x, 1, &rng, &err);
+	if (!y)
+		return NAN;
+	for (size_t i = 0; i < g->ny; i++)
+		s += (double)y[i] * g->r[i];
+	return s;
+}
+
+static int close_enough(double a, double n)
+{
+	double scale = fmax(1.0, fmax(fabs(a), fabs(n)));
+	return fabs(a - n) <= 5e-3 + 2e-2 * scale;
+}
+
+/* Compare analytic gradients in `ana` against finite differences of the
+ * values in `v` (input or parameters); probe at most MAX_PROBES spread
+ * indices. */
+static int probe(const char *what, const char *name, gcase *g, float *v,
+		 size_t n, const float *ana)
+{
+	size_t step = n > MAX_PROBES ? n / MAX_PROBES : 1;
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i += step) {
+		float keep = v[i];
+		double up, down, num;
+
+		v[i] = keep + (float)EPS;
+		up = loss_of(g);
+		v[i] = keep - (float)EPS;
+		down = loss_of(g);
+		v[i] = keep;
+		num = (up - down) / (2 * EPS);
+		if (!close_enough(ana[i], num)) {
+			if (bad++ < 3)
+				fprintf(stderr, "%s: %s[%zu]: analytic %.6g numeric %.6g\n",
+					name, what, i, ana[i], num);
+		}
+	}
+	return bad;
+}
+
+/* Plan, initialise, run forward/backward and check every gradient. */
+static void grad_check(const char *name, aoi_net *net, int batch, int h, int w,
+		       float input_scale)
+{
+	aoi_error err;
+	aoi_rng rng;
+	gcase g = {net, NULL, NULL, 0, 0};
+	aoi_shape is, os;
+	float *ana_x, *ana_p;
+	size_t np = aoi_net_param_count(net);
+	int bad = 0;
+
+	if (aoi_net_plan(net, batch, h, w, &err) < 0) {
+		CHECK_MSG(0, "%s: plan: %s", name, err.msg);
+		aoi_net_free(net);
+		return;
+	}
+	is = aoi_net_input_shape(net);
+	os = aoi_net_output_shape(net);
+	g.nx = (size_t)is.n * is.c * is.h * is.w;
+	g.ny = (size_t)os.n * os.c * os.h * os.w;
+	g.x = malloc(sizeof(float) * g.nx);
+	g.r = malloc(sizeof(float) * g.ny);
+	ana_x = malloc(sizeof(float) * g.nx);
+	ana_p = malloc(sizeof(float) * (np ? np : 1));
+	aoi_rng_seed(&rng, 7);
+	aoi_net_init_params(net, &rng);
+	/* move batch-norm gamma/beta off 1/0 so that their gradients matter */
+	for (size_t i = 0; i < np; i++)
+		aoi_net_params(net)[i] += (float)aoi_rng_range(&rng, -0.2, 0.2);
+	for (size_t i = 0; i < g.nx; i++)
+		g.x[i] = input_scale * (float)aoi_rng_range(&rng, -1, 1);
+	for (size_t i = 0; i < g.ny; i++)
+		g.r[i] = (float)aoi_rng_range(&rng, -1, 1);
+	aoi_net_zero_grads(net);
+	CHECK_MSG(!isnan(loss_of(&g)), "%s: forward failed", name);
+	CHECK_MSG(aoi_net_backward(net, g.r, &err) == 0, "%s: backward: %s", name, err.msg);
+	memcpy(ana_x, aoi_net_input_grad(net), sizeof(float) * g.nx);
+	if (np)
+		memcpy(ana_p, aoi_net_grads(net), sizeof(float) * np);
+	bad += probe("input", name, &g, g.x, g.nx, ana_x);
+	for (int t = 0; t < aoi_net_param_tensors(net); t++) {
+		const aoi_param_info *pi = aoi_net_param_info(net, t);
+		if (pi->frozen) { /* no gradient at all */
+			for (size_t i = 0; i < pi->count; i++)
+				bad += ana_p[pi->offset + i] != 0.0f;
+			continue;
+		}
+		bad += probe(pi->name, name, &g, aoi_net_params(net) + pi->offset,
+			     pi->count, ana_p + pi->offset);
+	}
+	CHECK_MSG(bad == 0, "%s: %d gradients off", name, bad);
+	free(g.x);
+	free(g.r);
+	free(ana_x);
+	free(ana_p);
+	aoi_net_free(net);
+}
+
+static aoi_net *new_net(int c)
+{
+	return aoi_net_new(c, NULL);
+}
+
+static void check_convs(void)
+{
+	aoi_net *net;
+
+	net = new_net(2);
+	aoi_net_conv(net, 0, 3, 3, 1, 1, 1, 1, 1, NULL);
+	grad_check("conv3x3", net, 2, 5, 6, 1);
+
+	net = new_net(4);
+	aoi_net_conv(net, 0, 6, 3, 2, 1, 1, 2, 0, NULL);
+	grad_check("conv grouped stride 2", net, 2, 7, 6, 1);
+
+	net = new_net(2);
+	aoi_net_conv(net, 0, 3, 3, 1, 2, 2, 1, 1, NULL);
+	grad_check("conv dilated", net, 1, 6, 7, 1);
+
+	net = new_net(4);
+	aoi_net_conv(net, 0, 8, 3, 2, 1, 1, 4, 1, NULL);
+	grad_check("conv depthwise x2", net, 2, 7, 7, 1);
+
+	net = new_net(3);
+	aoi_net_conv(net, 0, 3, 5, 1, 2, 1, 3, 0, NULL);
+	grad_check("conv depthwise 5x5", net, 1, 6, 6, 1);
+
+	net = new_net(5);
+	aoi_net_conv(net, 0, 4, 1, 1, 0, 1, 1, 1, NULL);
+	grad_check("conv 1x1", net, 2, 4, 5, 1);
+
+	net = new_net(3);
+	aoi_net_conv(net, 0, 4, 1, 2, 0, 1, 1, 0, NULL);
+	grad_check("conv 1x1 stride 2", net, 2, 5, 5, 1);
+
+	net = new_net(3);
+	aoi_net_conv_transpose(net, 0, 2, 3, 2, 1, 1, 1, NULL);
+	grad_check("conv_transpose", net, 2, 4, 3, 1);
+
+	net = new_net(2);
+	aoi_net_conv_transpose(net, 0, 3, 2, 2, 0, 0, 0, NULL);
+	grad_check("conv_transpose 2/2", net, 1, 3, 4, 1);
+}
+
+static void check_norm_act(void)
+{
+	static const struct {
+		enum aoi_act act;
+		float alpha, scale;
+		const char *name;
+	} acts[] = {
+		{AOI_ACT_RELU, 0, 1, "relu"},
+		{AOI_ACT_RELU6, 0, 8, "relu6"},
+		{AOI_ACT_LEAKY, 0.1f, 1, "leaky"},
+		{AOI_ACT_SIGMOID, 0, 3, "sigmoid"},
+		{AOI_ACT_NONE, 0, 1, "identity"},
+	};
+	aoi_net *net;
+	int c;
+
+	net = new_net(3);
+	aoi_net_batchnorm(net, 0, NULL);
+	grad_check("batchnorm", net, 2, 3, 4, 2);
+
+	net = new_net(2);
+	c = aoi_net_conv(net, 0, 3, 3, 1, 1, 1, 1, 0, NULL);
+	c = aoi_net_batchnorm(net, c, NULL);
+	aoi_net_activation(net, c, AOI_ACT_RELU6, 0, NULL);
+	grad_check("conv+bn+relu6", net, 2, 4, 4, 2);
+
+	for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
+		net = new_net(2);
+		aoi_net_activation(net, 0, acts[i].act, acts[i].alpha, NULL);
+		grad_check(acts[i].name, net, 2, 3, 3, acts[i].scale);
+	}
+	net = new_net(4);
+	aoi_net_softmax(net, 0, NULL);
+	grad_check("softmax", net, 2, 3, 2, 2);
+
+	net = new_net(3);
+	aoi_net_dropout(net, 0, 0.3f, NULL);
+	grad_check("dropout", net, 2, 3, 3, 1);
+}
+
+static void check_pools(void)
+{
+	aoi_net *net;
+	int p, c;
+
+	net = new_net(2);
+	aoi_net_maxpool(net, 0, 3, 2, 1, NULL);
+	grad_check("maxpool 3/2 pad 1", net, 2, 7, 6, 1);
+
+	net = new_net(2);
+	p = aoi_net_maxpool(net, 0, 2, 2, 0, NULL);
+	c = aoi_net_conv(net, p, 2, 1, 1, 0, 1, 1, 1, NULL);
+	aoi_net_maxunpool(net, c, p, NULL);
+	grad_check("maxpool+unpool", net, 2, 4, 6, 1);
+
+	net = new_net(2);
+	aoi_net_avgpool(net, 0, 3, 2, 1, NULL);
+	grad_check("avgpool", net, 2, 7, 6, 1);
+
+	net = new_net(2);
+	aoi_net_adaptive_avgpool(net, 0, 3, 2, NULL);
+	grad_check("adaptive avgpool", net, 2, 7, 5, 1);
+
+	net = new_net(3);
+	aoi_net_global_avgpool(net, 0, NULL);
+	grad_check("global avgpool", net, 2, 4, 3, 1);
+
+	net = new_net(2);
+	aoi_net_upsample(net, 0, 2, 0, NULL);
+	grad_check("upsample nearest", net, 2, 3, 4, 1);
+
+	net = new_net(2);
+	aoi_net_upsample(net, 0, 2, 1, NULL);
+	grad_check("upsample bilinear x2", net, 2, 3, 4, 1);
+
+	net = new_net(1);
+	aoi_net_upsample(net, 0, 4, 1, NULL);
+	grad_check("upsample bilinear x4", net, 1, 3, 3, 1);
+}
+
+static void check_graph_layers(void)
+{
+	aoi_net *net;
+	int a, b, f;
+
+	net = new_net(2);
+	a = aoi_net_conv(net, 0, 3, 3, 1, 1, 1, 1, 1, NULL);
+	b = aoi_net_conv(net, 0, 2, 1, 1, 0, 1, 1, 0, NULL);
+	aoi_net_concat(net, 3, (int[]){a, b, 0}, NULL);
+	grad_check("concat", net, 2, 4, 4, 1);
+
+	net = new_net(3);
+	a = aoi_net_conv(net, 0, 3, 3, 1, 1, 1, 1, 1, NULL);
+	aoi_net_add(net, a, 0, NULL);
+	grad_check("add (residual)", net, 2, 4, 4, 1);
+
+	net = new_net(2);
+	aoi_net_set_input_size(net, 3, 4, NULL);
+	f = aoi_net_flatten(net, 0, NULL);
+	aoi_net_dense(net, f, 5, 1, NULL);
+	grad_check("flatten+dense", net, 3, 3, 4, 1);
+
+	net = new_net(3);
+	a = aoi_net_global_avgpool(net, 0, NULL);
+	a = aoi_net_flatten(net, a, NULL);
+	a = aoi_net_dropout(net, a, 0.2f, NULL);
+	aoi_net_dense(net, a, 4, 0, NULL);
+	grad_check("pool+dropout+dense", net, 2, 5, 5, 1);
+}
+
+/* A MobileNetV2 inverted residual block with its first conv frozen: the
+ * input gradient then needs the second pass through the frozen part. */
+static void check_block_frozen(void)
+{
+	aoi_net *net = new_net(4);
+	int x, e;
+
+	aoi_net_set_block(net, "stem");
+	x = aoi_net_conv(net, 0, 4, 3, 1, 1, 1, 1, 0, NULL);
+	x = aoi_net_batchnorm(net, x, NULL);
+	x = aoi_net_activation(net, x, AOI_ACT_RELU6, 0, NULL);
+	aoi_net_set_block(net, "block");
+	e = aoi_net_conv(net, x, 8, 1, 1, 0, 1, 1, 0, NULL);
+	e = aoi_net_batchnorm(net, e, NULL);
+	e = aoi_net_activation(net, e, AOI_ACT_RELU6, 0, NULL);
+	e = aoi_net_conv(net, e, 8, 3, 1, 1, 1, 8, 0, NULL);
+	e = aoi_net_batchnorm(net, e, NULL);
+	e = aoi_net_activation(net, e, AOI_ACT_RELU6, 0, NULL);
+	e = aoi_net_conv(net, e, 4, 1, 1, 0, 1, 1, 0, NULL);
+	e = aoi_net_batchnorm(net, e, NULL);
+	aoi_net_add(net, e, x, NULL);
+	CHECK_INT(aoi_net_freeze_block(net, "stem", 1), 3);
+	grad_check("frozen stem + inverted residual", net, 2, 5, 5, 2);
+}
+
+int main(void)
+{
+	check_convs();
+	check_norm_act();
+	check_pools();
+	check_graph_layers();
+	check_block_frozen();
+	return check_done();
+}
