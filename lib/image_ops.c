@@ -101,9 +101,27 @@ static uint8_t round_sample(float v)
 	return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)(v + 0.5f);
 }
 
-/* tmp (src->height x dst->width x c) = src resampled along x. */
-static void resample_rows(const aoi_image *src, const struct taps *tx, float *tmp,
-			  int dw)
+/* One row along x; `c` is a constant at each call site below, so the
+ * compiler unrolls the channel loop. */
+static inline __attribute__((always_inline)) void
+resample_row(const uint8_t *row, float *out, const struct taps *tx, int dw, int c)
+{
+	for (int x = 0; x < dw; x++) {
+		const int *idx = tx->index + x * tx->n;
+		const float *w = tx->weight + x * tx->n;
+		float s[4] = {0, 0, 0, 0};
+		for (int k = 0; k < tx->n; k++)
+			for (int ch = 0; ch < c; ch++)
+				s[ch] += w[k] * row[idx[k] * c + ch];
+		for (int ch = 0; ch < c; ch++)
+			out[x * c + ch] = s[ch];
+	}
+}
+
+/* tmp (src->height x dst->width x c) = src resampled along x, for the
+ * source rows that the vertical taps use (`used`). */
+static void resample_rows(const aoi_image *src, const struct taps *tx,
+			  const uint8_t *used, float *tmp, int dw)
 {
 	int c = src->channels;
 
@@ -111,33 +129,61 @@ static void resample_rows(const aoi_image *src, const struct taps *tx, float *tm
 	for (int y = 0; y < src->height; y++) {
 		const uint8_t *row = src->data + (size_t)y * src->width * c;
 		float *out = tmp + (size_t)y * dw * c;
-		for (int x = 0; x < dw; x++)
-			for (int ch = 0; ch < c; ch++) {
-				float s = 0;
-				for (int k = 0; k < tx->n; k++)
-					s += tx->weight[x * tx->n + k] *
-					     row[tx->index[x * tx->n + k] * c + ch];
-				out[x * c + ch] = s;
-			}
+		if (!used[y])
+			continue;
+		switch (c) {
+		case 1: resample_row(row, out, tx, dw, 1); break;
+		case 3: resample_row(row, out, tx, dw, 3); break;
+		default: resample_row(row, out, tx, dw, c); break;
+		}
 	}
 }
 
-/* dst = tmp resampled along y. */
-static void resample_cols(const float *tmp, const struct taps *ty, aoi_image *dst)
+/* dst = tmp resampled along y: whole rows at a time, so that the inner
+ * loops run over contiguous floats and vectorise. acc is one row of floats
+ * per thread, allocated once per thread. */
+static int resample_cols(const float *tmp, const struct taps *ty, aoi_image *dst)
 {
 	size_t stride = (size_t)dst->width * dst->channels;
+	int failed = 0;
 
-#pragma omp parallel for schedule(static) if ((long)dst->height * stride > OPS_PARALLEL_WORK)
-	for (int y = 0; y < dst->height; y++) {
-		uint8_t *out = dst->data + y * stride;
-		for (size_t i = 0; i < stride; i++) {
-			float s = 0;
-			for (int k = 0; k < ty->n; k++)
-				s += ty->weight[y * ty->n + k] *
-				     tmp[ty->index[y * ty->n + k] * stride + i];
-			out[i] = round_sample(s);
+#pragma omp parallel if ((long)dst->height * stride > OPS_PARALLEL_WORK)
+	{
+		float *acc = malloc(stride * sizeof *acc);
+		if (!acc) {
+#pragma omp atomic write
+			failed = 1;
 		}
+#pragma omp for schedule(static)
+		for (int y = 0; y < dst->height; y++) {
+			if (!acc)
+				continue;
+			const int *idx = ty->index + y * ty->n;
+			const float *w = ty->weight + y * ty->n;
+			/* zero-weight taps name rows that were never computed */
+			int k0 = 0;
+			while (k0 < ty->n - 1 && w[k0] == 0)
+				k0++;
+			const float *r0 = tmp + idx[k0] * stride;
+			if (w[k0] == 0)
+				memset(acc, 0, stride * sizeof *acc);
+			else
+				for (size_t i = 0; i < stride; i++)
+					acc[i] = w[k0] * r0[i];
+			for (int k = k0 + 1; k < ty->n; k++) {
+				const float *r = tmp + idx[k] * stride;
+				if (w[k] == 0)
+					continue;
+				for (size_t i = 0; i < stride; i++)
+					acc[i] += w[k] * r[i];
+			}
+			uint8_t *out = dst->data + y * stride;
+			for (size_t i = 0; i < stride; i++)
+				out[i] = round_sample(acc[i]);
+		}
+		free(acc);
 	}
+	return failed ? -1 : 0;
 }
 
 static int resize_separable(const aoi_image *src, aoi_image *dst,
@@ -145,21 +191,26 @@ static int resize_separable(const aoi_image *src, aoi_image *dst,
 {
 	struct taps tx = {0}, ty = {0};
 	float *tmp = NULL;
+	uint8_t *used = NULL;
 	int rc = -1;
 	int (*make)(struct taps *, int, int) =
 		mode == AOI_RESIZE_AREA ? taps_area : taps_bilinear;
 
 	if (make(&tx, src->width, dst->width) == 0 &&
-	    make(&ty, src->height, dst->height) == 0)
+	    make(&ty, src->height, dst->height) == 0 &&
+	    (used = calloc(src->height, 1)) != NULL)
 		tmp = malloc((size_t)src->height * dst->width * src->channels * sizeof *tmp);
 	if (tmp) {
-		resample_rows(src, &tx, tmp, dst->width);
-		resample_cols(tmp, &ty, dst);
-		rc = 0;
-	} else {
+		for (int i = 0; i < dst->height * ty.n; i++)
+			used[ty.index[i]] |= ty.weight[i] != 0;
+		resample_rows(src, &tx, used, tmp, dst->width);
+		rc = resample_cols(tmp, &ty, dst);
+	}
+	if (rc != 0) {
 		aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory resizing");
 	}
 	free(tmp);
+	free(used);
 	taps_free(&tx);
 	taps_free(&ty);
 	return rc;
@@ -187,8 +238,18 @@ static int resize_nearest(const aoi_image *src, aoi_image *dst, aoi_error *err)
 				     (size_t)nearest_index(y, src->height, dst->height) *
 					     src->width * c;
 		uint8_t *out = dst->data + (size_t)y * dst->width * c;
-		for (int x = 0; x < dst->width; x++)
-			memcpy(out + x * c, row + xs[x], c);
+		if (c == 1)
+			for (int x = 0; x < dst->width; x++)
+				out[x] = row[xs[x]];
+		else if (c == 3)
+			for (int x = 0; x < dst->width; x++, out += 3) {
+				out[0] = row[xs[x]];
+				out[1] = row[xs[x] + 1];
+				out[2] = row[xs[x] + 2];
+			}
+		else
+			for (int x = 0; x < dst->width; x++)
+				memcpy(out + x * c, row + xs[x], c);
 	}
 	free(xs);
 	return 0;
