@@ -1,0 +1,74 @@
+/* bench.h: what aoi-bench measures with, apart from the network itself:
+ * timing statistics over repeated runs, this machine's FP32
+ * matrix-multiply peak (the yardstick for "how much of the CPU does a
+ * network use"), pipeline stage cuts by cumulative cost (seed 003 cuts
+ * MobileNetV2 into five stages of about equal computation), and the
+ * cost of a million images at a price per hour (seed 000, table I).
+ *
+ * Nothing here prints. aoi_bench_sgemm_peak() and aoi_bench_stage_cuts()
+ * allocate their work space and free it before they return; the others
+ * work in the caller's arrays. */
+#ifndef AOI_BENCH_H
+#define AOI_BENCH_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+/* ---- timing statistics ---- */
+
+typedef struct aoi_bench_stats {
+	int n;
+	double min, max, mean, stddev;
+	double median, p95, p99;
+} aoi_bench_stats;
+
+/* Quantile p (0..1) of n ascending values, interpolated linearly between
+ * the closest ranks: x[h] with h = (n - 1) p, as numpy.quantile's default
+ * (and R's type 7). n = 0 gives NaN. */
+double aoi_bench_quantile(const double *sorted, int n, double p);
+
+/* Statistics of n samples; sorts `samples` in place (ascending). */
+int aoi_bench_stats_compute(double *samples, int n, aoi_bench_stats *out,
+			    aoi_error *err);
+
+/* ---- the machine's FP32 peak ---- */
+
+typedef struct aoi_bench_peak {
+	int n;          /* square matrices n x n */
+	int threads;
+	double seconds; /* the fastest of the timed products */
+	double gflops;  /* 2 n^3 / seconds / 1e9 */
+} aoi_bench_peak;
+
+/* Time C = A B with cblas_sgemm on n x n matrices at `threads` threads
+ * (0 = all cores), one untimed product first, then `reps` timed ones;
+ * the peak is the fastest. Leaves OpenBLAS and OpenMP at `threads`. */
+int aoi_bench_sgemm_peak(int n, int threads, int reps, aoi_bench_peak *out,
+			 aoi_error *err);
+
+/* ---- pipeline stages ---- */
+
+/* Split n layers of cost[0..n-1] (FLOPs or seconds, >= 0) into `stages`
+ * contiguous, non-empty stages so that the most expensive stage (the
+ * pipeline's bottleneck) costs as little as possible. cuts[k] (k <
+ * stages - 1) is the index of the first layer of stage k + 1; stage_cost
+ * (may be NULL) gets each stage's total. Among the splits with the best
+ * bottleneck it takes the most even one (least sum of squared stage
+ * costs), and among those the one with the last cut earliest (then the
+ * one before it, and so on). Needs
+ * 1 <= stages <= n. */
+int aoi_bench_stage_cuts(const double *cost, int n, int stages, int *cuts,
+			 double *stage_cost, aoi_error *err);
+
+/* ---- throughput and money ---- */
+
+/* images/s from seconds per run of `batch` images. */
+double aoi_bench_rate(double seconds, int batch);
+/* Price of a million images at `rate` images/s on a machine that costs
+ * price_per_hour for every hour it runs. */
+double aoi_bench_cost_per_million(double rate, double price_per_hour);
+/* Images a day at `rate` images/s. */
+double aoi_bench_per_day(double rate);
+
+#endif
