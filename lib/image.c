@@ -64,6 +64,10 @@ void aoi_image_release(aoi_image *img)
 
 int aoi_image_copy(const aoi_image *src, aoi_image *dst, aoi_error *err)
 {
+	if (!src || !src->data) {
+		memset(dst, 0, sizeof *dst);
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "no image to copy");
+	}
 	if (aoi_image_alloc(dst, src->width, src->height, src->channels, err) != 0)
 		return -1;
 	memcpy(dst->data, src->data, (size_t)src->width * src->height * src->channels);

@@ -652,6 +652,57 @@ static void test_resize_bilinear_known(void)
 	aoi_image_release(&dst);
 }
 
+/* Direct 4-neighbour bilinear in double precision, as OpenCV INTER_LINEAR
+ * defines it, against the library's separable float version. */
+static double bilinear_ref(const aoi_image *s, double sx, double sy, int c)
+{
+	sx = sx < 0 ? 0 : sx;
+	sy = sy < 0 ? 0 : sy;
+	int x0 = (int)sx, y0 = (int)sy;
+	double fx = sx - x0, fy = sy - y0;
+	if (x0 >= s->width - 1)
+		x0 = s->width - 1, fx = 0;
+	if (y0 >= s->height - 1)
+		y0 = s->height - 1, fy = 0;
+	int x1 = x0 + 1 < s->width ? x0 + 1 : x0, y1 = y0 + 1 < s->height ? y0 + 1 : y0;
+#define P(x, y) s->data[((y) * s->width + (x)) * s->channels + c]
+	return (1 - fy) * ((1 - fx) * P(x0, y0) + fx * P(x1, y0)) +
+	       fy * ((1 - fx) * P(x0, y1) + fx * P(x1, y1));
+#undef P
+}
+
+static void test_resize_bilinear_reference(void)
+{
+	aoi_image src = {0}, dst = {0};
+	aoi_error err;
+	int sizes[3][2] = {{5, 11}, {29, 3}, {13, 7}}, worst = 0;
+	unsigned s = 7;
+
+	aoi_image_alloc(&src, 13, 7, 3, &err);
+	for (int i = 0; i < 13 * 7 * 3; i++)
+		src.data[i] = (uint8_t)((s = s * 1103515245 + 12345) >> 16);
+	for (int k = 0; k < 3; k++) {
+		int w = sizes[k][0], h = sizes[k][1];
+		CHECK(aoi_image_resize(&src, &dst, w, h, AOI_RESIZE_BILINEAR, &err) == 0);
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++)
+				for (int c = 0; c < 3; c++) {
+					double v = bilinear_ref(&src, (x + 0.5) * 13 / w - 0.5,
+								(y + 0.5) * 7 / h - 0.5, c);
+					int d = abs(dst.data[(y * w + x) * 3 + c] - (int)floor(v + 0.5));
+					worst = d > worst ? d : worst;
+				}
+	}
+	CHECK_INT(worst, 0);
+	/* 4 -> 2 samples at 0.5 and 2.5: means of neighbours */
+	uint8_t p4[4] = {10, 20, 30, 50};
+	aoi_image s4 = {4, 1, 1, p4};
+	CHECK(aoi_image_resize(&s4, &dst, 2, 1, AOI_RESIZE_BILINEAR, &err) == 0);
+	CHECK(dst.data[0] == 15 && dst.data[1] == 40);
+	aoi_image_release(&dst);
+	aoi_image_release(&src);
+}
+
 static void test_resize_area_known(void)
 {
 	/* 4x2 -> 2x1: each output averages a 2x2 block */
@@ -681,6 +732,14 @@ static void test_resize_area_known(void)
 		CHECK_INT(bad, 0);
 		aoi_image_release(&dst);
 	}
+	aoi_image_release(&c);
+	/* a whole row into one pixel: the mean */
+	aoi_image_alloc(&c, 1000, 1, 1, &err);
+	for (int i = 0; i < 1000; i++)
+		c.data[i] = (uint8_t)(i % 2 ? 200 : 100);
+	CHECK(aoi_image_resize(&c, &dst, 1, 3, AOI_RESIZE_AREA, &err) == 0);
+	CHECK(dst.data[0] == 150 && dst.data[2] == 150);
+	aoi_image_release(&dst);
 	aoi_image_release(&c);
 }
 
@@ -756,6 +815,7 @@ int main(void)
 	test_not_images();
 	test_save_errors();
 	test_resize_bilinear_known();
+	test_resize_bilinear_reference();
 	test_resize_area_known();
 	test_resize_nearest();
 	test_crop_pad_convert();
