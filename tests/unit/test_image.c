@@ -438,6 +438,15 @@ static void test_corrupt_png(void)
 	write_bytes(tmp_path("crc.png"), buf, len);
 	check_load_fails(tmp_path("crc.png"), AOI_EFORMAT, "PNG bad CRC");
 	buf[idat + 5] ^= 0x40;
+	/* bad CRC with intact data: flip a bit of the IDAT chunk's CRC itself */
+	size_t idat_len = (size_t)buf[idat - 8] << 24 | buf[idat - 7] << 16 |
+			  buf[idat - 6] << 8 | buf[idat - 5];
+	buf[idat + idat_len + 3] ^= 1;
+	write_bytes(tmp_path("crc.png"), buf, len);
+	check_load_fails(tmp_path("crc.png"), AOI_EFORMAT, "PNG bad CRC only");
+	aoi_image_load(tmp_path("crc.png"), &a, &err);
+	CHECK_MSG(strstr(err.msg, "CRC") != NULL, "%s", err.msg);
+	buf[idat + idat_len + 3] ^= 1;
 	/* truncated: in the middle of IDAT, and just before IEND */
 	write_bytes(tmp_path("cut.png"), buf, len / 2);
 	check_load_fails(tmp_path("cut.png"), AOI_EFORMAT, "PNG cut in half");
