@@ -38,12 +38,16 @@ static const ref refs[] = {
 	/* torchvision.models.alexnet(num_classes=2); AlexNet3 has 57016131 */
 	{"alexnet", 3, 2, 64, 57012034, 0, 188114304.0, 2, 1},
 	{"alexnet", 3, 3, 64, 57016131, 0, 188114304.0 + 2 * 4096, 3, 1},
+	/* AlexNet3 at 224x224: flops.py "alexnet 224: 1.42 GFLOP" */
+	{"alexnet", 3, 3, 224, 57016131, 0, 1420209536.0, 3, 1},
 	/* torchvision.models.mobilenet_v2(num_classes=1000): 3504872 */
 	{"mbv2-cls", 3, 1000, 64, 3504872, 34112, -1, 1000, 1},
 	{"mbv2-cls", 3, 2, 64, 2226434, 34112, 48902144.0, 2, 1},
 	{"mbv2-cls-s", 3, 2, 64, 690242, 18544, 15654400.0, 2, 1},
 	/* MBV2Corners with dense 8 x (64/32)^2 -> 512 for a 64x64 input */
 	{"mbv2-corners", 3, 8, 64, 2288400, 34112, 49275904.0, 8, 1},
+	/* torch_ref.py's MBV2Corners at 256x256: flops.py "0.79 GFLOP" */
+	{"mbv2-corners", 3, 8, 256, 2534160, 34112, 788291584.0, 8, 1},
 	{"mbv2-corners-s", 3, 8, 64, 752208, 18544, 16028160.0, 8, 1},
 };
 
