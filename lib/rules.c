@@ -895,10 +895,10 @@ int aoi_pred_mask(const json_t *rec, const char *base, aoi_classes *classes,
 	if (!view)
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 	json_object_del(view, "boxes"); /* boxes are judged as boxes, not pixels */
-	if (!json_object_get(view, "width") && json_object_get(rec, "width"))
+	if (!json_object_get(view, "mask") && !json_object_get(view, "masks")) {
 		json_object_set(view, "width", json_object_get(rec, "width"));
-	if (!json_object_get(view, "height") && json_object_get(rec, "height"))
 		json_object_set(view, "height", json_object_get(rec, "height"));
+	}
 	aoi_classes_init(&own);
 	rc = aoi_classes_from_record(&own, view, err);
 	for (int k = 0; rc == 0 && k < own.n; k++)
