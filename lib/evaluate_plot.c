@@ -314,7 +314,7 @@ static int curve_chart(const columns *c, const char *base, const char *dir, int 
 
 	snprintf(vkey, sizeof vkey, "val_%s", base);
 	vk = json_object_get(c->keys, vkey);
-	snprintf(title, sizeof title, "%s per epoch", base);
+	snprintf(title, sizeof title, "%s per epoch: train and validation", base);
 	if (!(p = aoi_plot_new(W, H, title, err)))
 		return -1;
 	aoi_plot_labels(p, "epoch", base);

@@ -111,7 +111,7 @@ static json_t *report_gage(const aoi_eval *e)
 				       s ? "inspector" : "model", "file", e->srcname[s],
 				       "decisions", (json_int_t)g->made[s], "agree",
 				       (json_int_t)g->agree[s], "extra",
-				       (json_int_t)e->src_extra[s], "ag",
+				       (json_int_t)(s ? e->src_extra[s] : e->extra), "ag",
 				       num(aoi_metrics_gage_ag(g, s))));
 		for (int b = 0; b < e->nsrc; b++)
 			json_array_append_new(row, num(aoi_metrics_gage_pair(g, s, b)));

@@ -133,7 +133,7 @@ double aoi_metrics_kp_rotation_mae(const aoi_metrics_kp *k);
 /* The placement of a point set against a nominal one: centre offset (the
  * distance between the means, pixels) and rotation (the angle of the best
  * rigid fit of pred onto nominal about their centres, degrees in
- * (-180, 180], counter-clockwise in image coordinates positive). */
+ * (-180, 180], positive turning x towards y: clockwise on the screen). */
 void aoi_placement(const double *nominal, const double *pred, int n, double *dx,
 		   double *dy, double *angle_deg);
 

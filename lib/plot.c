@@ -364,9 +364,32 @@ static void draw_bars(const aoi_plot *p, aoi_image *img)
 	}
 }
 
+/* Data points (and points along the lines between them) inside a box. */
+static int covered(const aoi_plot *p, int x0, int y0, int x1, int y1)
+{
+	int n = 0;
+
+	for (int i = 0; i < p->ns; i++)
+		for (int k = 0; k < p->s[i].n; k++)
+			for (int t = 0; t < 4; t++) {
+				int j = k + 1 < p->s[i].n ? k + 1 : k;
+				double x = p->s[i].x[k] + (p->s[i].x[j] - p->s[i].x[k]) * t / 4;
+				double y = p->s[i].y[k] + (p->s[i].y[j] - p->s[i].y[k]) * t / 4;
+				int X, Y;
+
+				if (!isfinite(x) || !isfinite(y))
+					continue;
+				X = px(p, x);
+				Y = py(p, y);
+				n += X >= x0 && X <= x1 && Y >= y0 && Y <= y1;
+			}
+	return n;
+}
+
+/* The legend goes in the corner of the plot area with the least data. */
 static void draw_legend(const aoi_plot *p, aoi_image *img)
 {
-	int w = 0, named = 0, x, y;
+	int w = 0, named = 0, x, y, best = -1, bx = 0, by = 0;
 
 	for (int i = 0; i < p->ns; i++)
 		if (p->s[i].name[0]) {
@@ -377,10 +400,23 @@ static void draw_legend(const aoi_plot *p, aoi_image *img)
 		}
 	if (!named)
 		return;
-	x = p->right - w - 52;
-	y = p->top + 10;
-	aoi_draw_fill_rect(img, x - 8, y - 6, p->right - 10, y + 20 * named, WHITE);
-	aoi_draw_rect(img, x - 8, y - 6, p->right - 10, y + 20 * named, GRID, 1);
+	w += 50;
+	for (int corner = 0; corner < 4; corner++) {
+		int cx = corner & 1 ? p->left + 10 : p->right - 10 - w;
+		int cy = corner & 2 ? p->bottom - 10 - 20 * named - 6 : p->top + 4;
+		int n = p->s[0].kind == BARS ? (corner ? 1 << 20 : 0)
+					     : covered(p, cx, cy, cx + w, cy + 20 * named + 6);
+
+		if (best < 0 || n < best) {
+			best = n;
+			bx = cx;
+			by = cy;
+		}
+	}
+	x = bx + 8;
+	y = by + 6;
+	aoi_draw_fill_rect(img, bx, by, bx + w, by + 20 * named + 6, WHITE);
+	aoi_draw_rect(img, bx, by, bx + w, by + 20 * named + 6, GRID, 1);
 	for (int i = 0; i < p->ns; i++) {
 		if (!p->s[i].name[0])
 			continue;

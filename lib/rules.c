@@ -49,6 +49,7 @@ struct aoi_rules {
 	double defect_share; /* NAN: not judged */
 	double min_prob;     /* NAN: not judged */
 	int has_placement, place_truth, nnominal;
+	char place_field[64]; /* the record's field holding nominal points */
 	double nominal[2 * MAX_PLACE];
 	double max_offset, max_rotation; /* NAN: not judged */
 };
@@ -482,17 +483,29 @@ static int parse_placement(pctx *c, aoi_rules *r, const json_t *v)
 		rc = -1;
 	else if (isnan(r->max_offset) && isnan(r->max_rotation))
 		rc = perr(c, "needs \"max_offset\" or \"max_rotation\"");
-	else if (json_is_string(nom) && strcmp(json_string_value(nom), "truth") == 0)
+	else if (json_is_string(nom) && strcmp(json_string_value(nom), "truth") == 0) {
 		r->place_truth = 1;
-	else {
+		snprintf(r->place_field, sizeof r->place_field, "keypoints");
+	} else if (json_is_object(nom)) {
+		const char *f = json_string_value(json_object_get(nom, "field"));
+
+		push(c, "nominal");
+		if (json_object_size(nom) != 1 || !f || !f[0] ||
+		    strlen(f) >= sizeof r->place_field)
+			rc = perr(c, "must be {\"field\": \"NAME\"}, a field of the record");
+		else
+			snprintf(r->place_field, sizeof r->place_field, "%s", f);
+		r->place_truth = 1;
+		pop(c);
+	} else {
 		aoi_error e;
 
 		push(c, "nominal");
 		r->nnominal = nom ? aoi_keypoints_from_json(nom, r->nominal, MAX_PLACE, &e)
 				  : -1;
 		if (r->nnominal < 2)
-			rc = perr(c, "must be \"truth\" or an array of 2 to %d [x, y] points",
-				  MAX_PLACE);
+			rc = perr(c, "must be \"truth\", {\"field\": \"NAME\"} or an array of "
+				  "2 to %d [x, y] points", MAX_PLACE);
 		pop(c);
 	}
 	pop(c);
@@ -727,9 +740,13 @@ static int tally_class(const aoi_rules *r, const aoi_rules_input *in, int k,
 static int add_reason(json_t *reasons, const char *rule, const char *cls, double value,
 		      double limit)
 {
-	json_t *o = json_pack("{s:s, s:o, s:f, s:f}", "rule", rule, "class",
-			      cls ? json_string(cls) : json_null(), "value", value,
-			      "limit", limit);
+	/* counts stay integers in the JSON, measurements are reals */
+	int count = strcmp(rule, "min_count") == 0;
+	json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "rule", rule, "class",
+			      cls ? json_string(cls) : json_null(), "value",
+			      count ? json_integer((json_int_t)value) : json_real(value),
+			      "limit",
+			      count ? json_integer((json_int_t)limit) : json_real(limit));
 
 	return o ? json_array_append_new(reasons, o) : -1;
 }
@@ -805,7 +822,7 @@ static int judge_placement(const aoi_rules *r, const aoi_rules_input *in,
 	if (!nom)
 		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0,
 				     "the rules take the nominal placement from the "
-				     "record's \"keypoints\", which it lacks");
+				     "record's \"%s\", which it lacks", r->place_field);
 	if (nn != in->nkeypoints)
 		return aoi_error_set(err, AOI_ESHAPE, NULL, 0,
 				     "%d predicted keypoints but %d nominal ones",
@@ -895,10 +912,10 @@ int aoi_pred_mask(const json_t *rec, const char *base, aoi_classes *classes,
 	if (!view)
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 	json_object_del(view, "boxes"); /* boxes are judged as boxes, not pixels */
-	if (!json_object_get(view, "mask") && !json_object_get(view, "masks")) {
+	if (!json_object_get(view, "width") && json_object_get(rec, "width"))
 		json_object_set(view, "width", json_object_get(rec, "width"));
+	if (!json_object_get(view, "height") && json_object_get(rec, "height"))
 		json_object_set(view, "height", json_object_get(rec, "height"));
-	}
 	aoi_classes_init(&own);
 	rc = aoi_classes_from_record(&own, view, err);
 	for (int k = 0; rc == 0 && k < own.n; k++)
@@ -938,9 +955,9 @@ int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 							     kp, MAX_PLACE, err);
 		in.keypoints = kp;
 	}
-	if (rc >= 0 && json_object_get(rec, "keypoints")) {
+	if (rc >= 0 && r->place_truth && json_object_get(rec, r->place_field)) {
 		rc = in.ntruth_keypoints = aoi_keypoints_from_json(
-			json_object_get(rec, "keypoints"), tkp, MAX_PLACE, err);
+			json_object_get(rec, r->place_field), tkp, MAX_PLACE, err);
 		in.truth_keypoints = tkp;
 	}
 	if (rc >= 0)

@@ -222,6 +222,24 @@ static void test_apply(void)
 
 	aoi_rules_free(r);
 	json_decref(rec);
+
+	/* nominal corners from a field of the record: offset 5 > 1 */
+	text = "{\"placement\": {\"nominal\": {\"field\": \"design\"}, \"max_offset\": 1}}";
+	r = aoi_rules_parse(text, strlen(text), "t", &err);
+	CHECK(r != NULL);
+	rec = json_loads("{\"id\": \"p\", \"design\": [[0,0],[10,0],[0,10],[10,10]], "
+			 "\"pred\": {\"keypoints\": [[3,4],[13,4],[3,14],[13,14]]}}",
+			 0, NULL);
+	CHECK_MSG(aoi_rules_apply(r, rec, ".", &err) == 0, "%s", err.msg);
+	CHECK_STR(aoi_record_str(rec, "decision"), "reject");
+	CHECK_NEAR(json_number_value(json_object_get(
+			   json_array_get(json_object_get(rec, "reasons"), 0), "value")),
+		   5.0, 1e-12);
+	json_object_del(rec, "design");
+	CHECK(aoi_rules_apply(r, rec, ".", &err) < 0);
+	CHECK(strstr(err.msg, "\"design\"") != NULL);
+	aoi_rules_free(r);
+	json_decref(rec);
 	aoi_mask_release(&m);
 	aoi_classes_release(&c);
 }
@@ -263,6 +281,8 @@ static void test_malformed(void)
 		       2, "\"as\"");
 	expect_refused("{\"placement\": {\"max_offset\": 2}}", 1, "nominal");
 	expect_refused("{\"placement\": {\"nominal\": \"truth\"}}", 1, "max_offset");
+	expect_refused("{\"placement\": {\"nominal\": {\"feld\": \"x\"}, \"max_offset\": 1}}",
+		       1, "'placement.nominal': must be {\"field\"");
 }
 
 int main(void)
