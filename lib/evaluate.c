@@ -114,13 +114,31 @@ typedef struct image_ctx {
 	int have_tm, have_pm;
 } image_ctx;
 
+/* The predicted mask; a prediction record without a size takes the
+ * truth's (an empty prediction is then a mask of the right size). */
+static int pred_mask(aoi_eval *e, image_ctx *c, aoi_error *err)
+{
+	json_t *p = json_copy((json_t *)c->p);
+	int rc;
+
+	if (!p)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	if (!json_object_get(p, "width") && json_object_get(c->t, "width"))
+		json_object_set(p, "width", json_object_get(c->t, "width"));
+	if (!json_object_get(p, "height") && json_object_get(c->t, "height"))
+		json_object_set(p, "height", json_object_get(c->t, "height"));
+	rc = aoi_pred_mask(p, c->pbase, &e->classes, &c->pm, err);
+	json_decref(p);
+	return rc;
+}
+
 static int image_masks(aoi_eval *e, image_ctx *c, aoi_error *err)
 {
 	const char *label = aoi_record_str(c->t, "label");
 
 	if (!c->pred || (!json_object_get(c->pred, "mask") && !json_object_get(c->pred, "masks")))
 		return 0;
-	if (aoi_pred_mask(c->p, c->pbase, &e->classes, &c->pm, err) < 0)
+	if (pred_mask(e, c, err) < 0)
 		return -1;
 	c->have_pm = 1;
 	/* A defective image without an annotation has no pixel truth. */
@@ -497,6 +515,7 @@ aoi_eval *aoi_eval_run(const aoi_eval_opts *o, aoi_error *err)
 	if (rc == 0)
 		rc = join_preds(e, &t, o->pred, o->root, model, err);
 	if (rc == 0) {
+		aoi_metrics_seg_declare(&e->seg, e->classes.n + 1);
 		count_missing(e, &t, model);
 		rc = gage_all(e, o, &t, model, err);
 	}

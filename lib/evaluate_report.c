@@ -233,9 +233,9 @@ static void table_gage(const aoi_eval *e, FILE *fp)
 
 	fprintf(fp, "Decisions: attribute gage (share agreeing with the truth, seed 004)\n");
 	for (int s = 0; s < e->nsrc; s++)
-		fprintf(fp, "  %-10s %-30.30s %6ld of %6ld  AG %s\n", s ? "inspector" : "model",
-			e->srcname[s], g->agree[s], g->made[s],
-			fmt(a, sizeof a, aoi_metrics_gage_ag(g, s)));
+		fprintf(fp, "  %-10s %6ld of %6ld  AG %s  %s\n", s ? "inspector" : "model",
+			g->agree[s], g->made[s], fmt(a, sizeof a, aoi_metrics_gage_ag(g, s)),
+			e->srcname[s]);
 	if (e->nsrc > 1)
 		fprintf(fp, "  human AG (mean of inspectors) %s\n",
 			fmt(a, sizeof a, human_ag(e)));

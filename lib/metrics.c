@@ -48,6 +48,12 @@ int aoi_metrics_seg_add(aoi_metrics_seg *s, const aoi_mask *truth,
 	return 0;
 }
 
+void aoi_metrics_seg_declare(aoi_metrics_seg *s, int ncls)
+{
+	if (ncls > s->ncls && ncls <= MAXC)
+		s->ncls = ncls;
+}
+
 uint64_t aoi_metrics_seg_count(const aoi_metrics_seg *s, int truth, int pred)
 {
 	return s->conf[(size_t)truth * MAXC + pred];

@@ -50,6 +50,10 @@ void aoi_metrics_seg_release(aoi_metrics_seg *s);
  * AOI_ESHAPE error, which the caller locates). */
 int aoi_metrics_seg_add(aoi_metrics_seg *s, const aoi_mask *truth,
 			const aoi_mask *pred, aoi_error *err);
+/* Report classes 0..ncls-1 even when no image has shown them (each is
+ * then F1 = IoU = 1: seed 004's rule for a class neither present nor
+ * predicted). */
+void aoi_metrics_seg_declare(aoi_metrics_seg *s, int ncls);
 void aoi_metrics_seg_class(const aoi_metrics_seg *s, int k, aoi_seg_class_result *r);
 /* Mean IoU over classes first..ncls-1 (first = 0: all, 1: defects only);
  * NAN when there is none. */

@@ -43,6 +43,10 @@ static void test_segmentation(void)
 	CHECK_NEAR(r.f1, 1.0, 1e-12);
 	CHECK_NEAR(r.iou, 1.0, 1e-12);
 	CHECK_NEAR(aoi_metrics_seg_pixel_accuracy(&s), 1.0, 1e-12);
+	CHECK_INT(s.ncls, 1); /* nothing but background seen */
+	aoi_metrics_seg_declare(&s, 3);
+	CHECK_INT(s.ncls, 3);
+	CHECK_NEAR(aoi_metrics_seg_miou(&s, 1), 1.0, 1e-12);
 
 	CHECK(aoi_metrics_seg_add(&s, &ta, &pa, &err) == 0);
 	CHECK_INT(s.images, 2);

@@ -4,8 +4,10 @@
 #include "rules.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A 20x10 mask (200 pixels), classes 1 = scratch, 2 = dust:
  *   scratch A: 2x2 at x 1..2, y 1..2 (area 4, centroid near (1.5, 1.5))
@@ -244,6 +246,43 @@ static void test_apply(void)
 	aoi_classes_release(&c);
 }
 
+/* pred.mask: a class-index PNG relative to the dataset's directory, its
+ * indices following pred.classes (here reversed: 1 dust, 2 scratch). */
+static void test_png_mask(void)
+{
+	char dir[] = "/tmp/aoi-test-rules.XXXXXX", path[4200];
+	aoi_mask m;
+	aoi_classes c;
+	aoi_error err;
+	const char *text = "{\"limits\": {\"scratch\": {\"min_area\": 4}}}";
+	aoi_rules *r = aoi_rules_parse(text, strlen(text), "t", &err);
+	json_t *rec;
+
+	CHECK(mkdtemp(dir) != NULL);
+	make_mask(&m, &c);
+	for (int i = 0; i < 200; i++)
+		m.data[i] = m.data[i] ? (uint8_t)(3 - m.data[i]) : 0;
+	snprintf(path, sizeof path, "%s/m.png", dir);
+	CHECK(aoi_mask_save_png(path, &m, &err) == 0);
+	rec = json_loads("{\"id\": \"a\", \"pred\": {\"mask\": \"m.png\", "
+			 "\"classes\": [\"dust\", \"scratch\"]}}", 0, NULL);
+	CHECK_MSG(aoi_rules_apply(r, rec, dir, &err) == 0, "%s", err.msg);
+	CHECK_STR(aoi_record_str(rec, "decision"), "reject");
+	CHECK_STR(json_string_value(json_object_get(
+			  json_array_get(json_object_get(rec, "reasons"), 0), "class")),
+		  "scratch");
+	CHECK_INT(json_array_size(json_object_get(rec, "reasons")), 1);
+	/* the same file read from elsewhere: not found, named */
+	CHECK(aoi_rules_apply(r, rec, "/nonexistent", &err) < 0);
+	CHECK(strstr(err.where, "m.png") != NULL || strstr(err.msg, "m.png") != NULL);
+	remove(path);
+	remove(dir);
+	json_decref(rec);
+	aoi_rules_free(r);
+	aoi_mask_release(&m);
+	aoi_classes_release(&c);
+}
+
 /* A malformed file: the message names the line and the reason. */
 static void expect_refused(const char *text, long line, const char *words)
 {
@@ -292,6 +331,7 @@ int main(void)
 	test_mask_rules();
 	test_placement();
 	test_apply();
+	test_png_mask();
 	test_malformed();
 	CHECK(aoi_rules_load("/nonexistent/rules.json", &err) == NULL);
 	CHECK_INT(err.code, AOI_ENOTFOUND);

@@ -1,0 +1,122 @@
+# metrics.sh: aoi-metrics on a hand-made truth, predictions and two
+# inspectors, every figure worked out here.
+. "$AOI_TOP/tests/cli/lib.sh"
+
+# Two 4x4 images (32 pixels). Column-major COCO RLE:
+#   truth a: open at (0,0) (1,0) (2,0)          "0130004"
+#   pred a:  open at (1,0) (2,0) (3,0)          "4130000"
+#            short at (0,3)                     "31<"
+#   b: empty truth (good), empty prediction; c: no prediction; z: no truth.
+# Pixels: open TP 2 FP 1 FN 1 -> F1 4/6 = 0.666667, IoU 0.5
+#         short TP 0 FP 1 FN 0 -> F1 0, IoU 0
+#         good TP 27 FP 1 FN 2 -> F1 54/57 = 0.947368, IoU 0.9
+#         pixel accuracy 29/32 = 0.90625, mean IoU 1.4/3 = 0.466667
+cat >"$T/truth.jsonl" <<'J'
+{"id":"a","width":4,"height":4,"label":"defective","classes":["open","short"],"masks":{"open":{"size":[4,4],"counts":"0130004"}},"keypoints":[[0,0],[10,0],[0,10],[10,10]]}
+{"id":"b","width":4,"height":4,"label":"good","classes":["open","short"]}
+{"id":"c","width":4,"height":4,"label":"good"}
+J
+cat >"$T/pred.jsonl" <<'J'
+{"id":"a","pred":{"classes":["open","short"],"masks":{"open":{"size":[4,4],"counts":"4130000"},"short":{"size":[4,4],"counts":"31<"}},"label":"defective","keypoints":[[2,-1],[12,-1],[2,9],[12,9]]},"decision":"reject"}
+{"id":"b","pred":{"masks":{}},"decision":"accept"}
+{"id":"z","pred":{}}
+J
+# Truth decisions: a reject, b accept, c accept.
+# Model: a reject, b accept -> 2 of 2. Alice: a accept, b accept, c reject
+# -> 1 of 3. Bob: a reject, c accept -> 2 of 2. Human AG (1/3 + 1) / 2.
+printf '{"id":"a","decision":"accept"}\n{"id":"b","decision":"accept"}\n{"id":"c","decision":"reject"}\n' >"$T/alice.jsonl"
+printf '{"id":"a","decision":"reject"}\n{"id":"c","decision":"accept"}\n' >"$T/bob.jsonl"
+
+run aoi-metrics --truth "$T/truth.jsonl" -f table "$T/pred.jsonl" "$T/alice.jsonl" "$T/bob.jsonl"
+expect_status 0 "table"
+expect_out '^Ids: 3 truth, 3 predicted, 2 matched, 1 missing, 1 extra$' "ids joined"
+expect_err "warning: 1 id of .*truth.jsonl has no prediction \\(first: 'c'\\)" "missing id warned"
+expect_err "warning: 1 record is not in .*truth.jsonl \\(first: 'z'\\)" "extra id warned"
+expect_out '^  good +27 +1 +2 +0\.9474 +0\.9000$' "good pixels (F1 54/57)"
+expect_out '^  open +2 +1 +1 +0\.6667 +0\.5000$' "open pixels (F1 4/6)"
+expect_out '^  short +0 +1 +0 +0\.0000 +0\.0000$' "short pixels"
+expect_out 'mean IoU 0\.4667 \(defect classes 0\.2500\), pixel accuracy 0\.9062' "mIoU, pixel accuracy"
+expect_out 'model +2 of +2  AG 1\.0000  .*pred\.jsonl$' "model AG"
+expect_out 'inspector +1 of +3  AG 0\.3333  .*alice\.jsonl$' "alice AG"
+expect_out 'inspector +2 of +2  AG 1\.0000  .*bob\.jsonl$' "bob AG"
+expect_out 'human AG \(mean of inspectors\) 0\.6667' "human AG"
+# keypoints of a: shifted (2, -1): centre MAE (2 + 1) / 2, distance sqrt 5
+expect_out 'centre MAE 1\.5000 px, centre distance 2\.2361 px, rotation MAE 0\.0000 deg' "keypoints"
+# boxes from components: truth open [0,0,3,1]; pred open [1,0,4,1] (IoU
+# 2/4 > 0.33: TP) and short [0,3,1,4] (FP): precision 1/2, recall 1, F 2/3
+expect_out 'precision 0\.5000, recall 1\.0000, F-score 0\.6667, mAP 1\.0000' "detection"
+
+run aoi-metrics --truth "$T/truth.jsonl" "$T/pred.jsonl"
+expect_status 0 "json"
+tr -d ' \n' <"$T/out" >"$T/flat"
+flat() { cases=$((cases + 1)); grep -q -- "$1" "$T/flat" || fail "json: $2: no $1"; }
+flat '"missing":1,"extra":1,"missing_ids":\["c"\],"extra_ids":\["z"\]' "ids"
+flat '"open":{"tp":2,"fp":1,"fn":1,"f1":0.666667,"iou":0.5}' "open"
+flat '"good":{"tp":27,"fp":1,"fn":2,"f1":0.947368,"iou":0.9}' "good"
+flat '"miou":0.466667,"miou_defects":0.25,"pixel_accuracy":0.90625' "summary"
+flat '"confusion":\[\[1,0\],\[0,1\]\]' "image confusion"
+flat '"fscore":0.666667,"ap":{"open":1.0},"map":1.0' "detection"
+
+# the empty-image rule: only b (good, nothing predicted) -> every F1 is 1
+head -n 2 "$T/truth.jsonl" | tail -n 1 >"$T/truth-b.jsonl"
+sed -n 2p "$T/pred.jsonl" >"$T/pred-b.jsonl"
+run aoi-metrics -t "$T/truth-b.jsonl" -f table "$T/pred-b.jsonl"
+expect_out '^  open +0 +0 +0 +1\.0000 +1\.0000$' "absent and not predicted: F1 1"
+expect_out '^  good +16 +0 +0 +1\.0000 +1\.0000$' "good pixels of the empty image"
+
+# charts
+run aoi-metrics -t "$T/truth.jsonl" -p "$T/plots" "$T/pred.jsonl" "$T/alice.jsonl"
+expect_status 0 "--plot"
+for f in confusion pixels classes pr; do
+	cases=$((cases + 1))
+	[ "$(head -c 4 "$T/plots/$f.png" | tail -c 3)" = PNG ] || fail "--plot: no $f.png"
+done
+printf '{"epoch":1,"loss":1.0,"val_loss":1.2,"val_miou":0.3,"miou":0.35}\n{"event":"start"}\n{"epoch":2,"loss":0.5,"val_loss":0.7,"val_miou":0.5,"miou":0.6}\n' >"$T/train.log"
+run aoi-metrics --log "$T/train.log" --plot "$T/curves"
+expect_status 0 "--log alone"
+cases=$((cases + 2))
+[ -s "$T/curves/loss.png" ] || fail "--log: no loss.png"
+[ -s "$T/curves/metric-miou.png" ] || fail "--log: no metric-miou.png"
+
+# errors
+run aoi-metrics -t "$T/truth.jsonl" "$T/nonexistent.jsonl"
+expect_status 1 "missing predictions"
+expect_one_line_error aoi-metrics "missing predictions"
+expect_err "nonexistent.jsonl" "missing file named"
+
+printf '{"id":"a","pred":{}}\n{"id":"b" "pred"}\n' >"$T/broken.jsonl"
+run aoi-metrics -t "$T/truth.jsonl" "$T/broken.jsonl"
+expect_status 1 "malformed JSON line"
+expect_one_line_error aoi-metrics "malformed JSON line"
+expect_err "broken.jsonl:2\\): malformed JSON" "malformed JSON line: file and line"
+
+printf '{"id":"a","pred":{"masks":{"open":{"size":[2,2],"counts":"13"}}}}\n' >"$T/small.jsonl"
+run aoi-metrics -t "$T/truth.jsonl" "$T/small.jsonl"
+expect_status 1 "masks of different sizes"
+expect_err "small.jsonl:1\\): id 'a': .*2x2" "size mismatch names the id"
+
+printf '{"id":"a","pred":{}}\n{"id":"a","pred":{}}\n' >"$T/dup.jsonl"
+run aoi-metrics -t "$T/truth.jsonl" "$T/dup.jsonl"
+expect_status 1 "duplicate id"
+expect_err "dup.jsonl:2\\): duplicate id 'a'" "duplicate id: file and line"
+
+printf '{"id":"a","decision":"maybe"}\n' >"$T/maybe.jsonl"
+run aoi-metrics -t "$T/truth.jsonl" "$T/pred.jsonl" "$T/maybe.jsonl"
+expect_status 1 "bad inspector decision"
+expect_err "maybe.jsonl:1\\)" "bad inspector decision: file and line"
+
+printf '{"pred":{}}\n' >"$T/noid.jsonl"
+run aoi-metrics -t "$T/truth.jsonl" "$T/noid.jsonl"
+expect_status 1 "record without id"
+expect_err "noid.jsonl:1\\): missing \"id\"" "record without id: file and line"
+
+run aoi-metrics "$T/pred.jsonl"
+expect_status 2 "no --truth"
+run aoi-metrics -t "$T/truth.jsonl" -f xml "$T/pred.jsonl"
+expect_status 2 "bad --format"
+run aoi-metrics -t "$T/truth.jsonl" --log "$T/train.log" "$T/pred.jsonl"
+expect_status 2 "--log without --plot"
+run aoi-metrics -t "$T/truth.jsonl" --iou 1.5 "$T/pred.jsonl"
+expect_status 2 "--iou out of range"
+
+done_testing
