@@ -88,6 +88,16 @@ int aoi_synth_out_path(const aoi_synth_job *job, const char *name, char *out, si
 	return 0;
 }
 
+int aoi_synth_record_path(const aoi_synth_job *job, const char *name, char *out, size_t size,
+			  aoi_error *err)
+{
+	char path[4096];
+
+	if (aoi_synth_out_path(job, name, path, sizeof path, err) < 0)
+		return -1;
+	return aoi_synth_relpath(job->base ? job->base : ".", path, out, size, err);
+}
+
 /* Absolute, symlinks resolved: the directory must exist. */
 static int absolute_dir(const char *dir, char *out, aoi_error *err)
 {
@@ -102,6 +112,11 @@ int aoi_synth_relpath(const char *dir, const char *target, char *out, size_t siz
 	char adir[PATH_MAX], tdir[PATH_MAX], stem[PATH_MAX];
 	const char *file = strrchr(target, '/');
 
+	if (target[0] == '/') { /* absolute stays absolute: it names one file anywhere */
+		if (snprintf(out, size, "%s", target) >= (int)size)
+			return aoi_error_set(err, AOI_EINVAL, target, 0, "path too long");
+		return 0;
+	}
 	aoi_path_dir(stem, sizeof stem, target);
 	if (absolute_dir(dir, adir, err) < 0 || absolute_dir(stem, tdir, err) < 0)
 		return -1;

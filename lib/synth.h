@@ -16,8 +16,9 @@
  * Every generator makes image i from aoi_rng_fork(seed, i) alone, so images
  * are made in parallel (OpenMP) and the same seed gives the same bytes.
  * Images (PNG) go to the output directory; records are written to `records`
- * in index order, with paths relative to the output directory (keep the
- * dataset file there, or give --root to the programs that read it). */
+ * in index order, naming files relative to job->base (the directory the
+ * dataset file will be in; the working directory by default, as for a
+ * dataset read from standard input). */
 #ifndef AOI_SYNTH_H
 #define AOI_SYNTH_H
 
@@ -37,6 +38,7 @@ typedef struct aoi_synth_job {
 	long n;              /* records to make */
 	uint64_t seed;
 	const char *out_dir; /* images go here (created) */
+	const char *base;    /* paths in records are relative to this; NULL = "." */
 	FILE *records;       /* JSON lines, in index order */
 	int width, height;   /* output size; 0 = the subcommand's default */
 	/* called after each batch from the calling thread (may be NULL) */
@@ -154,8 +156,12 @@ int aoi_synth_run(const aoi_synth_job *job, long n, aoi_synth_make_fn make, void
 /* out_dir/name into out; -1 when too long. */
 int aoi_synth_out_path(const aoi_synth_job *job, const char *name, char *out, size_t size,
 		       aoi_error *err);
+/* out_dir/name as a record names it: relative to job->base. */
+int aoi_synth_record_path(const aoi_synth_job *job, const char *name, char *out, size_t size,
+			  aoi_error *err);
 /* The path of `target` relative to directory `dir` (both may be relative to
- * the working directory), so that records in dir can point at it. */
+ * the working directory), so that records in dir can point at it; an
+ * absolute target stays as it is. */
 int aoi_synth_relpath(const char *dir, const char *target, char *out, size_t size,
 		      aoi_error *err);
 /* An image's basic fields: id, image, width, height, channels. New object. */

@@ -191,13 +191,17 @@ static int make_board(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	aoi_image img = { 0 };
 	aoi_mask mask = { 0 };
 	double corners[8];
-	char name[64], id[64], path[4096];
+	char name[64], id[64], path[4096], rel[4096];
 
 	if (board_draw(rng, c->w, c->h, c->o->channels, &img, &mask, corners, err) < 0)
 		return -1;
 	snprintf(id, sizeof id, "board-%03ld", i);
 	snprintf(name, sizeof name, "board_%03ld.png", i);
-	json_t *rec = aoi_synth_record_new(id, name, &img);
+	if (aoi_synth_record_path(c->job, name, rel, sizeof rel, err) < 0) {
+		aoi_image_release(&img);
+		return -1;
+	}
+	json_t *rec = aoi_synth_record_new(id, rel, &img);
 	json_object_set_new(rec, "label", json_string("good"));
 	json_object_set_new(rec, "source", json_string(id));
 	json_object_set_new(rec, "keypoints", aoi_synth_points_json(corners, 4));

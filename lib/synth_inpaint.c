@@ -4,10 +4,12 @@
  * First the hole is peeled from its border inwards: each pass gives every
  * hole pixel that touches known pixels the mean of those neighbours. Then
  * Gauss-Seidel diffusion (each pixel the mean of its four neighbours, the
- * border held) smooths the seams the peeling leaves. Works on the hole's
- * bounding box only. */
+ * border held) smooths the seams the peeling leaves. Last, noise as strong
+ * as the surroundings' is added, so that the patch is not the one smooth
+ * place in a grainy photo. Works on the hole's bounding box only. */
 #include "synth.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +88,48 @@ static void diffuse(float *f, const aoi_mask *hole, int ch, const hole_box *b, i
 			}
 }
 
+/* The pixel noise of channel c near the hole: the residual of each known
+ * pixel against the mean of its four known neighbours has 5/4 of the noise
+ * variance when the noise is white. */
+static double ring_noise(const float *f, const aoi_mask *hole, int ch, int c, const hole_box *b)
+{
+	int w = hole->width, h = hole->height;
+	double sum = 0;
+	long n = 0;
+
+	for (int y = b->y1 - 4; y < b->y2 + 4; y++)
+		for (int x = b->x1 - 4; x < b->x2 + 4; x++) {
+			if (x < 1 || y < 1 || x >= w - 1 || y >= h - 1)
+				continue;
+			size_t i = (size_t)y * w + x;
+			if (hole->data[i] || hole->data[i - 1] || hole->data[i + 1] || hole->data[i - w] ||
+			    hole->data[i + w])
+				continue;
+			double r = f[i * ch + c] - 0.25 * (f[(i - 1) * ch + c] + f[(i + 1) * ch + c] +
+							   f[(i - w) * ch + c] + f[(i + w) * ch + c]);
+			sum += r * r;
+			n++;
+		}
+	return n ? sqrt(sum / n / 1.25) : 0;
+}
+
+static void add_noise(float *f, const aoi_mask *hole, int ch, const hole_box *b)
+{
+	double sigma[4];
+	aoi_rng rng;
+
+	for (int c = 0; c < ch; c++)
+		sigma[c] = ring_noise(f, hole, ch, c, b);
+	aoi_rng_seed(&rng, ((uint64_t)b->x1 << 32) ^ ((uint64_t)b->y1 << 16) ^ (uint64_t)b->x2);
+	for (int y = b->y1; y < b->y2; y++)
+		for (int x = b->x1; x < b->x2; x++) {
+			size_t i = (size_t)y * hole->width + x;
+			if (hole->data[i])
+				for (int c = 0; c < ch; c++)
+					f[i * ch + c] += (float)(sigma[c] * aoi_rng_normal(&rng));
+		}
+}
+
 int aoi_synth_inpaint(aoi_image *img, const aoi_mask *hole, aoi_error *err)
 {
 	int w = img->width, h = img->height, ch = img->channels;
@@ -112,10 +156,13 @@ int aoi_synth_inpaint(aoi_image *img, const aoi_mask *hole, aoi_error *err)
 	while (peel_pass(f, known, next, w, h, ch, &b) > 0)
 		;
 	diffuse(f, hole, ch, &b, 60);
+	add_noise(f, hole, ch, &b);
 	for (size_t i = 0; i < (size_t)w * h; i++)
 		if (hole->data[i])
-			for (int c = 0; c < ch; c++)
-				img->data[i * ch + c] = (uint8_t)(f[i * ch + c] + 0.5f);
+			for (int c = 0; c < ch; c++) {
+				float v = f[i * ch + c] + 0.5f;
+				img->data[i * ch + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+			}
 	free(f), free(known), free(next);
 	return 0;
 }

@@ -141,9 +141,28 @@ static int flip_disc(pcb *p, double cx, double cy, double r, int to_cu)
 	return n;
 }
 
+/* The band of an open: rows s of the cut, each spanning the trace; -1 when
+ * a row leaves the copper or runs much wider than the trace at its centre
+ * (a junction or a pad, not a trace). */
+static int open_band(const pcb *p, int x, int y, int across, int gap, int width, int *a, int *b)
+{
+	for (int s = -gap / 2, j = 0; s < gap - gap / 2; s++, j++) {
+		int bx = x + DX[1 - across] * s, by = y + DY[1 - across] * s;
+		if (!is_cu(p, bx, by))
+			return -1;
+		a[j] = run(p, bx, by, across, 1, 40);
+		b[j] = run(p, bx, by, across + 2, 1, 40);
+		if (a[j] + b[j] + 1 > width + 3)
+			return -1;
+	}
+	return 0;
+}
+
 /* open: a band 2..6 pixels long cut across a trace at most 24 wide. */
 static int paint_open(pcb *p, aoi_rng *rng)
 {
+	int a[8], b[8];
+
 	for (int t = 0; t < 300; t++) {
 		int x, y, d;
 		if (!pick(p, rng, 1, &x, &y, &d))
@@ -152,16 +171,12 @@ static int paint_open(pcb *p, aoi_rng *rng)
 		int wv = run(p, x, y, 1, 1, 64) + run(p, x, y, 3, 1, 64) + 1;
 		int across = wh < wv ? 0 : 1; /* the direction across the trace */
 		int width = across == 0 ? wh : wv, length = across == 0 ? wv : wh;
-		int gap = 2 + (int)aoi_rng_below(rng, 5);
-		if (width > 24 || length < gap + 6)
+		int gap = 2 + (int)aoi_rng_below(rng, 5), n = 0;
+		if (width > 24 || length < gap + 6 || open_band(p, x, y, across, gap, width, a, b) < 0)
 			continue;
-		int n = 0;
-		for (int s = -gap / 2; s < gap - gap / 2; s++) {
+		for (int s = -gap / 2, j = 0; s < gap - gap / 2; s++, j++) {
 			int bx = x + DX[1 - across] * s, by = y + DY[1 - across] * s;
-			if (!is_cu(p, bx, by))
-				continue;
-			int a = run(p, bx, by, across, 1, 40), b = run(p, bx, by, across + 2, 1, 40);
-			for (int k = -b; k <= a; k++)
+			for (int k = -b[j]; k <= a[j]; k++)
 				n += flip(p, bx + DX[across] * k, by + DY[across] * k, 0);
 		}
 		if (n)
@@ -170,7 +185,7 @@ static int paint_open(pcb *p, aoi_rng *rng)
 	return 0;
 }
 
-/* short: a bridge 2..4 thick across a bare gap of 2..14 pixels between two
+/* short: a bridge 2..4 thick across a bare gap of 3..14 pixels between two
  * pieces of copper. */
 static int paint_short(pcb *p, aoi_rng *rng)
 {
@@ -181,7 +196,7 @@ static int paint_short(pcb *p, aoi_rng *rng)
 		int along = (int)aoi_rng_below(rng, 2); /* 0 horizontal, 1 vertical */
 		int a = run(p, x, y, along, 0, 16), b = run(p, x, y, along + 2, 0, 16);
 		int gap = a + b + 1;
-		if (a >= 16 || b >= 16 || gap < 2 || gap > 14 ||
+		if (a >= 16 || b >= 16 || gap < 3 || gap > 14 ||
 		    !is_cu(p, x + DX[along] * (a + 1), y + DY[along] * (a + 1)) ||
 		    !is_cu(p, x - DX[along] * (b + 1), y - DY[along] * (b + 1)))
 			continue;

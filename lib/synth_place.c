@@ -34,7 +34,7 @@ void aoi_synth_place_opts_init(aoi_synth_place_opts *o)
 /* One source photo, ready to paste from. */
 typedef struct source {
 	char id[128];
-	char template_rel[4096]; /* the photo, relative to the output directory */
+	char template_rel[4096]; /* the photo, as the records name it */
 	aoi_image photo;         /* the component is sampled from here */
 	aoi_image background;    /* the photo with the component removed */
 	aoi_mask mask;           /* the component, 0/1 */
@@ -185,7 +185,7 @@ static int source_load(place_ctx *c, source *s, const json_t *rec, const char *b
 	if (aoi_record_path(rec, "image", base, path, sizeof path) < 0)
 		return aoi_error_set(err, AOI_EFORMAT, "", 0, "missing field 'image'");
 	if (aoi_image_load(path, &s->photo, err) < 0 ||
-	    aoi_synth_relpath(c->job->out_dir, path, s->template_rel, sizeof s->template_rel, err) < 0 ||
+	    aoi_synth_relpath(c->job->base ? c->job->base : ".", path, s->template_rel, sizeof s->template_rel, err) < 0 ||
 	    source_mask(s, rec, base, err) < 0 ||
 	    source_background(s, rec, base, c->o->fill_template, err) < 0)
 		return -1;
@@ -296,7 +296,7 @@ static void placed_box(const source *s, const placement *p, int *x1, int *y1, in
  * soft) where the placement sends it back to. The new mask is alpha >= 1/2. */
 static void paste(const source *s, const placement *p, aoi_image *out, aoi_mask *mask)
 {
-	int w = out->width, h = out->height, ch = out->channels, x1, y1, x2, y2;
+	int w = out->width, ch = out->channels, x1, y1, x2, y2;
 
 	placed_box(s, p, &x1, &y1, &x2, &y2);
 	for (int y = y1; y < y2; y++)
@@ -352,15 +352,15 @@ static const char *split_of(const place_ctx *c, const source *s, aoi_rng *rng)
 }
 
 static json_t *place_record(const place_ctx *c, long i, const source *s, const placement *p,
-			    const aoi_image *img, const double *xy, double scale, const char *split)
+			    const aoi_image *img, const double *xy, double scale, const char *split,
+			    const char *rel)
 {
-	char name[64], id[64];
+	char id[64];
 	double deg = p->theta * 180 / M_PI;
 	int bad = hypot(p->dx, p->dy) * scale > c->o->tol_px || fabs(deg) > c->o->tol_deg;
 
 	snprintf(id, sizeof id, "place-%06ld", i);
-	snprintf(name, sizeof name, "place_%06ld.png", i);
-	json_t *rec = aoi_synth_record_new(id, name, img);
+	json_t *rec = aoi_synth_record_new(id, rel, img);
 	json_object_set_new(rec, "label", json_string(bad ? "defective" : "good"));
 	json_object_set_new(rec, "split", json_string(split));
 	json_object_set_new(rec, "source", json_string(s->id));
@@ -383,7 +383,7 @@ static int make_place(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	aoi_image img = { 0 };
 	aoi_mask mask = { 0 };
 	double xy[8], scale;
-	char path[4096], name[64];
+	char path[4096], name[64], rel[4096];
 
 	p.dx = aoi_rng_range(rng, c->o->shift_lo, c->o->shift_hi);
 	p.dy = aoi_rng_range(rng, c->o->shift_lo, c->o->shift_hi);
@@ -398,11 +398,13 @@ static int make_place(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	memcpy(xy, s->corners, sizeof xy);
 	for (int k = 0; k < 4; k++)
 		place_point(&p, &xy[2 * k], &xy[2 * k + 1]);
+	snprintf(name, sizeof name, "place_%06ld.png", i);
 	int rc = rescale(c->job, &img, &mask, xy, &scale, err);
-	json_t *rec = rc == 0 ? place_record(c, i, s, &p, &img, xy, scale, split) : NULL;
+	if (rc == 0)
+		rc = aoi_synth_record_path(c->job, name, rel, sizeof rel, err);
+	json_t *rec = rc == 0 ? place_record(c, i, s, &p, &img, xy, scale, split, rel) : NULL;
 	if (rc == 0)
 		rc = aoi_record_set_masks(rec, &mask, &c->classes, err);
-	snprintf(name, sizeof name, "place_%06ld.png", i);
 	if (rc == 0)
 		rc = aoi_synth_out_path(c->job, name, path, sizeof path, err);
 	if (rc == 0)
@@ -434,6 +436,7 @@ static int draw_sources(const aoi_synth_job *job, int k, char *list, size_t size
 	sub.n = k;
 	sub.seed = job->seed ^ 0xb0a2d5eedULL; /* not the images' own streams */
 	sub.out_dir = dir;
+	sub.base = job->out_dir; /* sources.jsonl sits there */
 	sub.records = f.fp;
 	sub.width = sub.height = 0;
 	sub.progress = NULL;

@@ -226,7 +226,7 @@ static int make_texture(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_erro
 {
 	const texture_ctx *c = ctxp;
 	aoi_image img = { 0 };
-	char name[64], id[64], path[4096], src[32];
+	char name[64], id[64], path[4096], rel[4096], src[32];
 	int k = (int)(i % c->o->classes);
 	int defective = aoi_rng_uniform(rng) < c->o->defective;
 
@@ -235,7 +235,11 @@ static int make_texture(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_erro
 	snprintf(id, sizeof id, "texture-%06ld", i);
 	snprintf(name, sizeof name, "texture_%06ld.png", i);
 	snprintf(src, sizeof src, "class%02d", k + 1);
-	json_t *rec = aoi_synth_record_new(id, name, &img);
+	if (aoi_synth_record_path(c->job, name, rel, sizeof rel, err) < 0) {
+		aoi_image_release(&img);
+		return -1;
+	}
+	json_t *rec = aoi_synth_record_new(id, rel, &img);
 	json_object_set_new(rec, "label", json_string(defective ? "defective" : "good"));
 	json_object_set_new(rec, "source", json_string(src));
 	json_object_set_new(rec, "classes", aoi_classes_to_json(&c->classes));
