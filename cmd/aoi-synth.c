@@ -116,6 +116,14 @@ typedef struct args {
 	aoi_synth_augment_opts augment;
 } args;
 
+static const char *option_name(int c)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
+
 /* The subcommand each option belongs to (-1: all). */
 static int option_owner(int c)
 {
@@ -292,7 +300,7 @@ static int parse(args *a, int argc, char **argv, int *status)
 		}
 		int owner = option_owner(c);
 		if (owner >= 0 && owner != a->sub) {
-			*status = aoi_cli_usage_error(prog, "%s does not apply to %s", argv[optind - 1],
+			*status = aoi_cli_usage_error(prog, "--%s does not apply to %s", option_name(c),
 						      a->sub >= 0 ? sub_names[a->sub] : "no subcommand");
 			return 1;
 		}

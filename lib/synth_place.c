@@ -95,10 +95,15 @@ static int source_mask(source *s, const json_t *rec, const char *base, aoi_error
 	aoi_classes cl;
 	int rc;
 
+	/* the photo gives the size when the record does not */
+	json_t *sized = json_deep_copy(rec);
+	json_object_set_new(sized, "width", json_integer(s->photo.width));
+	json_object_set_new(sized, "height", json_integer(s->photo.height));
 	aoi_classes_init(&cl);
-	rc = aoi_classes_from_record(&cl, rec, err);
+	rc = aoi_classes_from_record(&cl, sized, err);
 	if (rc == 0)
-		rc = aoi_record_mask(rec, base, &cl, &s->mask, err);
+		rc = aoi_record_mask(sized, base, &cl, &s->mask, err);
+	json_decref(sized);
 	if (rc == 0 && (s->mask.width != s->photo.width || s->mask.height != s->photo.height))
 		rc = aoi_error_set(err, AOI_ESHAPE, "", 0, "mask %dx%d for image %dx%d", s->mask.width,
 				   s->mask.height, s->photo.width, s->photo.height);
