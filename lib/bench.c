@@ -59,6 +59,11 @@ int aoi_bench_stats_compute(double *samples, int n, aoi_bench_stats *out,
 	return 0;
 }
 
+int aoi_bench_cores(void)
+{
+	return omp_get_num_procs();
+}
+
 static void fill_matrix(float *m, size_t count, float scale)
 {
 	/* small values of both signs, so that sums neither overflow nor

@@ -5,6 +5,9 @@
  * MobileNetV2 into five stages of about equal computation), and the
  * cost of a million images at a price per hour (seed 000, table I).
  *
+ * Timing a network (bench_net.c): forward passes, training steps and
+ * per-node times on a planned net with random inputs.
+ *
  * Nothing here prints. aoi_bench_sgemm_peak() and aoi_bench_stage_cuts()
  * allocate their work space and free it before they return; the others
  * work in the caller's arrays. */
@@ -13,7 +16,10 @@
 
 #include <stddef.h>
 
+#include "arch.h"
 #include "error.h"
+#include "net.h"
+#include "rng.h"
 
 /* ---- timing statistics ---- */
 
@@ -33,6 +39,9 @@ int aoi_bench_stats_compute(double *samples, int n, aoi_bench_stats *out,
 			    aoi_error *err);
 
 /* ---- the machine's FP32 peak ---- */
+
+/* Cores OpenMP sees (the default thread count). */
+int aoi_bench_cores(void);
 
 typedef struct aoi_bench_peak {
 	int n;          /* square matrices n x n */
@@ -60,6 +69,38 @@ int aoi_bench_sgemm_peak(int n, int threads, int reps, aoi_bench_peak *out,
  * 1 <= stages <= n. */
 int aoi_bench_stage_cuts(const double *cost, int n, int stages, int *cuts,
 			 double *stage_cost, aoi_error *err);
+
+/* ---- timing a network (bench_net.c) ----
+ * The net must be planned (aoi_net_plan) and its threads set. Inputs are
+ * drawn from N(0, 1) with rng; the buffers are allocated before the clock
+ * starts, so that only the network's own work is timed. */
+
+/* FLOPs of one forward pass of the planned batch (2 per multiply-add),
+ * summed over the nodes. */
+double aoi_bench_net_flops(const aoi_net *net);
+
+/* `warmup` untimed then `runs` timed forward passes; seconds[runs]. */
+int aoi_bench_forward(aoi_net *net, int warmup, int runs, aoi_rng *rng,
+		      double *seconds, aoi_error *err);
+
+/* One training step, in its phases, as torch_ref.py times it. */
+typedef struct aoi_bench_step {
+	double forward, loss, backward, optim, total;
+} aoi_bench_step;
+
+/* `warmup` untimed then `runs` timed training steps on a fixed random
+ * batch: gradients zeroed, forward in training mode, the task's loss
+ * (cross-entropy on random labels for segmentation and classification,
+ * MSE on random targets for keypoints), backward, an SGD step (lr 0.001,
+ * momentum 0.9). steps[runs]. The parameters change: use a scratch net. */
+int aoi_bench_train(aoi_net *net, enum aoi_task task, int warmup, int runs,
+		    aoi_rng *rng, aoi_bench_step *steps, aoi_error *err);
+
+/* Per-node forward times: the median over `runs` timed passes (after
+ * `warmup`) of each node's time into node_seconds[aoi_net_node_count()];
+ * 0 for the input and for nodes fused into another. */
+int aoi_bench_layers(aoi_net *net, int warmup, int runs, aoi_rng *rng,
+		     double *node_seconds, aoi_error *err);
 
 /* ---- throughput and money ---- */
 
