@@ -32,12 +32,33 @@ else
 BLAS_LIBS := -lopenblas
 endif
 
-# MPI (issue 9): off until data-parallel training lands; MPI=1 turns it on.
-MPI ?= 0
+# MPI (issue 9): data-parallel aoi-train under mpirun. On when mpicc is
+# there (MPI=0 turns it off, MPI=1 insists). Only lib/dist_mpi.c sees
+# <mpi.h>; every program links libmpi (the trainer calls lib/dist.c, which
+# stays a group of one, without MPI_Init, unless a launcher started it).
+# `make deps MPI=1` installs Open MPI as well.
+MPI ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
+.DEFAULT_GOAL := all
 ifeq ($(MPI),1)
 MPI_CFLAGS := -DAOI_HAVE_MPI $(shell mpicc --showme:compile 2>/dev/null)
 MPI_LIBS := $(shell mpicc --showme:link 2>/dev/null)
+ifeq ($(MPI_LIBS),)
+$(warning MPI=1 but mpicc does not answer: building without MPI (make deps MPI=1 installs it))
+MPI_CFLAGS :=
 endif
+deps: deps-mpi
+endif
+MPI_PKGS := libopenmpi-dev openmpi-bin
+$(BUILD)/lib/dist_mpi.o: MPI_FLAGS_HERE = $(MPI_CFLAGS)
+# rebuilt when MPI changes between builds in the same directory
+$(BUILD)/lib/dist_mpi.o: $(BUILD)/mpi-$(MPI).stamp
+$(BUILD)/mpi-$(MPI).stamp:
+	@mkdir -p $(dir $@) && rm -f $(BUILD)/mpi-*.stamp && touch $@
+.PHONY: deps-mpi
+deps-mpi:
+	@if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(MPI_PKGS) >/dev/null || \
+		{ echo "aoi: apt-get install $(MPI_PKGS) failed" >&2; exit 1; }; \
+	else echo "aoi: run as root: apt-get install -y $(MPI_PKGS)" >&2; exit 1; fi
 
 # rabbitmq-c (issue 10): off until the queue workers land; AMQP=1 turns it on.
 AMQP ?= 0
@@ -47,7 +68,7 @@ AMQP_LIBS := -lrabbitmq
 endif
 
 LIBS = -lpng -ljpeg -ljansson $(BLAS_LIBS) $(MPI_LIBS) $(AMQP_LIBS) -lm
-ALL_CFLAGS = $(CFLAGS_BASE) $(MPI_CFLAGS) $(AMQP_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(CFLAGS_BASE) $(MPI_FLAGS_HERE) $(AMQP_CFLAGS) $(CFLAGS)
 
 LIB_SRC := $(sort $(wildcard lib/*.c lib/*/*.c))
 CMD_SRC := $(sort $(wildcard cmd/aoi-*.c))
