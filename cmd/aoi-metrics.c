@@ -129,8 +129,16 @@ static int write_report(const aoi_eval *e, const opts *o, aoi_error *err)
 	return rc;
 }
 
+static void progress(void *ctx, long done)
+{
+	aoi_progress *p = ctx;
+
+	aoi_progress_step(p, done - p->done, NULL);
+}
+
 static int run(opts *o, char **files, int nfiles, aoi_error *err)
 {
+	aoi_progress p;
 	aoi_eval *e;
 	int written = 0, rc;
 
@@ -139,7 +147,12 @@ static int run(opts *o, char **files, int nfiles, aoi_error *err)
 	o->eval.pred = files[0];
 	o->eval.inspectors = (const char *const *)files + 1;
 	o->eval.ninspectors = nfiles - 1;
-	if (!(e = aoi_eval_run(&o->eval, err)))
+	aoi_progress_init(&p, "metrics", 0);
+	o->eval.progress = progress;
+	o->eval.progress_ctx = &p;
+	e = aoi_eval_run(&o->eval, err);
+	aoi_progress_end(&p);
+	if (!e)
 		return -1;
 	warn_ids(e, o);
 	rc = write_report(e, o, err);

@@ -373,10 +373,10 @@ static int join_one(aoi_eval *e, const indexed *t, json_t *p, const aoi_reader *
 	return 0;
 }
 
-static int join_preds(aoi_eval *e, const indexed *t, const char *path, const char *root,
-		      int *model, aoi_error *err)
+static int join_preds(aoi_eval *e, const indexed *t, const aoi_eval_opts *o, int *model,
+		      aoi_error *err)
 {
-	aoi_reader *r = aoi_reader_open(path, root, err);
+	aoi_reader *r = aoi_reader_open(o->pred, o->root, err);
 	json_t *p;
 	int got;
 
@@ -390,6 +390,8 @@ static int join_preds(aoi_eval *e, const indexed *t, const char *path, const cha
 			got = -1;
 			break;
 		}
+		if (o->progress)
+			o->progress(o->progress_ctx, e->npred);
 	}
 	aoi_reader_free(r);
 	return got;
@@ -513,7 +515,7 @@ aoi_eval *aoi_eval_run(const aoi_eval_opts *o, aoi_error *err)
 		model[i] = -3; /* not seen */
 	e->ntruth = rc == 0 ? (long)json_array_size(t.recs) : 0;
 	if (rc == 0)
-		rc = join_preds(e, &t, o->pred, o->root, model, err);
+		rc = join_preds(e, &t, o, model, err);
 	if (rc == 0) {
 		aoi_metrics_seg_declare(&e->seg, e->classes.n + 1);
 		count_missing(e, &t, model);

@@ -21,6 +21,9 @@ typedef struct aoi_eval_opts {
 	int ninspectors;
 	const char *root;             /* base for relative paths of stdin */
 	double iou_min;               /* detection match: IoU > this (0.33) */
+	/* called after each prediction record (may be NULL) */
+	void (*progress)(void *ctx, long done);
+	void *progress_ctx;
 } aoi_eval_opts;
 
 typedef struct aoi_eval aoi_eval;

@@ -465,16 +465,43 @@ static int parse_region_rules(pctx *c, aoi_rules *r, const json_t *a)
 
 /* ---- placement --------------------------------------------------------- */
 
+/* "truth" (the record's keypoints), {"field": NAME}, or the points. */
+static int parse_nominal(pctx *c, aoi_rules *r, const json_t *nom)
+{
+	const char *f = json_string_value(json_object_get(nom, "field"));
+	aoi_error e;
+	int rc = 0;
+
+	push(c, "nominal");
+	if (json_is_string(nom) && strcmp(json_string_value(nom), "truth") == 0) {
+		r->place_truth = 1;
+		snprintf(r->place_field, sizeof r->place_field, "keypoints");
+	} else if (json_is_object(nom)) {
+		r->place_truth = 1;
+		if (json_object_size(nom) != 1 || !f || !f[0] ||
+		    strlen(f) >= sizeof r->place_field)
+			rc = perr(c, "must be {\"field\": \"NAME\"}, a field of the record");
+		else
+			snprintf(r->place_field, sizeof r->place_field, "%s", f);
+	} else {
+		r->nnominal = nom ? aoi_keypoints_from_json(nom, r->nominal, MAX_PLACE, &e)
+				  : -1;
+		if (r->nnominal < 2)
+			rc = perr(c, "must be \"truth\", {\"field\": \"NAME\"} or an array of "
+				  "2 to %d [x, y] points", MAX_PLACE);
+	}
+	pop(c);
+	return rc;
+}
+
 static int parse_placement(pctx *c, aoi_rules *r, const json_t *v)
 {
 	static const char *const keys[] = {"nominal", "max_offset", "max_rotation", NULL};
-	json_t *nom;
 	int rc = 0;
 
 	if (!v)
 		return 0;
 	push(c, "placement");
-	nom = json_object_get(v, "nominal");
 	if (!json_is_object(v))
 		rc = perr(c, "must be an object");
 	else if (check_keys(c, v, keys) < 0 ||
@@ -483,31 +510,8 @@ static int parse_placement(pctx *c, aoi_rules *r, const json_t *v)
 		rc = -1;
 	else if (isnan(r->max_offset) && isnan(r->max_rotation))
 		rc = perr(c, "needs \"max_offset\" or \"max_rotation\"");
-	else if (json_is_string(nom) && strcmp(json_string_value(nom), "truth") == 0) {
-		r->place_truth = 1;
-		snprintf(r->place_field, sizeof r->place_field, "keypoints");
-	} else if (json_is_object(nom)) {
-		const char *f = json_string_value(json_object_get(nom, "field"));
-
-		push(c, "nominal");
-		if (json_object_size(nom) != 1 || !f || !f[0] ||
-		    strlen(f) >= sizeof r->place_field)
-			rc = perr(c, "must be {\"field\": \"NAME\"}, a field of the record");
-		else
-			snprintf(r->place_field, sizeof r->place_field, "%s", f);
-		r->place_truth = 1;
-		pop(c);
-	} else {
-		aoi_error e;
-
-		push(c, "nominal");
-		r->nnominal = nom ? aoi_keypoints_from_json(nom, r->nominal, MAX_PLACE, &e)
-				  : -1;
-		if (r->nnominal < 2)
-			rc = perr(c, "must be \"truth\", {\"field\": \"NAME\"} or an array of "
-				  "2 to %d [x, y] points", MAX_PLACE);
-		pop(c);
-	}
+	else
+		rc = parse_nominal(c, r, json_object_get(v, "nominal"));
 	pop(c);
 	r->has_placement = rc == 0;
 	return rc;
