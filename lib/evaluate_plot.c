@@ -314,13 +314,14 @@ static int curve_chart(const columns *c, const char *base, const char *dir, int 
 
 	snprintf(vkey, sizeof vkey, "val_%s", base);
 	vk = json_object_get(c->keys, vkey);
-	snprintf(title, sizeof title, "%s per epoch: train and validation", base);
+	snprintf(title, sizeof title, "%s per epoch%s", strcmp(base, "lr") ? base : "learning rate",
+		 tk && vk ? ": train and validation" : vk ? ": validation" : "");
 	if (!(p = aoi_plot_new(W, H, title, err)))
 		return -1;
 	aoi_plot_labels(p, "epoch", base);
 	if (tk)
 		rc = aoi_plot_line(p, epoch, c->col[json_integer_value(tk)], (int)c->rows,
-				   "train", err);
+				   vk ? "train" : "", err);
 	if (rc == 0 && vk)
 		rc = aoi_plot_line(p, epoch, c->col[json_integer_value(vk)], (int)c->rows,
 				   "validation", err);
@@ -328,8 +329,22 @@ static int curve_chart(const columns *c, const char *base, const char *dir, int 
 		aoi_plot_free(p);
 		return -1;
 	}
-	snprintf(file, sizeof file, "%s%s.png", strcmp(base, "loss") ? "metric-" : "", base);
+	snprintf(file, sizeof file, "%s%s.png",
+		 strcmp(base, "loss") && strcmp(base, "lr") ? "metric-" : "", base);
 	return save_plot(p, dir, file, written, err);
+}
+
+/* A column with at least two different values (a learning rate that a
+ * schedule changed is worth a chart; a constant one is not). */
+static int varies(const columns *c, const char *key)
+{
+	json_t *k = json_object_get(c->keys, key);
+	const double *v = k ? c->col[json_integer_value(k)] : NULL;
+
+	for (long r = 1; v && r < c->rows; r++)
+		if (isfinite(v[r]) && isfinite(v[0]) && v[r] != v[0])
+			return 1;
+	return 0;
 }
 
 int aoi_eval_plot_log(const char *log, const char *dir, int *written, aoi_error *err)
@@ -345,6 +360,8 @@ int aoi_eval_plot_log(const char *log, const char *dir, int *written, aoi_error 
 		rc = aoi_mkdir_p(dir, err);
 	if (rc == 0 && (json_object_get(c.keys, "loss") || json_object_get(c.keys, "val_loss")))
 		rc = curve_chart(&c, "loss", dir, written, err);
+	if (rc == 0 && varies(&c, "lr"))
+		rc = curve_chart(&c, "lr", dir, written, err);
 	/* One chart per validation metric, with its training twin if any. */
 	json_object_foreach(c.keys, key, v) {
 		if (rc < 0)
