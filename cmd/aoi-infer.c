@@ -1,0 +1,268 @@
+/* aoi-infer: run a trained model over dataset records; each record comes
+ * out with a "pred" object (lib/infer.c does the work). */
+#include <getopt.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fileio.h"
+#include "infer.h"
+#include "model.h"
+#include "record.h"
+
+static const char *prog = "aoi-infer";
+
+typedef struct args {
+	const char *model, *masks, *root, *dataset;
+	long batch, threads, overlap, min_area;
+	int tile;          /* -1: as the model says */
+	int keep_going;
+} args;
+
+static void usage(void)
+{
+	printf("Usage: %s -m MODEL [options] [DATASET] > RECORDS\n"
+	       "Predict every record of a JSON-lines dataset (standard input without\n"
+	       "DATASET); each record is written out with a \"pred\" object.\n\n"
+	       "  -m, --model FILE      model (or checkpoint) from aoi-train (required)\n"
+	       "      --masks DIR       write segmentation masks as DIR/ID.png (none)\n"
+	       "      --root DIR        base of relative paths when reading standard input\n"
+	       "  -b, --batch N         network inputs per run (4)\n"
+	       "  -j, --threads N       threads (0: all cores)\n"
+	       "      --tile            cut large images into input-sized tiles at full\n"
+	       "                        resolution (default for models trained with --crop)\n"
+	       "      --resize          resize images to the input (default otherwise)\n"
+	       "      --overlap N       tile overlap in pixels (32)\n"
+	       "      --min-area N      components smaller than N pixels give no box (0)\n"
+	       "  -k, --keep-going      skip records whose image cannot be read, with a\n"
+	       "                        warning, instead of failing\n"
+	       "  -h, --help            this help\n"
+	       "  -V, --version         version\n",
+	       prog);
+}
+
+enum { OPT_MASKS = 256, OPT_ROOT, OPT_TILE, OPT_RESIZE, OPT_OVERLAP, OPT_MIN_AREA };
+
+static const struct option options[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "masks", required_argument, NULL, OPT_MASKS },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "batch", required_argument, NULL, 'b' },
+	{ "threads", required_argument, NULL, 'j' },
+	{ "tile", no_argument, NULL, OPT_TILE },
+	{ "resize", no_argument, NULL, OPT_RESIZE },
+	{ "overlap", required_argument, NULL, OPT_OVERLAP },
+	{ "min-area", required_argument, NULL, OPT_MIN_AREA },
+	{ "keep-going", no_argument, NULL, 'k' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int parse_value(args *a, int c, const char *v, aoi_error *err)
+{
+	switch (c) {
+	case 'b': return aoi_cli_parse_int("--batch", v, 1, 4096, &a->batch, err);
+	case 'j': return aoi_cli_parse_int("--threads", v, 0, 1024, &a->threads, err);
+	case OPT_OVERLAP: return aoi_cli_parse_int("--overlap", v, 0, 4096, &a->overlap, err);
+	case OPT_MIN_AREA: return aoi_cli_parse_int("--min-area", v, 0, 1L << 40, &a->min_area, err);
+	}
+	return aoi_error_set(err, AOI_EINVAL, NULL, 0, "unhandled option");
+}
+
+/* -1 to go on, or the exit status. */
+static int parse_args(args *a, int argc, char **argv)
+{
+	int c;
+	aoi_error err;
+	memset(a, 0, sizeof(*a));
+	a->batch = 4;
+	a->overlap = 32;
+	a->tile = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:b:j:khV", options, NULL)) != -1) {
+		switch (c) {
+		case 'm': a->model = optarg; break;
+		case OPT_MASKS: a->masks = optarg; break;
+		case OPT_ROOT: a->root = optarg; break;
+		case OPT_TILE: a->tile = 1; break;
+		case OPT_RESIZE: a->tile = 0; break;
+		case 'k': a->keep_going = 1; break;
+		case 'h': usage(); return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
+		case 'V': aoi_cli_version(prog); return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
+		case ':': return aoi_cli_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
+		case '?': return aoi_cli_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+		default:
+			if (parse_value(a, c, optarg, &err) < 0)
+				return aoi_cli_usage_error(prog, "%s", err.msg);
+		}
+	}
+	if (optind + 1 < argc)
+		return aoi_cli_usage_error(prog, "one dataset at most");
+	a->dataset = optind < argc ? argv[optind] : NULL;
+	if (!a->model)
+		return aoi_cli_usage_error(prog, "-m MODEL is required");
+	return -1;
+}
+
+/* The model, fused, and what inference needs to know about it. */
+typedef struct loaded {
+	aoi_model_info info;
+	aoi_net *net;
+	aoi_classes classes;
+	aoi_infer_model m;
+	int crop;
+} loaded;
+
+static int load_model(const char *path, loaded *l, aoi_error *err)
+{
+	aoi_model_info_init(&l->info);
+	aoi_classes_init(&l->classes);
+	l->net = aoi_model_load(path, &l->info, err);
+	if (!l->net || aoi_net_fuse_for_inference(l->net, err) < 0)
+		return -1;
+	const aoi_model_info *in = &l->info;
+	aoi_infer_model *m = &l->m;
+	m->task = in->task;
+	m->width = in->opts.input_w;
+	m->height = in->opts.input_h;
+	m->use_template = in->template_input;
+	m->gray = in->opts.in_channels / (in->template_input ? 2 : 1) == 1;
+	if (in->opts.in_channels > AOI_NORM_MAX)
+		return aoi_error_set(err, AOI_EFORMAT, path, 0, "%d input channels",
+				     in->opts.in_channels);
+	m->norm.channels = in->opts.in_channels;
+	for (int c = 0; c < m->norm.channels; c++) {
+		m->norm.mean[c] = in->mean[c];
+		m->norm.std[c] = in->std[c];
+	}
+	int first = in->task == AOI_TASK_SEGMENTATION; /* skip "background" */
+	for (int i = first; i < in->nclasses; i++)
+		if (aoi_classes_add(&l->classes, in->classes[i]) < 0)
+			return aoi_error_set(err, AOI_EFORMAT, path, 0, "too many classes");
+	m->classes = &l->classes;
+	m->npoints = in->opts.classes / 2;
+	const char *input = json_string_value(json_object_get(in->provenance, "input"));
+	l->crop = input && !strcmp(input, "crop");
+	return 0;
+}
+
+static void loaded_release(loaded *l)
+{
+	aoi_net_free(l->net);
+	aoi_model_info_release(&l->info);
+	aoi_classes_release(&l->classes);
+}
+
+/* Items of one chunk: records read but not yet written. */
+typedef struct chunk {
+	aoi_infer_item *items;
+	int n, cap;
+} chunk;
+
+static void drop_chunk(chunk *c)
+{
+	for (int i = 0; i < c->n; i++)
+		json_decref(c->items[i].rec);
+	c->n = 0;
+}
+
+/* Predict the chunk and write its records in order; a record that failed
+ * ends the run unless keep_going, after the records before it. */
+static int process_chunk(aoi_infer *inf, chunk *c, int keep_going, aoi_error *err)
+{
+	if (aoi_infer_run(inf, c->items, c->n, err) < 0) {
+		drop_chunk(c);
+		return -1;
+	}
+	int rc = 0;
+	for (int i = 0; i < c->n && rc == 0; i++) {
+		aoi_infer_item *it = &c->items[i];
+		char buf[1200];
+		if (it->failed && !keep_going) {
+			*err = it->err;
+			rc = -1;
+		} else if (it->failed) {
+			fprintf(stderr, "%s: warning %s (skipped)\n", prog,
+				aoi_error_text(&it->err, buf, sizeof(buf)));
+		} else {
+			rc = aoi_record_write(stdout, it->rec, err);
+		}
+	}
+	drop_chunk(c);
+	return rc;
+}
+
+static int run(const args *a, aoi_infer *inf, aoi_error *err)
+{
+	aoi_reader *r = aoi_reader_open(a->dataset, a->root, err);
+	if (!r)
+		return -1;
+	chunk c = { calloc((size_t)a->batch, sizeof(aoi_infer_item)), 0, (int)a->batch };
+	int rc = c.items ? 0 : aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	aoi_progress p;
+	aoi_progress_init(&p, "infer", 0);
+	while (rc == 0) {
+		json_t *rec;
+		int got = aoi_reader_next(r, &rec, err);
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
+		if (got == 1) {
+			c.items[c.n++] = (aoi_infer_item){ rec, aoi_reader_base(r),
+							   aoi_reader_name(r),
+							   aoi_reader_line(r), 0, { 0 } };
+			if (c.n < c.cap)
+				continue;
+		}
+		int n = c.n;
+		if (n)
+			rc = process_chunk(inf, &c, a->keep_going, err);
+		aoi_progress_step(&p, n, NULL);
+		if (got == 0)
+			break;
+	}
+	drop_chunk(&c);
+	aoi_progress_end(&p);
+	free(c.items);
+	aoi_reader_free(r);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	args a;
+	loaded l;
+	aoi_error err;
+	aoi_error_clear(&err);
+	memset(&l, 0, sizeof(l));
+	int rc = parse_args(&a, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (a.threads > 0)
+		omp_set_num_threads((int)a.threads);
+	aoi_infer *inf = NULL;
+	rc = load_model(a.model, &l, &err);
+	if (rc == 0 && a.masks)
+		rc = aoi_mkdir_p(a.masks, &err);
+	if (rc == 0) {
+		aoi_infer_opts o;
+		aoi_infer_opts_init(&o);
+		o.batch = (int)a.batch;
+		o.tile = a.tile >= 0 ? a.tile : l.crop;
+		o.overlap = (int)a.overlap;
+		o.mask_dir = a.masks;
+		o.min_area = a.min_area;
+		if (a.threads > 0)
+			aoi_net_set_threads(l.net, (int)a.threads);
+		inf = aoi_infer_new(l.net, &l.m, &o, &err);
+		rc = inf ? run(&a, inf, &err) : -1;
+	}
+	aoi_infer_free(inf);
+	loaded_release(&l);
+	if (rc < 0)
+		return aoi_cli_fail(prog, &err);
+	return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
+}
