@@ -27,6 +27,7 @@ typedef struct args {
 	int optim;
 	double lr, momentum, weight_decay;
 	int sched;
+	aoi_augment_opts aug;
 } args;
 
 /* Records of one dataset file with their lines. */
@@ -159,6 +160,7 @@ static void args_init(args *a)
 	a->optim = AOI_OPTIM_ADAM;
 	a->lr = a->momentum = a->weight_decay = -1;
 	a->sched = AOI_SCHED_CONST;
+	aoi_augment_opts_init(&a->aug);
 }
 
 /* Options with a value; 0, or -1 with err set. */
@@ -215,7 +217,11 @@ static int parse_args(args *a, int argc, char **argv)
 		case OPT_DECODER: a->decoder = optarg; break;
 		case OPT_LOSS: a->loss = optarg; break;
 		case OPT_CW: a->class_weights = optarg; break;
-		case OPT_AUGMENT: a->augment = optarg; break;
+		case OPT_AUGMENT:
+			a->augment = optarg;
+			if (aoi_loader_parse_augment(optarg, &a->aug, &err) < 0)
+				return aoi_cli_usage_error(prog, "%s", err.msg);
+			break;
 		case OPT_CHECKPOINT: a->checkpoint = optarg; break;
 		case OPT_RESUME: a->resume = optarg; break;
 		case OPT_INIT: a->init = optarg; break;
@@ -487,11 +493,8 @@ static int setup_loaders(setup *s, aoi_error *err)
 	s->lo.classes = &s->classes;
 	s->lo.seed = (uint64_t)s->a.seed;
 	s->lo.cache_limit = (size_t)s->a.cache_mb << 20;
-	if (s->a.augment) {
-		s->lo.augment = 1;
-		if (aoi_loader_parse_augment(s->a.augment, &s->lo.aug, err) < 0)
-			return -1;
-	}
+	s->lo.augment = s->a.augment != NULL;
+	s->lo.aug = s->a.aug;
 	s->train = make_loader(&s->lo, &s->main_ds, s->sel.train, s->sel.ntrain, err);
 	if (!s->train)
 		return -1;

@@ -54,3 +54,20 @@ for i in range(16):
            "split": "val" if i >= 13 else "train"}
     out.write(json.dumps(rec, separators=(",", ":")) + "\n")
 out.close()
+
+# One 64x64 board for tiling: four 32x32 boards side by side, one "short".
+big = [0] * (64 * 64)
+tbig = [0] * (64 * 64)
+for y in range(64):
+    for x in range(0, 64, 16):
+        for xx in range(x + 4, x + 7):
+            tbig[y * 64 + xx] = big[y * 64 + xx] = 255
+for y in range(40, 48):
+    for x in range(8, 20):
+        big[y * 64 + x] = 255
+png("big.png", 64, 64, big)
+png("bigt.png", 64, 64, tbig)
+with open("big.jsonl", "w") as f:
+    f.write(json.dumps({"id": "big", "image": "big.png", "template": "bigt.png", "width": 64,
+                        "height": 64, "classes": ["open", "short"],
+                        "boxes": [[8, 40, 20, 48, "short"]]}, separators=(",", ":")) + "\n")

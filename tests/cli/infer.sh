@@ -1,0 +1,76 @@
+# infer.sh: aoi-infer with tiny models trained on testdata/train: the pred
+# objects of the three tasks, masks at the original size, tiling, errors.
+. "$AOI_TOP/tests/cli/lib.sh"
+
+D="$TESTDATA/train/train.jsonl"
+SEG="--arch mbv2-unet-s --size 32x32 --gray --template --batch 4 -j 1 --lr 0.01"
+aoi-train $SEG --epochs 8 -o "$T/seg.aoim" "$D" >/dev/null 2>&1
+aoi-train --arch mbv2-cls-s --size 32x32 --gray --template -b 4 -j 1 -e 2 -o "$T/cls.aoim" "$D" >/dev/null 2>&1
+aoi-train --arch mbv2-corners-s --size 32x32 --gray -b 4 -j 1 -e 2 -o "$T/kp.aoim" "$D" >/dev/null 2>&1
+
+run aoi-infer -m "$T/seg.aoim" --masks "$T/masks" -j 1 "$D"
+expect_status 0 "segmentation inference"
+expect_eq "$(grep -c '"pred":{"mask":"'"$T"'/masks/b[0-9]*.png","classes":\["open","short"\],"pixels":{"open":[0-9]*,"short":[0-9]*},"prob":[0-9.]*,"label":"[a-z]*","boxes":\[' "$T/out")" 16 \
+	"every record gets a segmentation pred"
+expect_true "records keep their fields" grep -q '^{"id":"b00","image":"b00.png"' "$T/out"
+expect_true "a mask per record" test -s "$T/masks/b15.png"
+expect_eq "$(od -An -tu1 -j16 -N8 "$T/masks/b03.png" | tr -s ' ')" " 0 0 0 32 0 0 0 32" \
+	"mask at the original size"
+cp "$T/out" "$T/seg.jsonl"
+
+# The same predictions whatever the batch size.
+run aoi-infer -m "$T/seg.aoim" -b 3 -j 1 "$D"
+expect_eq "$(sed 's/"mask":"[^"]*",//' "$T/out" | md5sum)" \
+	"$(sed 's/"mask":"[^"]*",//' "$T/seg.jsonl" | md5sum)" "batch size does not change predictions"
+
+# A 64x64 board through a 32x32 network: tiles, or resized.
+run aoi-infer -m "$T/seg.aoim" --tile --overlap 8 --masks "$T/big" -j 1 "$TESTDATA/train/big.jsonl"
+expect_status 0 "tiled inference"
+expect_eq "$(od -An -tu1 -j16 -N8 "$T/big/big.png" | tr -s ' ')" " 0 0 0 64 0 0 0 64" \
+	"tiled mask at the original size"
+run aoi-infer -m "$T/seg.aoim" --resize --masks "$T/big2" -j 1 "$TESTDATA/train/big.jsonl"
+expect_status 0 "resized inference"
+expect_eq "$(od -An -tu1 -j16 -N8 "$T/big2/big.png" | tr -s ' ')" " 0 0 0 64 0 0 0 64" \
+	"resized mask back at the original size"
+
+cat "$D" | (cd "$TESTDATA/train" && aoi-infer -m "$T/cls.aoim" -j 1) >"$T/out" 2>"$T/err"
+expect_eq "$(grep -c '"pred":{"label":"\(good\|defective\)","probs":{"good":[0-9.]*,"defective":[0-9.]*}}}$' "$T/out")" 16 \
+	"classification pred from standard input"
+run aoi-infer -m "$T/kp.aoim" --root "$TESTDATA/train" -j 1 <"$D"
+expect_eq "$(grep -c '"pred":{"keypoints":\[\[[-0-9.]*,[-0-9.]*\],\[.*\]\]}}$' "$T/out")" 16 \
+	"keypoint pred with --root"
+
+# Errors.
+run aoi-infer -m "$T/none.aoim" "$D"
+expect_status 1 "missing model"
+expect_one_line_error aoi-infer "missing model"
+expect_err "none.aoim" "missing model named"
+head -c 2000 "$T/seg.aoim" >"$T/trunc.aoim"
+run aoi-infer -m "$T/trunc.aoim" "$D"
+expect_status 1 "truncated model"
+expect_one_line_error aoi-infer "truncated model"
+expect_err "trunc.aoim" "truncated model named"
+mkdir -p "$T/d"
+cp "$TESTDATA"/train/*.png "$T/d/"
+{ head -n 2 "$D"; echo '{"id":'; } >"$T/d/bad.jsonl"
+run aoi-infer -m "$T/seg.aoim" -j 1 "$T/d/bad.jsonl"
+expect_status 1 "malformed line"
+expect_err "bad.jsonl:3" "malformed line located"
+{ head -n 1 "$D"; sed -n 2p "$D" | sed 's/b01.png/gone.png/'; sed -n 3p "$D"; } >"$T/d/gone.jsonl"
+printf 'not a png' >"$T/d/b02.png"
+run aoi-infer -m "$T/seg.aoim" -j 1 "$T/d/gone.jsonl"
+expect_status 1 "unreadable image"
+expect_one_line_error aoi-infer "unreadable image"
+expect_err "gone.jsonl:2" "unreadable image located"
+run aoi-infer -m "$T/seg.aoim" -j 1 --keep-going "$T/d/gone.jsonl"
+expect_status 0 "--keep-going"
+expect_eq "$(wc -l <"$T/out")" 1 "--keep-going skips the bad records"
+expect_eq "$(grep -c 'warning' "$T/err")" 2 "--keep-going warns per skipped record"
+for bad in "-b 0" "--overlap -1" "--bogus"; do
+	run aoi-infer -m "$T/seg.aoim" $bad "$D"
+	expect_status 2 "bad option $bad"
+done
+run aoi-infer "$D"
+expect_status 2 "missing -m"
+
+done_testing

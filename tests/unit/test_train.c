@@ -1,0 +1,145 @@
+/* test_train: the training loop on the tiny boards of testdata/train:
+ * frozen parameters stay bit for bit, the others move, and the stop flag
+ * ends the run with a checkpoint. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "check.h"
+#include "loader.h"
+#include "model.h"
+#include "train.h"
+
+static aoi_loader *boards(aoi_classes *cls)
+{
+	aoi_loader_opts o;
+	aoi_error err;
+	aoi_loader_opts_init(&o);
+	o.width = o.height = 32;
+	o.gray = 1;
+	o.use_template = 1;
+	o.target = AOI_TARGET_MASK;
+	o.classes = cls;
+	aoi_loader *l = aoi_loader_new(&o, &err);
+	json_t *all = aoi_dataset_read("testdata/train/train.jsonl", NULL, &err);
+	CHECK(all != NULL);
+	if (!all)
+		return l;
+	size_t i;
+	json_t *rec;
+	json_array_foreach(all, i, rec) {
+		aoi_classes_from_record(cls, rec, NULL);
+		CHECK(aoi_loader_add(l, rec, "testdata/train", "train.jsonl", (long)i + 1, &err) == 0);
+	}
+	json_decref(all);
+	aoi_norm norm;
+	CHECK(aoi_loader_compute_norm(l, 0, &norm, NULL) == 0);
+	aoi_loader_set_norm(l, &norm);
+	return l;
+}
+
+static aoi_net *unet(void)
+{
+	aoi_arch_opts o;
+	aoi_rng rng;
+	memset(&o, 0, sizeof(o));
+	o.in_channels = 2;
+	o.classes = 3;
+	o.input_w = o.input_h = 32;
+	aoi_net *net = aoi_arch_build("mbv2-unet-s", &o, NULL);
+	CHECK(net != NULL);
+	aoi_rng_seed(&rng, 5);
+	aoi_net_init_params(net, &rng);
+	aoi_net_set_threads(net, 1);
+	return net;
+}
+
+static void test_freeze(void)
+{
+	aoi_classes cls;
+	aoi_classes_init(&cls);
+	aoi_loader *l = boards(&cls);
+	aoi_net *net = unet();
+	aoi_error err;
+	CHECK(aoi_net_freeze_block(net, "encoder", 1) > 0);
+	size_t n = aoi_net_param_count(net);
+	float *before = malloc(n * sizeof(float));
+	memcpy(before, aoi_net_params(net), n * sizeof(float));
+
+	aoi_train_opts o;
+	aoi_train_opts_init(&o);
+	o.epochs = 1;
+	o.batch = 4;
+	o.max_steps = 2;
+	o.optim.lr = 0.01;
+	aoi_model_info info;
+	aoi_model_info_init(&info);
+	o.info = &info;
+	aoi_trainer *t = aoi_trainer_new(net, l, NULL, &o, &err);
+	CHECK(t != NULL);
+	CHECK(aoi_trainer_run(t, &err) == 0);
+	CHECK_INT(aoi_trainer_progress(t)->epoch, 1);
+
+	const float *after = aoi_net_params(net);
+	int frozen_same = 1, free_moved = 0;
+	for (int i = 0; i < aoi_net_param_tensors(net); i++) {
+		const aoi_param_info *p = aoi_net_param_info(net, i);
+		int same = memcmp(before + p->offset, after + p->offset,
+				  p->count * sizeof(float)) == 0;
+		if (p->frozen)
+			frozen_same &= same;
+		else
+			free_moved += !same;
+	}
+	CHECK(frozen_same);
+	CHECK(free_moved > 0);
+	aoi_trainer_free(t);
+	free(before);
+	aoi_model_info_release(&info);
+	aoi_net_free(net);
+	aoi_loader_free(l);
+	aoi_classes_release(&cls);
+}
+
+/* The flag set before the run: one step, a checkpoint, status 1. */
+static void test_stop(void)
+{
+	aoi_classes cls;
+	aoi_classes_init(&cls);
+	aoi_loader *l = boards(&cls);
+	aoi_net *net = unet();
+	aoi_error err;
+	volatile sig_atomic_t stop = 1;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/aoi-test-train.%d.ckpt",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	aoi_train_opts o;
+	aoi_train_opts_init(&o);
+	o.epochs = 5;
+	o.batch = 4;
+	o.stop = &stop;
+	o.interrupt_path = path;
+	aoi_model_info info;
+	aoi_model_info_init(&info);
+	CHECK(aoi_model_info_set_arch(&info, "mbv2-unet-s", &(aoi_arch_opts){ .in_channels = 2, .classes = 3, .input_w = 32, .input_h = 32 }, &err) == 0);
+	o.info = &info;
+	aoi_trainer *t = aoi_trainer_new(net, l, NULL, &o, &err);
+	CHECK(t != NULL);
+	CHECK_INT(aoi_trainer_run(t, &err), 1);
+	CHECK_INT(aoi_trainer_progress(t)->epoch, 0);
+	CHECK(access(path, F_OK) == 0);
+	unlink(path);
+	aoi_trainer_free(t);
+	aoi_model_info_release(&info);
+	aoi_net_free(net);
+	aoi_loader_free(l);
+	aoi_classes_release(&cls);
+}
+
+int main(void)
+{
+	test_freeze();
+	test_stop();
+	return check_done();
+}
