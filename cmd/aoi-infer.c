@@ -31,7 +31,7 @@ static void usage(void)
 	       "  -b, --batch N         network inputs per run (4)\n"
 	       "  -j, --threads N       threads (0: all cores)\n"
 	       "      --tile            cut large images into input-sized tiles at full\n"
-	       "                        resolution (default for models trained with --crop)\n"
+	       "                        resolution (the default for models trained on crops)\n"
 	       "      --resize          resize images to the input (default otherwise)\n"
 	       "      --overlap N       tile overlap in pixels (32)\n"
 	       "      --min-area N      components smaller than N pixels give no box (0)\n"

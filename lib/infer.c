@@ -390,6 +390,7 @@ static void original_probs(const aoi_infer *inf, const slot *s, int x, int y, fl
 
 static int argmax_mask(const aoi_infer *inf, slot *s, aoi_error *err)
 {
+	aoi_mask_release(&s->mask);
 	if (aoi_mask_alloc(&s->mask, s->orig_w, s->orig_h, err) < 0)
 		return -1;
 	size_t px = (size_t)s->orig_w * s->orig_h;
