@@ -58,9 +58,21 @@ size_t aoi_dataset_size(const aoi_dataset *ds)
 	return json_array_size(ds->records);
 }
 
+void aoi_dataset_place(aoi_error *err, const char *name, long line)
+{
+	if (!err)
+		return;
+	if (err->where[0] && strcmp(err->where, name) != 0) {
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "%s: %s", err->where, err->msg);
+		memcpy(err->msg, msg, sizeof msg);
+	}
+	aoi_error_locate(err, name, line);
+}
+
 void aoi_dataset_locate(const aoi_dataset *ds, size_t i, aoi_error *err)
 {
-	aoi_error_locate(err, ds->name, i < aoi_dataset_size(ds) ? ds->lines[i] : 0);
+	aoi_dataset_place(err, ds->name, i < aoi_dataset_size(ds) ? ds->lines[i] : 0);
 }
 
 /* A field's value as text (strings as they are, numbers and booleans as

@@ -29,6 +29,9 @@ void aoi_dataset_release(aoi_dataset *ds);
 size_t aoi_dataset_size(const aoi_dataset *ds);
 /* Set err's place to record i of ds. */
 void aoi_dataset_locate(const aoi_dataset *ds, size_t i, aoi_error *err);
+/* Set err's place to name:line; a file the error named before (an image
+ * that does not decode) moves into the message. */
+void aoi_dataset_place(aoi_error *err, const char *name, long line);
 
 /* split: writes "split" (train/val/test) into every record. Units are
  * records, or the values of field `by` (all records of a group go to the

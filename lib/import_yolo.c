@@ -118,15 +118,15 @@ json_t *aoi_import_yaml_names(const char *text, const char *name, aoi_error *err
 	return names;
 }
 
-/* One label line into boxes (pixels) and the mask. */
+/* One label line into boxes (pixels) and the mask; v and xy hold at least
+ * strlen(l) / 2 + 2 numbers. */
 static int label_line(char *l, int w, int h, const json_t *names, json_t *boxes,
-		      aoi_mask *m, double *xy)
+		      aoi_mask *m, double *v, double *xy)
 {
-	double v[1 + 2 * 1024];
 	int n = 0;
 	char *end;
 
-	for (char *p = l; n < (int)(sizeof v / sizeof v[0]); p = end) {
+	for (char *p = l;; p = end) {
 		v[n] = strtod(p, &end);
 		if (end == p)
 			break;
@@ -166,23 +166,29 @@ static int add_labels(json_t *rec, const char *label_path, const json_t *names,
 {
 	int w = (int)aoi_record_num(rec, "width", 0), h = (int)aoi_record_num(rec, "height", 0);
 	unsigned char *text = NULL;
-	size_t len;
+	size_t len = 0;
 	long line = 0;
-	double *xy = malloc(2 * 1024 * sizeof *xy);
+	double *v = NULL, *xy = NULL;
 	aoi_mask m = { 0 };
 	json_t *boxes = json_array();
 	char *cursor, *l;
 	int rc = -1;
 
-	if (!xy || aoi_mask_alloc(&m, w, h, err) != 0)
+	if (aoi_mask_alloc(&m, w, h, err) != 0)
 		goto done;
 	if (aoi_path_exists(label_path) && aoi_file_read(label_path, &text, &len, err) != 0)
 		goto done;
+	v = malloc((len / 2 + 2) * sizeof *v);
+	xy = malloc((len / 2 + 2) * sizeof *xy);
+	if (!v || !xy) {
+		aoi_error_set(err, AOI_ENOMEM, label_path, 0, "out of memory");
+		goto done;
+	}
 	for (cursor = (char *)text; (l = aoi_import_next_line(&cursor)) != NULL;) {
 		line++;
 		if (strspn(l, " \t") == strlen(l))
 			continue;
-		if (label_line(l, w, h, names, boxes, &m, xy) != 0) {
+		if (label_line(l, w, h, names, boxes, &m, v, xy) != 0) {
 			aoi_error_set(err, AOI_EFORMAT, label_path, line,
 				      "expected 'class cx cy w h' or 'class x1 y1 x2 y2 x3 y3 ...' "
 				      "with class 0..%zu", json_array_size(names) - 1);
@@ -200,19 +206,23 @@ static int add_labels(json_t *rec, const char *label_path, const json_t *names,
 done:
 	json_decref(boxes);
 	aoi_mask_release(&m);
+	free(v);
 	free(xy);
 	free(text);
 	return rc;
 }
 
-/* "valid" and "validation" are "val" in records. */
+/* The split a folder stands for ("valid" and "validation" are "val");
+ * NULL for other folder names. */
 static const char *split_name(const char *dir)
 {
 	if (!dir)
 		return NULL;
 	if (strcmp(dir, "valid") == 0 || strcmp(dir, "validation") == 0)
 		return "val";
-	return dir;
+	if (strcmp(dir, "train") == 0 || strcmp(dir, "val") == 0 || strcmp(dir, "test") == 0)
+		return dir;
+	return NULL;
 }
 
 typedef struct yolo_ctx {
@@ -242,7 +252,7 @@ static int import_images(yolo_ctx *c, const char *img_dir, const char *lbl_dir,
 			snprintf(id, sizeof id, "%s/%s", split, stem);
 		snprintf(label, sizeof label, "%s/%s.txt", lbl_dir, stem);
 		json_t *rec = aoi_import_record(id, image, err);
-		if (!rec || (split && json_object_set_new(rec, "split",
+		if (!rec || (split_name(split) && json_object_set_new(rec, "split",
 							  json_string(split_name(split))) != 0) ||
 		    json_object_set_new(rec, "source", json_string("yolo")) != 0 ||
 		    add_labels(rec, label, c->names, c->cls, err) != 0) {

@@ -215,21 +215,6 @@ static entry *read_entries(aoi_reader *r, size_t *n, aoi_error *err)
 	return en ? en : calloc(1, sizeof *en);
 }
 
-/* Where a file's error names the file, keep the name in the message: the
- * place becomes the dataset line. */
-static void report_at(entry *en, int k, const char *name, aoi_validate_report report,
-		      void *ctx)
-{
-	aoi_error *e = &en->e[k];
-
-	if (e->where[0] && strcmp(e->where, name) != 0) {
-		char msg[sizeof e->msg];
-		snprintf(msg, sizeof msg, "%s: %s", e->where, e->msg);
-		memcpy(e->msg, msg, sizeof msg);
-	}
-	aoi_error_locate(e, name, en->line);
-	report(ctx, e);
-}
 
 int aoi_dataset_validate(const char *path, const char *root, aoi_validate_report report,
 			 void *ctx, aoi_validate_summary *sum, aoi_error *err)
@@ -258,7 +243,10 @@ int aoi_dataset_validate(const char *path, const char *root, aoi_validate_report
 			check_files(&en[i], base);
 	for (size_t i = 0; i < n; i++) {
 		for (int k = 0; k < en[i].n && k < MAX_PROBLEMS; k++)
-			report_at(&en[i], k, aoi_reader_name(r), report, ctx);
+		{
+			aoi_dataset_place(&en[i].e[k], aoi_reader_name(r), en[i].line);
+			report(ctx, &en[i].e[k]);
+		}
 		sum->records++;
 		sum->valid += en[i].n == 0;
 		sum->problems += en[i].n;
