@@ -63,9 +63,10 @@ void aoi_dataset_place(aoi_error *err, const char *name, long line)
 	if (!err)
 		return;
 	if (err->where[0] && strcmp(err->where, name) != 0) {
-		char msg[sizeof err->msg];
+		char msg[sizeof err->where + sizeof err->msg + 2];
 		snprintf(msg, sizeof msg, "%s: %s", err->where, err->msg);
-		memcpy(err->msg, msg, sizeof msg);
+		memcpy(err->msg, msg, sizeof err->msg - 1);
+		err->msg[sizeof err->msg - 1] = '\0';
 	}
 	aoi_error_locate(err, name, line);
 }

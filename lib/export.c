@@ -23,8 +23,7 @@ typedef struct prepared {
 	long boxes, polygons;
 } prepared;
 
-/* The id as a file name: characters other than [A-Za-z0-9._-] become '_'. */
-static void file_name(const char *id, char *out, size_t size)
+void aoi_export_file_name(const char *id, char *out, size_t size)
 {
 	size_t i = 0;
 
@@ -288,7 +287,7 @@ static int prepare_one(const aoi_dataset *ds, size_t i, const aoi_classes *all,
 
 	if (!id || !image)
 		return aoi_error_set(err, AOI_EFORMAT, NULL, 0, "a record needs 'id' and 'image'");
-	file_name(id, p->name, sizeof p->name);
+	aoi_export_file_name(id, p->name, sizeof p->name);
 	p->ext = strrchr(image, '.');
 	if (!p->ext || strchr(p->ext, '/'))
 		p->ext = "";

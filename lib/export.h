@@ -7,6 +7,8 @@
 #ifndef AOI_EXPORT_H
 #define AOI_EXPORT_H
 
+#include <stddef.h>
+
 #include "dataset.h"
 
 typedef struct aoi_export_summary {
@@ -15,6 +17,10 @@ typedef struct aoi_export_summary {
 	long boxes;   /* YOLO box lines */
 	long polygons; /* YOLO polygon lines */
 } aoi_export_summary;
+
+/* A record id as a file name: characters other than [A-Za-z0-9._-]
+ * become '_'. */
+void aoi_export_file_name(const char *id, char *out, size_t size);
 
 /* YOLO: DIR/data.yaml, DIR/images/<split>/ID.ext, DIR/labels/<split>/ID.txt
  * (flat images/ and labels/ for records without a split). A record whose

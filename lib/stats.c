@@ -132,7 +132,7 @@ static json_t *distribution(double *v, size_t n)
 	qsort(v, n, sizeof *v, cmp_double);
 	for (size_t i = 0; i < n; i++)
 		sum += v[i];
-	return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "min", v[0], "q10",
+	return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "min", v[0], "q10",
 			 quantile(v, n, 0.1), "q25", quantile(v, n, 0.25), "median",
 			 quantile(v, n, 0.5), "q75", quantile(v, n, 0.75), "q90",
 			 quantile(v, n, 0.9), "max", v[n - 1], "mean", sum / (double)n);
@@ -151,22 +151,35 @@ static void count_record(json_t *st, const json_t *rec)
 	count(json_object_get(st, "sizes"), size, 1);
 }
 
-/* Per-class images and instances, and the area lists, from instances. */
-static void count_instances(json_t *st, const json_t *inst, json_t *areas)
+/* The entry of class c, made on first sight (so that classes keep the
+ * order the records' "classes" give them). */
+static json_t *class_entry(json_t *st, json_t *areas, const char *c)
 {
-	json_t *classes = json_object_get(st, "classes"), *seen = json_object();
+	json_t *classes = json_object_get(st, "classes"), *cs = json_object_get(classes, c);
+
+	if (!cs) {
+		json_object_set_new(classes, c, json_pack("{s:i,s:i}", "images", 0,
+							  "instances", 0));
+		json_object_set_new(areas, c, json_array());
+		cs = json_object_get(classes, c);
+	}
+	return cs;
+}
+
+/* Per-class images and instances, and the area lists, from instances. */
+static void count_instances(json_t *st, const json_t *rec, const json_t *inst,
+			    json_t *areas)
+{
+	json_t *seen = json_object();
 	size_t i;
 	json_t *v;
 
+	json_array_foreach(json_object_get(rec, "classes"), i, v)
+		if (json_is_string(v))
+			class_entry(st, areas, json_string_value(v));
 	json_array_foreach(inst, i, v) {
 		const char *c = json_string_value(json_array_get(v, 0));
-		json_t *cs = json_object_get(classes, c);
-		if (!cs) {
-			json_object_set_new(classes, c, json_pack("{s:i,s:i}", "images", 0,
-								  "instances", 0));
-			json_object_set_new(areas, c, json_array());
-			cs = json_object_get(classes, c);
-		}
+		json_t *cs = class_entry(st, areas, c);
 		count(cs, "instances", 1);
 		if (!json_object_get(seen, c)) {
 			count(cs, "images", 1);
@@ -214,7 +227,7 @@ json_t *aoi_dataset_stats(const aoi_dataset *ds, aoi_error *err)
 		const json_t *rec = json_array_get(ds->records, i);
 		const char *label = aoi_record_str(rec, "label");
 		count_record(st, rec);
-		count_instances(st, inst[i], areas);
+		count_instances(st, rec, inst[i], areas);
 		total += json_array_size(inst[i]);
 		if (json_array_size(inst[i]) > 0 || (label && strcmp(label, "defective") == 0))
 			defective++;
