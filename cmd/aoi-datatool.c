@@ -244,6 +244,8 @@ static int cmd_split(opts *o)
 	int rc;
 
 	aoi_error_clear(&err);
+	if (o->split.val + o->split.test > 1)
+		return aoi_cli_usage_error(prog, "--val and --test add up to more than 1");
 	o->split.seed = (uint64_t)o->seed;
 	if (load(&ds, o, 0, &err) != 0)
 		return aoi_cli_fail(prog, &err);
