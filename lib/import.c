@@ -31,7 +31,8 @@ static json_t *sorted_array(char **names, size_t n)
 {
 	json_t *out = json_array();
 
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof *names, cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(out, json_string(names[i]));
 		free(names[i]);
