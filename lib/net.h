@@ -143,6 +143,11 @@ const float *aoi_net_input_grad(const aoi_net *net);
  * it and fuse activations into it. Training calls fail after this. */
 int aoi_net_fuse_for_inference(aoi_net *net, aoi_error *err);
 
+/* Profiling (aoi-bench --layers): while times is not NULL, forward ADDS
+ * each node's wall-clock seconds to times[node] and backward to
+ * times[aoi_net_node_count() + node]; times holds twice the node count. */
+void aoi_net_set_profile(aoi_net *net, double *times);
+
 /* Threads for this net's kernels and OpenBLAS (0 = all cores). */
 void aoi_net_set_threads(aoi_net *net, int threads);
 

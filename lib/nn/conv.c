@@ -7,6 +7,7 @@
  * in folded weights and an activation in the epilogue. */
 #include "nn/layer.h"
 #include "nn/kernels.h"
+#include "nn/kernels_direct.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,6 +44,16 @@ static int is_pointwise(const conv_priv *c)
 	return c->k == 1 && c->s == 1 && c->p == 0;
 }
 
+/* Stride-1 k x k convolutions run directly (kernels_direct.c) instead of
+ * im2col + sgemm; their backward to the input is the same kind of
+ * convolution with the weights transposed and flipped, padded by
+ * d(k-1) - p. */
+static int is_direct(const conv_priv *c, int cin)
+{
+	(void)cin;
+	return c->groups == 1 && c->s == 1 && c->k > 1 && c->p <= c->d * (c->k - 1);
+}
+
 static int conv_shape(aoi_net *net, aoi_node *node, aoi_error *err)
 {
 	const conv_priv *c = node->priv;
@@ -74,12 +85,22 @@ static int band_rows(size_t k, int oh, int ow)
 static size_t conv_work(const aoi_net *net, const aoi_node *node)
 {
 	const conv_priv *c = node->priv;
-	int cin = aoi_nn_in(net, node, 0)->out.c;
-	size_t k = (size_t)cin / c->groups * c->k * c->k;
+	const aoi_node *in = aoi_nn_in(net, node, 0);
+	int cin = in->out.c, oh = node->out.h, ow = node->out.w;
+	size_t k = (size_t)cin / c->groups * c->k * c->k, band, fwd, bwd;
 
 	if (is_depthwise(c, cin) || is_pointwise(c))
 		return 0;
-	return k * band_rows(k, node->out.h, node->out.w) * node->out.w;
+	band = k * band_rows(k, oh, ow) * ow;
+	if (!is_direct(c, cin))
+		return band;
+	fwd = aoi_nn_direct_packed_floats(c->cout, cin, c->k) +
+	      aoi_nn_direct_padded_floats(cin, in->out.h, in->out.w, c->p);
+	bwd = aoi_nn_direct_packed_floats(cin, c->cout, c->k) +
+	      aoi_nn_direct_padded_floats(c->cout, oh, ow, c->d * (c->k - 1) - c->p);
+	if (band > aoi_nn_direct_padded_floats(c->cout, oh, ow, c->d * (c->k - 1) - c->p))
+		bwd = aoi_nn_direct_packed_floats(cin, c->cout, c->k) + band;
+	return fwd > bwd ? fwd : bwd;
 }
 
 static double conv_flops(const aoi_net *net, const aoi_node *node)
@@ -132,6 +153,27 @@ static void conv_gemm(const aoi_net *net, const float *x, const float *w,
 	}
 }
 
+static void conv_forward_direct(aoi_net *net, aoi_node *node, const float *w,
+				const float *b)
+{
+	const conv_priv *c = node->priv;
+	const aoi_node *in = aoi_nn_in(net, node, 0);
+	int cin = in->out.c, h = in->out.h, wd = in->out.w;
+	float *packed = net->work;
+	float *xp = packed + aoi_nn_direct_packed_floats(c->cout, cin, c->k);
+	size_t ohw = (size_t)node->out.h * node->out.w;
+
+	aoi_nn_direct_pack(w, c->cout, cin, c->k, 0, packed);
+	for (int n = 0; n < in->out.n; n++) {
+		aoi_direct_out o = {node->y + n * c->cout * ohw, c->cout, node->out.h,
+				    node->out.w, b, c->act, c->alpha, 0};
+
+		aoi_nn_direct_pad(in->y + (size_t)n * cin * h * wd, cin, h, wd, c->p, xp);
+		aoi_nn_direct_conv(xp, cin, h + 2 * c->p, wd + 2 * c->p, packed, c->k,
+				   c->d, &o);
+	}
+}
+
 static void conv_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 {
 	const conv_priv *c = node->priv;
@@ -145,6 +187,10 @@ static void conv_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rn
 
 	(void)training;
 	(void)rng;
+	if (is_direct(c, cin)) {
+		conv_forward_direct(net, node, w, b);
+		return;
+	}
 	for (int n = 0; n < in->out.n; n++) {
 		const float *x = in->y + n * in_img;
 		float *y = node->y + n * c->cout * ohw;
@@ -165,6 +211,7 @@ typedef struct conv_grad_job {
 	const float *x, *w, *dy;
 	float *dx, *dw; /* either may be NULL */
 	int cg, og;
+	float *col;     /* scratch for a band of columns */
 } conv_grad_job;
 
 /* One image, one group: dw += dy * columns(x)^T, dx += col2im(W^T dy). */
@@ -180,8 +227,7 @@ static void conv_grad_pointwise(const conv_grad_job *j, size_t hw)
 			    (int)hw);
 }
 
-static void conv_grad_image(const aoi_net *net, const conv_grad_job *j,
-			    const aoi_conv_geom *g)
+static void conv_grad_image(const conv_grad_job *j, const aoi_conv_geom *g)
 {
 	size_t k = (size_t)j->cg * g->k * g->k, ohw = (size_t)g->oh * g->ow;
 	int rows = band_rows(k, g->oh, g->ow);
@@ -196,16 +242,16 @@ static void conv_grad_image(const aoi_net *net, const conv_grad_job *j,
 		const float *dy = j->dy + (size_t)oy * g->ow;
 
 		if (j->dw) {
-			aoi_nn_im2col(j->x, j->cg, g, oy, oy1, net->work);
+			aoi_nn_im2col(j->x, j->cg, g, oy, oy1, j->col);
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->og,
-				    (int)k, ncols, 1.0f, dy, (int)ohw, net->work, ncols,
+				    (int)k, ncols, 1.0f, dy, (int)ohw, j->col, ncols,
 				    1.0f, j->dw, (int)k);
 		}
 		if (j->dx) {
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k,
 				    ncols, j->og, 1.0f, j->w, (int)k, dy, (int)ohw, 0.0f,
-				    net->work, ncols);
-			aoi_nn_col2im(net->work, j->cg, g, oy, oy1, j->dx);
+				    j->col, ncols);
+			aoi_nn_col2im(j->col, j->cg, g, oy, oy1, j->dx);
 		}
 	}
 }
@@ -223,12 +269,33 @@ static void conv_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 	size_t hw = (size_t)g.h * g.w, ohw = (size_t)g.oh * g.ow;
 	size_t wg = (size_t)og * cg * c->k * c->k;
 
+	float *col = net->work;
+
+	if (is_direct(c, cin) && want_dx) {
+		/* the input gradient goes the direct way; packed weights first */
+		aoi_nn_direct_pack(w, cin, c->cout, c->k, 1, net->work);
+		col = net->work + aoi_nn_direct_packed_floats(cin, c->cout, c->k);
+	}
 	for (int n = 0; n < in->out.n; n++) {
 		const float *x = in->y + n * cin * hw, *dy = node->dy + n * c->cout * ohw;
 		float *dx = want_dx ? in->dy + n * cin * hw : NULL;
 
 		if (db)
 			aoi_nn_bias_grad(dy, c->cout, ohw, db);
+		if (is_direct(c, cin)) {
+			conv_grad_job j = {x, w, dy, NULL, dw, cin, c->cout, col};
+			int pt = c->d * (c->k - 1) - c->p;
+			aoi_direct_out o = {dx, cin, g.h, g.w, NULL, AOI_ACT_NONE, 0.0f, 1};
+
+			if (dw)
+				conv_grad_image(&j, &g);
+			if (!dx)
+				continue;
+			aoi_nn_direct_pad(dy, c->cout, g.oh, g.ow, pt, col);
+			aoi_nn_direct_conv(col, c->cout, g.oh + 2 * pt, g.ow + 2 * pt,
+					   net->work, c->k, c->d, &o);
+			continue;
+		}
 		if (is_depthwise(c, cin)) {
 			aoi_nn_dw_backward(x, w, dy, dx, dw, c->cout, c->cout / cin, &g);
 			continue;
@@ -237,8 +304,8 @@ static void conv_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 			conv_grad_job j = {x + gi * cg * hw, w + gi * wg,
 					   dy + gi * og * ohw,
 					   dx ? dx + gi * cg * hw : NULL,
-					   dw ? dw + gi * wg : NULL, cg, og};
-			conv_grad_image(net, &j, &g);
+					   dw ? dw + gi * wg : NULL, cg, og, col};
+			conv_grad_image(&j, &g);
 		}
 	}
 }

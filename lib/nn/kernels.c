@@ -1,6 +1,9 @@
 /* kernels.c: the numeric loops of lib/nn (see kernels.h). */
 #include "nn/kernels.h"
 
+/* -std=c11 turns off contracting a * b + c into fused multiply-adds. */
+#pragma GCC optimize("fp-contract=fast")
+
 #include <math.h>
 #include <string.h>
 
@@ -119,16 +122,18 @@ static inline float act1(float v, enum aoi_act act, float alpha)
 }
 
 /* Separate loops per activation so that each one vectorises. */
-static void act_row(float *y, size_t n, enum aoi_act act, float alpha)
+void aoi_nn_act_row(float *y, size_t n, enum aoi_act act, float alpha)
 {
 	switch (act) {
 	case AOI_ACT_RELU:
 		for (size_t i = 0; i < n; i++)
 			y[i] = y[i] > 0.0f ? y[i] : 0.0f;
 		break;
-	case AOI_ACT_RELU6:
-		for (size_t i = 0; i < n; i++)
-			y[i] = fminf(fmaxf(y[i], 0.0f), 6.0f);
+	case AOI_ACT_RELU6: /* ternaries, not fminf: these vectorise */
+		for (size_t i = 0; i < n; i++) {
+			float v = y[i] > 0.0f ? y[i] : 0.0f;
+			y[i] = v < 6.0f ? v : 6.0f;
+		}
 		break;
 	case AOI_ACT_LEAKY:
 		for (size_t i = 0; i < n; i++)
@@ -143,41 +148,106 @@ static void act_row(float *y, size_t n, enum aoi_act act, float alpha)
 	}
 }
 
-/* Depthwise, one output plane. */
-static void dw_plane(const float *x, const float *wt, float b, float *y,
-		     const aoi_conv_geom *g)
+/* Depthwise, one output row at the edges: every tap checked. */
+static float dw_edge(const float *x, const float *wt, float b,
+		     const aoi_conv_geom *g, int oy, int ox)
 {
+	float acc = b;
+
+	for (int ky = 0; ky < g->k; ky++) {
+		int iy = oy * g->s - g->p + ky * g->d;
+		if (iy < 0 || iy >= g->h)
+			continue;
+		for (int kx = 0; kx < g->k; kx++) {
+			int ix = ox * g->s - g->p + kx * g->d;
+			if (ix >= 0 && ix < g->w)
+				acc += wt[ky * g->k + kx] * x[(size_t)iy * g->w + ix];
+		}
+	}
+	return acc;
+}
+
+/* The interior of a 3x3 dilation-1 row: no column checks; a row outside the
+ * image has its weights zeroed and points at a valid row. */
+static void dw_row3(float *restrict yr, const float *restrict r0,
+		    const float *restrict r1, const float *restrict r2,
+		    const float *w, float b, int s, int lo, int hi, int p)
+{
+	const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4],
+		    w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+
+	if (s == 1) {
+		r0 -= p;
+		r1 -= p;
+		r2 -= p;
+		for (int ox = lo; ox < hi; ox++)
+			yr[ox] = b + w0 * r0[ox] + w1 * r0[ox + 1] + w2 * r0[ox + 2] +
+				 w3 * r1[ox] + w4 * r1[ox + 1] + w5 * r1[ox + 2] +
+				 w6 * r2[ox] + w7 * r2[ox + 1] + w8 * r2[ox + 2];
+		return;
+	}
+	for (int ox = lo; ox < hi; ox++) {
+		int ix = ox * s - p;
+		yr[ox] = b + w0 * r0[ix] + w1 * r0[ix + 1] + w2 * r0[ix + 2] +
+			 w3 * r1[ix] + w4 * r1[ix + 1] + w5 * r1[ix + 2] +
+			 w6 * r2[ix] + w7 * r2[ix + 1] + w8 * r2[ix + 2];
+	}
+}
+
+/* Any kernel size in the interior: taps outer, columns inner. */
+static void dw_row_any(float *yr, const float *x, const float *wt, float b,
+		       const aoi_conv_geom *g, int oy, int lo, int hi)
+{
+	for (int ox = lo; ox < hi; ox++)
+		yr[ox] = b;
+	for (int ky = 0; ky < g->k; ky++) {
+		int iy = oy * g->s - g->p + ky * g->d;
+		if (iy < 0 || iy >= g->h)
+			continue;
+		const float *xr = x + (size_t)iy * g->w;
+		for (int kx = 0; kx < g->k; kx++) {
+			const float wv = wt[ky * g->k + kx];
+			const int off = kx * g->d - g->p;
+			for (int ox = lo; ox < hi; ox++)
+				yr[ox] += wv * xr[ox * g->s + off];
+		}
+	}
+}
+
+/* Depthwise, one output plane, activation applied row by row. */
+static void dw_plane(const float *x, const float *wt, float b, float *y,
+		     const aoi_conv_geom *g, enum aoi_act act, float alpha)
+{
+	int lo, hi, lo2, hi2;
+
+	/* columns whose whole window is inside the image */
+	aoi_nn_valid_range(g->s, -g->p, g->w, g->ow, &lo, &hi);
+	aoi_nn_valid_range(g->s, (g->k - 1) * g->d - g->p, g->w, g->ow, &lo2, &hi2);
+	lo = lo2 > lo ? lo2 : lo;
+	hi = hi2 < hi ? hi2 : hi;
+	if (hi < lo)
+		hi = lo;
 	for (int oy = 0; oy < g->oh; oy++) {
 		float *yr = y + (size_t)oy * g->ow;
 
-		for (int ox = 0; ox < g->ow; ox++)
-			yr[ox] = b;
-		for (int ky = 0; ky < g->k; ky++) {
-			int iy = oy * g->s - g->p + ky * g->d;
-			const float *xr;
-
-			if (iy < 0 || iy >= g->h)
-				continue;
-			xr = x + (size_t)iy * g->w;
-			for (int kx = 0; kx < g->k; kx++) {
-				float wv = wt[ky * g->k + kx];
-				int off = kx * g->d - g->p, lo, hi;
-
-				aoi_nn_valid_range(g->s, off, g->w, g->ow, &lo, &hi);
-				if (g->s == 1) {
-					const float *xs = xr + off;
-					for (int ox = lo; ox < hi; ox++)
-						yr[ox] += wv * xs[ox];
-				} else if (g->s == 2) {
-					const float *xs = xr + off;
-					for (int ox = lo; ox < hi; ox++)
-						yr[ox] += wv * xs[2 * ox];
-				} else {
-					for (int ox = lo; ox < hi; ox++)
-						yr[ox] += wv * xr[ox * g->s + off];
-				}
+		for (int ox = 0; ox < lo; ox++)
+			yr[ox] = dw_edge(x, wt, b, g, oy, ox);
+		for (int ox = hi; ox < g->ow; ox++)
+			yr[ox] = dw_edge(x, wt, b, g, oy, ox);
+		if (g->k == 3 && g->d == 1) {
+			const float *r[3];
+			float w[9];
+			for (int ky = 0; ky < 3; ky++) {
+				int iy = oy * g->s - g->p + ky, ok = iy >= 0 && iy < g->h;
+				r[ky] = x + (size_t)(ok ? iy : 0) * g->w;
+				for (int kx = 0; kx < 3; kx++)
+					w[ky * 3 + kx] = ok ? wt[ky * 3 + kx] : 0.0f;
 			}
+			dw_row3(yr, r[0], r[1], r[2], w, b, g->s, lo, hi, g->p);
+		} else {
+			dw_row_any(yr, x, wt, b, g, oy, lo, hi);
 		}
+		aoi_nn_act_row(yr, g->ow, act, alpha);
 	}
 }
 
@@ -190,11 +260,8 @@ void aoi_nn_dw_forward(const float *x, const float *wt, const float *bias,
 
 #pragma omp parallel for schedule(static) if (cout >= 2)
 	for (int co = 0; co < cout; co++) {
-		float *yp = y + co * out_plane;
-
 		dw_plane(x + (size_t)(co / mult) * in_plane, wt + (size_t)co * kk,
-			 bias ? bias[co] : 0.0f, yp, g);
-		act_row(yp, out_plane, act, alpha);
+			 bias ? bias[co] : 0.0f, y + co * out_plane, g, act, alpha);
 	}
 }
 
@@ -256,7 +323,7 @@ void aoi_nn_act_forward(float *y, size_t n, enum aoi_act act, float alpha)
 		return;
 #pragma omp parallel for schedule(static) if (n > 2 * chunk)
 	for (size_t i = 0; i < n; i += chunk)
-		act_row(y + i, n - i < chunk ? n - i : chunk, act, alpha);
+		aoi_nn_act_row(y + i, n - i < chunk ? n - i : chunk, act, alpha);
 }
 
 void aoi_nn_act_backward(const float *y, const float *dy, float *dx, size_t n,
@@ -301,7 +368,7 @@ void aoi_nn_bias_act(float *y, int c, size_t hw, const float *bias,
 		if (bias)
 			for (size_t i = 0; i < hw; i++)
 				p[i] += b;
-		act_row(p, hw, act, alpha);
+		aoi_nn_act_row(p, hw, act, alpha);
 	}
 }
 

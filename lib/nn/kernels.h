@@ -38,7 +38,8 @@ void aoi_nn_dw_backward(const float *x, const float *wt, const float *dy,
 			float *dx, float *dw, int cout, int mult,
 			const aoi_conv_geom *g);
 
-/* y = act(y) in place over n values. */
+/* y = act(y) in place over n values; _row on the calling thread only. */
+void aoi_nn_act_row(float *y, size_t n, enum aoi_act act, float alpha);
 void aoi_nn_act_forward(float *y, size_t n, enum aoi_act act, float alpha);
 /* dx += dy * act'(.) written with the activation's output y. */
 void aoi_nn_act_backward(const float *y, const float *dy, float *dx, size_t n,

@@ -84,7 +84,7 @@ struct aoi_net {
 	int last_training;    /* the last forward was in training mode */
 	int backward_done;
 	int input_grad_ready;
-	int want_input_grad;
+	double *profile; /* per-node seconds, forward then backward */
 };
 
 /* What a backward call should produce. */

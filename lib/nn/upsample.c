@@ -4,6 +4,7 @@
 #include "nn/layer.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct upsample_priv {
 	int f, bilinear;
@@ -54,6 +55,16 @@ static lerp lerp_at(int dst, int f, int size)
 
 static void nearest_plane(const float *x, float *y, int h, int w, int f)
 {
+	if (f == 2) { /* the U-Net decoder's case: one row, then copy it */
+		for (int iy = 0; iy < h; iy++) {
+			const float *xr = x + (size_t)iy * w;
+			float *yr = y + (size_t)iy * 4 * w;
+			for (int ix = 0; ix < w; ix++)
+				yr[2 * ix] = yr[2 * ix + 1] = xr[ix];
+			memcpy(yr + 2 * w, yr, sizeof(float) * 2 * w);
+		}
+		return;
+	}
 	for (int oy = 0; oy < h * f; oy++) {
 		const float *xr = x + (size_t)(oy / f) * w;
 		float *yr = y + (size_t)oy * w * f;
@@ -102,6 +113,12 @@ static void upsample_plane_backward(const float *dy, float *dx, int h, int w,
 	for (int oy = 0; oy < h * f; oy++) {
 		const float *dyr = dy + (size_t)oy * w * f;
 
+		if (!bilinear && f == 2) {
+			float *dxr = dx + (size_t)(oy / 2) * w;
+			for (int ix = 0; ix < w; ix++)
+				dxr[ix] += dyr[2 * ix] + dyr[2 * ix + 1];
+			continue;
+		}
 		if (!bilinear) {
 			float *dxr = dx + (size_t)(oy / f) * w;
 			for (int ox = 0; ox < w * f; ox++)

@@ -150,6 +150,15 @@ static void check_convs(void)
 	aoi_net_conv(net, 0, 3, 3, 1, 2, 2, 1, 1, NULL);
 	grad_check("conv dilated", net, 1, 6, 7, 1);
 
+	/* the direct kernel's 16-channel blocks, a partial one, partial tiles */
+	net = new_net(3);
+	aoi_net_conv(net, 0, 21, 3, 1, 1, 1, 1, 1, NULL);
+	grad_check("conv 3x3 21 channels", net, 2, 4, 19, 1);
+
+	net = new_net(2);
+	aoi_net_conv(net, 0, 3, 5, 1, 1, 1, 1, 0, NULL);
+	grad_check("conv 5x5 pad 1", net, 1, 7, 6, 1);
+
 	net = new_net(4);
 	aoi_net_conv(net, 0, 8, 3, 2, 1, 1, 4, 1, NULL);
 	grad_check("conv depthwise x2", net, 2, 7, 7, 1);

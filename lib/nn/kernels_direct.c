@@ -1,0 +1,152 @@
+/* kernels_direct.c: direct stride-1 convolution on a zero-padded NCHW
+ * image. A tile is 16 output pixels of one row times a block of output
+ * channels; its accumulators stay in vector registers while the loop runs
+ * over input channels and taps, each tap one unaligned load of 16 input
+ * pixels and one multiply-add per output channel with the weight
+ * broadcast. No im2col: for the high-resolution, few-channel layers of a
+ * U-Net decoder this beats sgemm, whose M (= output channels) is too small
+ * to keep it busy. */
+#include "nn/kernels_direct.h"
+
+/* -std=c11 turns off contracting a * b + c into one fused multiply-add;
+ * the tiles are nothing but those. */
+#pragma GCC optimize("fp-contract=fast")
+
+#include <string.h>
+
+#define PX 16
+typedef float vpx __attribute__((vector_size(PX * sizeof(float))));
+typedef float vpx_u __attribute__((vector_size(PX * sizeof(float)), aligned(4)));
+
+size_t aoi_nn_direct_packed_floats(int cout, int cin, int k)
+{
+	int cb = cout >= 8 ? 16 : 4;
+	return (size_t)(cout + cb - 1) / cb * cb * cin * k * k;
+}
+
+size_t aoi_nn_direct_padded_floats(int c, int h, int w, int p)
+{
+	return (size_t)c * (h + 2 * p) * (w + 2 * p) + 2 * PX;
+}
+
+/* Weights [co][ci][ky][kx] (flip: rotated 180 degrees, and [ci][co] when
+ * transposed) into blocks [co/cb][ci][ky][kx][cb], zero past cout. */
+void aoi_nn_direct_pack(const float *w, int cout, int cin, int k, int transpose,
+			float *packed)
+{
+	int cb = cout >= 8 ? 16 : 4, kk = k * k;
+	int nb = (cout + cb - 1) / cb;
+
+	for (int b = 0; b < nb; b++)
+		for (int ci = 0; ci < cin; ci++)
+			for (int t = 0; t < kk; t++) {
+				float *dst = packed + (((size_t)b * cin + ci) * kk + t) * cb;
+				for (int j = 0; j < cb; j++) {
+					int co = b * cb + j;
+					float v = 0.0f;
+					if (co < cout && !transpose)
+						v = w[((size_t)co * cin + ci) * kk + t];
+					else if (co < cout) /* w is [ci][co] here, flipped */
+						v = w[((size_t)ci * cout + co) * kk + (kk - 1 - t)];
+					dst[j] = v;
+				}
+			}
+}
+
+void aoi_nn_direct_pad(const float *x, int c, int h, int w, int p, float *xp)
+{
+	int hp = h + 2 * p, wp = w + 2 * p;
+
+#pragma omp parallel for schedule(static) if (c >= 4 && (size_t)h * w >= 1024)
+	for (int ci = 0; ci < c; ci++) {
+		float *dst = xp + (size_t)ci * hp * wp;
+		const float *src = x + (size_t)ci * h * w;
+
+		memset(dst, 0, sizeof(float) * (size_t)p * wp);
+		for (int y = 0; y < h; y++) {
+			float *row = dst + (size_t)(y + p) * wp;
+			memset(row, 0, sizeof(float) * p);
+			memcpy(row + p, src + (size_t)y * w, sizeof(float) * w);
+			memset(row + p + w, 0, sizeof(float) * p);
+		}
+		memset(dst + (size_t)(h + p) * wp, 0, sizeof(float) * (size_t)p * wp);
+	}
+	/* the last tile of the last row may read past the image */
+	memset(xp + (size_t)c * hp * wp, 0, sizeof(float) * 2 * PX);
+}
+
+/* Write a tile's lanes [0, n) of channel rows, with bias, activation or
+ * accumulation. */
+static void store_tile(const vpx *acc, int cb, int cvalid, int n,
+		       const aoi_direct_out *o, int co0, int oy, int ox)
+{
+	for (int j = 0; j < cvalid; j++) {
+		float lane[PX];
+		float *dst = o->y + ((size_t)(co0 + j) * o->oh + oy) * o->ow + ox;
+
+		memcpy(lane, &acc[j], sizeof lane);
+		if (o->accumulate) {
+			for (int i = 0; i < n; i++)
+				dst[i] += lane[i];
+			continue;
+		}
+		if (o->bias)
+			for (int i = 0; i < PX; i++)
+				lane[i] += o->bias[co0 + j];
+		aoi_nn_act_row(lane, PX, o->act, o->alpha);
+		memcpy(dst, lane, sizeof(float) * n);
+	}
+	(void)cb;
+}
+
+/* The tile loops, one copy per channel block size so that the
+ * accumulators are registers. */
+#define DIRECT_TILE(CB)                                                          \
+	static void tile##CB(const float *x, size_t plane, int wp, const float *w, \
+			     int cin, int k, int d, vpx *out)                      \
+	{                                                                        \
+		vpx acc[CB];                                                     \
+		for (int j = 0; j < CB; j++)                                     \
+			acc[j] = (vpx){0};                                       \
+		for (int ci = 0; ci < cin; ci++) {                               \
+			const float *xc = x + ci * plane;                        \
+			for (int ky = 0; ky < k; ky++) {                         \
+				const float *row = xc + (size_t)ky * d * wp;     \
+				for (int kx = 0; kx < k; kx++, w += CB) {        \
+					vpx xv = *(const vpx_u *)(row + kx * d); \
+					for (int j = 0; j < CB; j++)             \
+						acc[j] += w[j] * xv;             \
+				}                                                \
+			}                                                        \
+		}                                                                \
+		for (int j = 0; j < CB; j++)                                     \
+			out[j] = acc[j];                                         \
+	}
+
+DIRECT_TILE(16)
+DIRECT_TILE(4)
+
+void aoi_nn_direct_conv(const float *xp, int cin, int hp, int wp,
+			const float *packed, int k, int d, const aoi_direct_out *o)
+{
+	int cb = o->cout >= 8 ? 16 : 4, nb = (o->cout + cb - 1) / cb;
+	size_t plane = (size_t)hp * wp, wblock = (size_t)cin * k * k * cb;
+	int tiles = (o->ow + PX - 1) / PX;
+
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int b = 0; b < nb; b++)
+		for (int oy = 0; oy < o->oh; oy++) {
+			int cvalid = o->cout - b * cb < cb ? o->cout - b * cb : cb;
+			for (int t = 0; t < tiles; t++) {
+				vpx acc[16];
+				int ox = t * PX, n = o->ow - ox < PX ? o->ow - ox : PX;
+				const float *x = xp + (size_t)oy * wp + ox;
+
+				if (cb == 16)
+					tile16(x, plane, wp, packed + b * wblock, cin, k, d, acc);
+				else
+					tile4(x, plane, wp, packed + b * wblock, cin, k, d, acc);
+				store_tile(acc, cb, cvalid, n, o, b * cb, oy, ox);
+			}
+		}
+}
