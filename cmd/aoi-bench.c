@@ -1,14 +1,18 @@
 /* aoi-bench: how fast a network runs here and what an image costs:
  * inference latency and throughput over thread counts against the
  * machine's sgemm peak, per-layer times and pipeline stage cuts, training
- * steps. The measuring is in lib/bench.[ch]; this file reads options,
+ * steps, the whole inspection chain on a dataset. The measuring is in
+ * lib/bench*.c; this file reads options,
  * builds or loads the net and prints JSON lines or tables. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -18,6 +22,7 @@
 #include "model.h"
 #include "net.h"
 #include "rng.h"
+#include "rules.h"
 
 static const char *const prog = "aoi-bench";
 
@@ -39,6 +44,12 @@ static const char usage_text[] =
 	"      --cut-by KIND      flops or time (default: flops)\n"
 	"      --train            time training steps (forward, loss, backward, SGD)\n"
 	"      --dataset-size N   with --train: also the time of an epoch of N images\n"
+	"      --pipeline DATASET the whole chain on a dataset: decode, preprocess, infer,\n"
+	"                         write mask, classify (segmentation nets, batch 1)\n"
+	"      --rules FILE       with --pipeline: the decision rules (default: {})\n"
+	"      --mask-dir DIR     with --pipeline: keep the masks here (default: a\n"
+	"                         temporary directory, removed afterwards)\n"
+	"      --limit N          with --pipeline: images at most (default: all)\n"
 	"      --target RATE      images/s to reach (seed 004: 35); says whether it is met\n"
 	"      --price-per-hour P machine price per hour: cost per million images\n"
 	"      --peak-size N      sgemm peak on NxN matrices; 0 skips it (default: 2048)\n"
@@ -51,7 +62,8 @@ static const char usage_text[] =
 
 enum opt_id {
 	O_CLASSES = 256, O_LAYERS, O_STAGES, O_CUT_BY, O_TRAIN, O_DATASET_SIZE,
-	O_TARGET, O_PRICE, O_PEAK_SIZE, O_SEED, O_VERSION
+	O_TARGET, O_PRICE, O_PEAK_SIZE, O_SEED, O_VERSION, O_PIPELINE, O_RULES,
+	O_MASK_DIR, O_LIMIT
 };
 
 static const struct option long_options[] = {
@@ -68,6 +80,10 @@ static const struct option long_options[] = {
 	{ "cut-by", required_argument, NULL, O_CUT_BY },
 	{ "train", no_argument, NULL, O_TRAIN },
 	{ "dataset-size", required_argument, NULL, O_DATASET_SIZE },
+	{ "pipeline", required_argument, NULL, O_PIPELINE },
+	{ "rules", required_argument, NULL, O_RULES },
+	{ "mask-dir", required_argument, NULL, O_MASK_DIR },
+	{ "limit", required_argument, NULL, O_LIMIT },
 	{ "target", required_argument, NULL, O_TARGET },
 	{ "price-per-hour", required_argument, NULL, O_PRICE },
 	{ "peak-size", required_argument, NULL, O_PEAK_SIZE },
@@ -79,7 +95,8 @@ static const struct option long_options[] = {
 };
 
 typedef struct opts {
-	const char *arch, *model;
+	const char *arch, *model, *pipeline, *rules, *mask_dir;
+	long limit;
 	long classes, batch, runs, warmup, stages, dataset_size, peak_size, seed;
 	int width, height; /* 0: the network's */
 	long threads[MAX_THREADS];
@@ -94,6 +111,7 @@ typedef struct bench_ctx {
 	const char *name;  /* arch name */
 	enum aoi_task task;
 	aoi_net *net;
+	aoi_model_info info; /* --model: normalisation and class names */
 	aoi_rng rng;
 	int threads;       /* this pass */
 	double peak;       /* GFLOP/s; 0 when not measured */
@@ -163,6 +181,10 @@ static int parse_option(opts *o, int c, const char *arg)
 	case O_LAYERS: o->layers = 1; return 0;
 	case O_STAGES: return parse_long("--stages", arg, 1, 4096, &o->stages);
 	case O_TRAIN: o->train = 1; return 0;
+	case O_PIPELINE: o->pipeline = arg; return 0;
+	case O_RULES: o->rules = arg; return 0;
+	case O_MASK_DIR: o->mask_dir = arg; return 0;
+	case O_LIMIT: return parse_long("--limit", arg, 1, 1L << 40, &o->limit);
 	case O_DATASET_SIZE: return parse_long("--dataset-size", arg, 1, 1L << 40, &o->dataset_size);
 	case O_TARGET: return parse_double("--target", arg, 1e-9, 1e12, &o->target);
 	case O_PRICE: return parse_double("--price-per-hour", arg, 0, 1e9, &o->price);
@@ -178,8 +200,12 @@ static int check_options(const opts *o)
 		return aoi_cli_usage_error(prog, "give one of --arch NAME or --model FILE");
 	if (o->model && o->classes)
 		return aoi_cli_usage_error(prog, "--classes goes with --arch, not --model");
-	if (o->layers && o->train)
-		return aoi_cli_usage_error(prog, "--layers and --train do not go together");
+	if (o->layers + o->train + !!o->pipeline > 1)
+		return aoi_cli_usage_error(prog, "--layers, --train and --pipeline do not go together");
+	if ((o->rules || o->mask_dir || o->limit) && !o->pipeline)
+		return aoi_cli_usage_error(prog, "--rules, --mask-dir and --limit go with --pipeline");
+	if (o->pipeline && o->batch != 1)
+		return aoi_cli_usage_error(prog, "--pipeline runs one image at a time: no --batch");
 	if (o->stages && !o->layers)
 		return aoi_cli_usage_error(prog, "--stages goes with --layers");
 	if (o->dataset_size && !o->train)
@@ -221,16 +247,12 @@ static aoi_net *open_net(bench_ctx *b, opts *o, aoi_error *err)
 	aoi_net *net;
 
 	if (o->model) {
-		aoi_model_info info;
-
-		aoi_model_info_init(&info);
-		net = aoi_model_load(o->model, &info, err);
+		net = aoi_model_load(o->model, &b->info, err);
 		if (net) {
-			b->task = info.task;
+			b->task = b->info.task;
 			if (!o->width)
-				o->width = info.opts.input_w, o->height = info.opts.input_h;
+				o->width = b->info.opts.input_w, o->height = b->info.opts.input_h;
 		}
-		aoi_model_info_release(&info);
 		b->name = o->model;
 		return net;
 	}
@@ -558,6 +580,130 @@ static int run_layers(bench_ctx *b, aoi_error *err)
 	return rc;
 }
 
+/* Normalisation and class names of the chain: the model's, or for --arch
+ * ImageNet's mean and std (what the reference encoders were trained on). */
+static int chain_setup(const bench_ctx *b, aoi_bench_chain_opts *co, aoi_classes *cls,
+		       aoi_error *err)
+{
+	static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
+	static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+	int ch = aoi_net_input_shape(b->net).c;
+
+	if (b->task != AOI_TASK_SEGMENTATION || (ch != 1 && ch != 3) || b->info.template_input)
+		return aoi_error_set(err, AOI_EINVAL, b->name, 0,
+				     "--pipeline needs a segmentation net on 1- or 3-channel "
+				     "images without a template");
+	co->channels = co->norm.channels = ch;
+	for (int c = 0; c < ch; c++) {
+		co->norm.mean[c] = b->o->model ? b->info.mean[c] : ch == 3 ? imagenet_mean[c] : 0.5f;
+		co->norm.std[c] = b->o->model ? b->info.std[c] : ch == 3 ? imagenet_std[c] : 0.25f;
+	}
+	for (int k = 1; k < b->info.nclasses; k++) /* index 0 is the background */
+		if (aoi_classes_add(cls, b->info.classes[k]) < 0)
+			return aoi_error_set(err, AOI_EINVAL, b->name, 0, "too many classes");
+	co->classes = cls;
+	co->limit = b->o->limit;
+	return 0;
+}
+
+static aoi_rules *open_rules(const char *path, aoi_error *err)
+{
+	return path ? aoi_rules_load(path, err) : aoi_rules_parse("{}", 2, "default rules", err);
+}
+
+/* --mask-dir, or a new temporary directory (*tmp set) */
+static const char *mask_dir(const opts *o, char *tmp, size_t size, aoi_error *err)
+{
+	const char *base = getenv("TMPDIR");
+
+	tmp[0] = 0;
+	if (o->mask_dir) {
+		if (mkdir(o->mask_dir, 0777) < 0 && errno != EEXIST) {
+			aoi_error_errno(err, o->mask_dir, "cannot create the mask directory");
+			return NULL;
+		}
+		return o->mask_dir;
+	}
+	snprintf(tmp, size, "%s/aoi-bench.XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(tmp)) {
+		aoi_error_errno(err, tmp, "cannot create a temporary directory");
+		tmp[0] = 0;
+		return NULL;
+	}
+	return tmp;
+}
+
+static void remove_masks(const char *dir, long n)
+{
+	char path[4200];
+
+	for (long i = 0; i < n; i++)
+		if (snprintf(path, sizeof path, "%s/%06ld.png", dir, i) < (int)sizeof path)
+			unlink(path);
+	rmdir(dir);
+}
+
+static void report_pipeline(const bench_ctx *b, const aoi_bench_chain *ch)
+{
+	double rate = ch->images / ch->wall;
+	int slow = 0;
+
+	for (int s = 1; s < AOI_BENCH_NSTAGES; s++)
+		if (ch->seconds[s] > ch->seconds[slow])
+			slow = s;
+	if (b->o->table) {
+		printf("%s pipeline on %s, %ld images at %dx%d, threads %d: %.2f images/s, "
+		       "%ld rejected\n%-12s %10s %7s\n", b->name, b->o->pipeline, ch->images,
+		       b->o->width, b->o->height, b->threads, rate, ch->rejected, "stage",
+		       "ms/image", "share");
+		for (int s = 0; s < AOI_BENCH_NSTAGES; s++)
+			printf("%-12s %10.2f %6.1f%%\n", aoi_bench_stage_name(s),
+			       1e3 * ch->seconds[s] / ch->images, 100 * ch->seconds[s] / ch->wall);
+		if (b->o->target > 0)
+			printf("target %.2f images/s: %s (%.0f images a day)\n", b->o->target,
+			       rate >= b->o->target ? "met" : "missed", aoi_bench_per_day(rate));
+		return;
+	}
+	json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:s}", "net", b->name,
+			      "mode", "pipeline", "dataset", b->o->pipeline, "width", b->o->width,
+			      "height", b->o->height, "threads", b->threads, "images",
+			      (json_int_t)ch->images, "rejected", (json_int_t)ch->rejected,
+			      "slowest_stage", aoi_bench_stage_name(slow));
+	put_real(j, "wall_s", ch->wall);
+	for (int s = 0; s < AOI_BENCH_NSTAGES; s++) {
+		char key[32];
+
+		snprintf(key, sizeof key, "%s_s", aoi_bench_stage_name(s));
+		put_real(j, key, ch->seconds[s] / ch->images);
+	}
+	put_rate(b, j, rate, NAN);
+	print_json(j);
+}
+
+static int run_pipeline(bench_ctx *b, aoi_error *err)
+{
+	aoi_bench_chain_opts co = {0};
+	aoi_bench_chain ch;
+	aoi_classes cls;
+	aoi_rules *rules = NULL;
+	char tmp[4096];
+	int rc = -1;
+
+	aoi_classes_init(&cls);
+	if (chain_setup(b, &co, &cls, err) == 0 && (rules = open_rules(b->o->rules, err)) &&
+	    (co.mask_dir = mask_dir(b->o, tmp, sizeof tmp, err))) {
+		co.rules = rules;
+		rc = aoi_bench_pipeline(b->net, b->o->pipeline, &co, &ch, err);
+		if (rc == 0)
+			report_pipeline(b, &ch);
+		if (tmp[0])
+			remove_masks(tmp, ch.images + 1); /* + the one that failed */
+	}
+	aoi_rules_free(rules);
+	aoi_classes_release(&cls);
+	return rc;
+}
+
 static int one_pass(bench_ctx *b, aoi_error *err)
 {
 	const opts *o = b->o;
@@ -575,6 +721,8 @@ static int one_pass(bench_ctx *b, aoi_error *err)
 	}
 	if (o->layers)
 		return run_layers(b, err);
+	if (o->pipeline)
+		return run_pipeline(b, err);
 	return o->train ? run_train(b, err) : run_infer(b, err);
 }
 
@@ -585,8 +733,11 @@ static int run(opts *o, aoi_error *err)
 
 	b.o = o;
 	aoi_rng_seed(&b.rng, (uint64_t)o->seed);
-	if (!(b.net = open_net(&b, o, err)))
+	aoi_model_info_init(&b.info);
+	if (!(b.net = open_net(&b, o, err))) {
+		aoi_model_info_release(&b.info);
 		return -1;
+	}
 	if (!o->train && aoi_net_fuse_for_inference(b.net, err) < 0)
 		rc = -1;
 	if (o->nthreads == 0)
@@ -598,6 +749,7 @@ static int run(opts *o, aoi_error *err)
 		fflush(stdout);
 	}
 	aoi_net_free(b.net);
+	aoi_model_info_release(&b.info);
 	return rc;
 }
 

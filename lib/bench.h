@@ -8,6 +8,9 @@
  * Timing a network (bench_net.c): forward passes, training steps and
  * per-node times on a planned net with random inputs.
  *
+ * The whole chain of a segmentation line (bench_pipeline.c): decode,
+ * preprocess, infer, write the mask, classify, timed stage by stage.
+ *
  * Nothing here prints. aoi_bench_sgemm_peak() and aoi_bench_stage_cuts()
  * allocate their work space and free it before they return; the others
  * work in the caller's arrays. */
@@ -18,8 +21,11 @@
 
 #include "arch.h"
 #include "error.h"
+#include "loader.h"
 #include "net.h"
+#include "record.h"
 #include "rng.h"
+#include "rules.h"
 
 /* ---- timing statistics ---- */
 
@@ -101,6 +107,40 @@ int aoi_bench_train(aoi_net *net, enum aoi_task task, int warmup, int runs,
  * 0 for the input and for nodes fused into another. */
 int aoi_bench_layers(aoi_net *net, int warmup, int runs, aoi_rng *rng,
 		     double *node_seconds, aoi_error *err);
+
+/* ---- the whole chain (bench_pipeline.c) ---- */
+
+enum aoi_bench_stage {
+	AOI_BENCH_DECODE,     /* the image file into pixels */
+	AOI_BENCH_PREPROCESS, /* resized to the input, normalised floats */
+	AOI_BENCH_INFER,      /* the network */
+	AOI_BENCH_WRITE,      /* class-index mask at full size, written as PNG */
+	AOI_BENCH_CLASSIFY,   /* the rules' decision */
+	AOI_BENCH_NSTAGES
+};
+
+const char *aoi_bench_stage_name(int stage); /* "decode", ... */
+
+typedef struct aoi_bench_chain_opts {
+	int channels;               /* of the image in the input: 1 or 3 */
+	aoi_norm norm;              /* per-channel normalisation */
+	const aoi_classes *classes; /* names of mask indices 1..; may be NULL */
+	const aoi_rules *rules;     /* the decision */
+	const char *mask_dir;       /* masks go to DIR/NNNNNN.png */
+	long limit;                 /* images at most; 0: all */
+} aoi_bench_chain_opts;
+
+typedef struct aoi_bench_chain {
+	long images, rejected;
+	double seconds[AOI_BENCH_NSTAGES]; /* summed over the images */
+	double wall;                       /* the whole loop */
+} aoi_bench_chain;
+
+/* Every record of `dataset` (JSON lines, man aoi-dataset.5) through the
+ * chain, one image after the other; the net (segmentation, planned for
+ * batch 1) sets the input size. */
+int aoi_bench_pipeline(aoi_net *net, const char *dataset, const aoi_bench_chain_opts *o,
+		       aoi_bench_chain *out, aoi_error *err);
 
 /* ---- throughput and money ---- */
 

@@ -52,6 +52,42 @@ expect_status 0 "keypoint net trains on MSE"
 cases=$((cases + 1))
 grep -q peak_share "$T/out" && fail "--peak-size 0 measures no peak"
 
+# the whole chain on six synthetic 128x96 grey textures
+(cd "$T" && aoi-synth texture -n 6 --size 128x96 -o img -q >ds.jsonl)
+run aoi-bench -a mbv2-unet-s --size 64x64 --pipeline "$T/ds.jsonl" -t 1 --peak-size 0 \
+	--target 35 --price-per-hour 0.272 --mask-dir "$T/masks"
+expect_status 0 "pipeline"
+expect_out '^\{"net":"mbv2-unet-s","mode":"pipeline","dataset":"[^"]*ds.jsonl","width":64,"height":64,"threads":1,"images":6,"rejected":[0-6],"slowest_stage":"[a-z]+","wall_s":[0-9]' \
+	"pipeline line"
+for f in decode_s preprocess_s infer_s write_s classify_s images_per_s cost_per_million; do
+	expect_out "\"$f\":[0-9]" "pipeline line has $f"
+done
+expect_out '"meets_target":(true|false)' "target"
+expect_eq "$(ls "$T/masks" | wc -l)" 6 "a mask per image in --mask-dir"
+expect_true "masks are 128x96 PNGs" sh -c "file '$T/masks/000005.png' | grep -q '128 x 96'"
+
+printf '{"default": {"min_area": 100000}}\n' >"$T/lenient.json"
+run aoi-bench -a mbv2-unet-s --size 64x64 --pipeline "$T/ds.jsonl" -t 1 --peak-size 0 \
+	--limit 2 --rules "$T/lenient.json" -f table
+expect_status 0 "pipeline table with rules and a limit"
+expect_out '2 images at 64x64, threads 1: [0-9.]+ images/s, 0 rejected' "nothing that large"
+expect_out '^infer +[0-9.]+ +[0-9.]+%' "infer row"
+expect_out '^classify +[0-9.]+' "classify row"
+
+printf '{"id":"x","image":"img/none.png","width":4,"height":4}\n' >"$T/missing.jsonl"
+run aoi-bench -a mbv2-unet-s --size 64x64 --pipeline "$T/missing.jsonl" -t 1 --peak-size 0
+expect_status 1 "pipeline on a missing image"
+expect_one_line_error aoi-bench "missing image"
+expect_err 'none\.png' "names the image"
+
+run aoi-bench -a mbv2-cls-s --size 32x32 --pipeline "$T/ds.jsonl" -t 1 --peak-size 0
+expect_status 1 "pipeline needs a segmentation net"
+expect_err "segmentation" "says so"
+run aoi-bench -a mbv2-unet-s --rules "$T/lenient.json"
+expect_status 2 "--rules without --pipeline"
+run aoi-bench -a mbv2-unet-s --pipeline "$T/ds.jsonl" -b 2
+expect_status 2 "--pipeline with a batch"
+
 # errors
 run aoi-bench --arch nope $tiny
 expect_status 2 "unknown architecture"
