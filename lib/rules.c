@@ -936,7 +936,7 @@ int aoi_pred_mask(const json_t *rec, const char *base, aoi_classes *classes,
 int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 		    aoi_error *err)
 {
-	json_t *pred = json_object_get(rec, "pred"), *reasons;
+	json_t *pred = json_object_get(rec, "pred"), *reasons, *masks;
 	double kp[2 * MAX_PLACE], tkp[2 * MAX_PLACE];
 	aoi_rules_input in = {.prob = NAN};
 	aoi_classes classes;
@@ -947,7 +947,11 @@ int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0,
 				     "no \"pred\" object (run aoi-infer first)");
 	aoi_classes_init(&classes);
-	if (json_object_get(pred, "mask") || json_object_get(pred, "masks")) {
+	/* An empty "masks" object is a prediction of no defect, whatever the
+	 * image's size. */
+	masks = json_object_get(pred, "masks");
+	if (json_object_get(pred, "mask") ||
+	    (masks && (!json_is_object(masks) || json_object_size(masks)))) {
 		rc = aoi_pred_mask(rec, base, &classes, &mask, err);
 		in.mask = &mask;
 		in.classes = &classes;

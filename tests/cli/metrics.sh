@@ -64,6 +64,15 @@ run aoi-metrics -t "$T/truth-b.jsonl" -f table "$T/pred-b.jsonl"
 expect_out '^  open +0 +0 +0 +1\.0000 +1\.0000$' "absent and not predicted: F1 1"
 expect_out '^  good +16 +0 +0 +1\.0000 +1\.0000$' "good pixels of the empty image"
 
+# the pipeline: aoi-classify's decisions are what the model's AG judges.
+# With min_area 4 nothing in a counts, so the model accepts a defective
+# image: 1 of 2.
+printf '{"default": {"min_area": 4}}\n' >"$T/rules.json"
+aoi-classify -q -r "$T/rules.json" "$T/pred.jsonl" >"$T/decisions.jsonl"
+run aoi-metrics -t "$T/truth.jsonl" -f table "$T/decisions.jsonl"
+expect_status 0 "decisions of aoi-classify"
+expect_out 'model +1 of +2  AG 0\.5000' "AG of the classified decisions"
+
 # charts
 run aoi-metrics -t "$T/truth.jsonl" -p "$T/plots" "$T/pred.jsonl" "$T/alice.jsonl"
 expect_status 0 "--plot"
