@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <omp.h>
+
 #include "cli.h"
 #include "dist_impl.h"
 
@@ -18,6 +20,7 @@ struct aoi_dist {
 	int rank, size, local_size;
 	aoi_dist_mpi *mpi;  /* NULL: a group of one */
 	aoi_dist_stats stats;
+	double started;
 };
 
 /* Processes the launcher started: 0 when there is no launcher, -1 when
@@ -43,6 +46,7 @@ aoi_dist *aoi_dist_new(aoi_error *err)
 		return NULL;
 	}
 	d->size = d->local_size = 1;
+	d->started = aoi_now();
 	long launched = launcher_size();
 	/* without a launcher MPI is not touched at all: a plain run stays
 	 * a plain process (no MPI_Init, no daemon, no sockets) */
@@ -142,10 +146,29 @@ int aoi_dist_barrier(aoi_dist *d, aoi_error *err)
 
 void aoi_dist_get_stats(const aoi_dist *d, aoi_dist_stats *s)
 {
-	if (d)
-		*s = d->stats;
-	else
-		memset(s, 0, sizeof(*s));
+	memset(s, 0, sizeof(*s));
+	if (!d)
+		return;
+	*s = d->stats;
+	s->seconds = aoi_now() - d->started;
+}
+
+aoi_dist_stats *aoi_dist_counters(aoi_dist *d)
+{
+	return &d->stats;
+}
+
+int aoi_dist_threads(const aoi_dist *d, int requested)
+{
+	if (requested > 0 || aoi_dist_local_size(d) == 1)
+		return requested;
+	/* bound by the launcher to fewer cores than the machine has
+	 * (--map-by slot:PE=4, --bind-to core): those are this process's;
+	 * unbound: share the machine with the other processes on it */
+	int mine = omp_get_num_procs();
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	int cores = mine < online ? mine : mine / aoi_dist_local_size(d);
+	return cores > 1 ? cores : 1;
 }
 
 int aoi_dist_local_rows(const aoi_dist *d, int batch)

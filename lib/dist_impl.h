@@ -13,6 +13,9 @@ typedef struct aoi_dist_mpi aoi_dist_mpi;
 
 enum aoi_dist_type { AOI_DIST_FLOAT, AOI_DIST_DOUBLE };
 
+/* The counters of d, for dist_net.c. */
+aoi_dist_stats *aoi_dist_counters(aoi_dist *d);
+
 int aoi_dist_mpi_built(void);
 /* MPI_Init_thread (funnelled: only the main thread communicates) and a
  * private communicator; rank, size and the processes on this node. */
