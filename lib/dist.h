@@ -107,6 +107,8 @@ int aoi_dist_threads(const aoi_dist *d, int requested);
 /* Parameters and batch-norm state of rank 0 on every rank (at the start:
  * --init, --resume and the seed then agree by construction). */
 int aoi_dist_sync_net(aoi_dist *d, aoi_net *net, aoi_error *err);
+/* grad[0..n-1] *= 1 / size: the loss gradient of this replica's rows. */
+void aoi_dist_scale_loss_grad(const aoi_dist *d, float *grad, size_t n);
 /* Every replica's parameter gradients summed, in place, in one vector. */
 int aoi_dist_reduce_grads(aoi_dist *d, aoi_net *net, aoi_error *err);
 /* Batch-norm running statistics <- their mean over the replicas. */

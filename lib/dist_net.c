@@ -23,6 +23,16 @@ int aoi_dist_sync_net(aoi_dist *d, aoi_net *net, aoi_error *err)
 	return aoi_dist_bcast(d, state, nstate * sizeof(float), err);
 }
 
+void aoi_dist_scale_loss_grad(const aoi_dist *d, float *grad, size_t n)
+{
+	int size = aoi_dist_size(d);
+	if (size == 1)
+		return;
+	float k = 1.0f / (float)size;
+	for (size_t i = 0; i < n; i++)
+		grad[i] *= k;
+}
+
 int aoi_dist_reduce_grads(aoi_dist *d, aoi_net *net, aoi_error *err)
 {
 	if (aoi_dist_size(d) == 1)
