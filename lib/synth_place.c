@@ -321,7 +321,7 @@ static void paste(const source *s, const placement *p, aoi_image *out, aoi_mask 
 /* Output at job->width x job->height when set: the image, mask and
  * corners scaled together (an augment transform with everything off). */
 static int rescale(const aoi_synth_job *job, aoi_image *img, aoi_mask *mask, double *xy,
-		   double *scale, aoi_error *err)
+		   int n_points, double *scale, aoi_error *err)
 {
 	aoi_augment_opts o;
 	aoi_augment a;
@@ -340,7 +340,7 @@ static int rescale(const aoi_synth_job *job, aoi_image *img, aoi_mask *mask, dou
 		return -1;
 	}
 	*scale = job->width / (double)img->width;
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < n_points; k++)
 		aoi_augment_point(&a, &xy[2 * k], &xy[2 * k + 1]);
 	aoi_image_release(img);
 	aoi_mask_release(mask);
@@ -371,6 +371,9 @@ static json_t *place_record(const place_ctx *c, long i, const source *s, const p
 	json_object_set_new(rec, "source", json_string(s->id));
 	json_object_set_new(rec, "template", json_string(s->template_rel));
 	json_object_set_new(rec, "keypoints", aoi_synth_points_json(xy, 4));
+	/* where the component belongs: aoi-classify's placement rule compares
+	 * predicted corners with these ({"nominal": {"field": "nominal"}}) */
+	json_object_set_new(rec, "nominal", aoi_synth_points_json(xy + 8, 4));
 	json_object_set_new(rec, "classes", aoi_classes_to_json(&c->classes));
 	json_t *shift = json_array();
 	json_array_append_new(shift, aoi_synth_real(p->dx * scale));
@@ -387,7 +390,7 @@ static int make_place(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	placement p = { 0, 0, 0, s->cx, s->cy };
 	aoi_image img = { 0 };
 	aoi_mask mask = { 0 };
-	double xy[8], scale;
+	double xy[16], scale; /* placed corners, then the source's */
 	char path[4096], name[64], rel[4096];
 
 	p.dx = aoi_rng_range(rng, c->o->shift_lo, c->o->shift_hi);
@@ -400,11 +403,12 @@ static int make_place(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 		return -1;
 	}
 	paste(s, &p, &img, &mask);
-	memcpy(xy, s->corners, sizeof xy);
+	memcpy(xy, s->corners, sizeof s->corners);
+	memcpy(xy + 8, s->corners, sizeof s->corners);
 	for (int k = 0; k < 4; k++)
 		place_point(&p, &xy[2 * k], &xy[2 * k + 1]);
 	snprintf(name, sizeof name, "place_%06ld.png", i);
-	int rc = rescale(c->job, &img, &mask, xy, &scale, err);
+	int rc = rescale(c->job, &img, &mask, xy, 8, &scale, err);
 	if (rc == 0)
 		rc = aoi_synth_record_path(c->job, name, rel, sizeof rel, err);
 	json_t *rec = rc == 0 ? place_record(c, i, s, &p, &img, xy, scale, split, rel) : NULL;

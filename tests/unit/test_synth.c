@@ -300,6 +300,18 @@ static void check_place_record(const json_t *rec, const char *base, const aoi_sy
 	if (!near)
 		CHECK_STR(aoi_record_str(rec, "label"), bad ? "defective" : "good");
 	CHECK(dx >= o->shift_lo && dx <= o->shift_hi && ang >= o->rotate_lo && ang <= o->rotate_hi);
+	/* the nominal corners: where it belongs; the centre moved by the shift */
+	json_t *nom = json_object_get(rec, "nominal");
+	double ncx = 0, ncy = 0, kcx = 0, kcy = 0;
+	for (int i = 0; i < 4; i++) {
+		ncx += json_number_value(json_array_get(json_array_get(nom, (size_t)i), 0)) / 4;
+		ncy += json_number_value(json_array_get(json_array_get(nom, (size_t)i), 1)) / 4;
+		kcx += kp[2 * i] / 4;
+		kcy += kp[2 * i + 1] / 4;
+	}
+	CHECK(json_array_size(nom) == 4);
+	CHECK_NEAR(kcx - ncx, dx, 0.02);
+	CHECK_NEAR(kcy - ncy, dy, 0.02);
 	aoi_image_release(&img);
 	aoi_mask_release(&m);
 }
