@@ -590,6 +590,47 @@ static void test_determinism(void)
 	free(root);
 }
 
+/* DAGM's ellipse labels: the same pixels as --labels shape, the ellipse
+ * covering every painted pixel and not much more. */
+static void test_texture_ellipse(void)
+{
+	char *d1 = tmpdir(), *d2 = tmpdir();
+	aoi_synth_job j1, j2;
+	aoi_synth_texture_opts o1, o2;
+
+	aoi_synth_texture_opts_init(&o1);
+	o1.defective = 1;
+	o2 = o1;
+	o2.labels = AOI_SYNTH_LABEL_ELLIPSE;
+	job_init(&j1, d1, 8, 6);
+	job_init(&j2, d2, 8, 6);
+	j1.width = j1.height = j2.width = j2.height = 96;
+	json_t *r1 = run_into(&j1, "s.jsonl", run_texture, &o1);
+	json_t *r2 = run_into(&j2, "e.jsonl", run_texture, &o2);
+	CHECK(r1 && r2 && json_array_size(r1) == 8 && json_array_size(r2) == 8);
+	for (size_t i = 0; r1 && r2 && i < 8; i++) {
+		aoi_image a = { 0 }, b = { 0 };
+		aoi_mask ms = { 0 }, me = { 0 };
+		CHECK(load_rec_image(json_array_get(r1, i), "image", d1, &a));
+		CHECK(load_rec_image(json_array_get(r2, i), "image", d2, &b));
+		CHECK(rec_mask(json_array_get(r1, i), d1, &ms) && rec_mask(json_array_get(r2, i), d2, &me));
+		if (a.data && b.data && ms.data && me.data) {
+			CHECK(memcmp(a.data, b.data, 96 * 96) == 0);
+			long uncovered = 0;
+			for (int k = 0; k < 96 * 96; k++)
+				uncovered += ms.data[k] && me.data[k] != ms.data[k];
+			long area_s = aoi_mask_count(&ms, -1), area_e = aoi_mask_count(&me, -1);
+			CHECK_MSG(uncovered == 0 && area_e >= area_s && area_e <= 12 * area_s + 60,
+				  "ellipse: %ld uncovered, area %ld for a shape of %ld", uncovered, area_e, area_s);
+		}
+		aoi_image_release(&a), aoi_image_release(&b);
+		aoi_mask_release(&ms), aoi_mask_release(&me);
+	}
+	json_decref(r1), json_decref(r2);
+	rmrf(d1), rmrf(d2);
+	free(d1), free(d2);
+}
+
 static void test_relpath(void)
 {
 	char buf[4096], *root = tmpdir(), cwd[4096];
@@ -620,6 +661,7 @@ int main(void)
 	test_defects();
 	test_augment_records();
 	test_determinism();
+	test_texture_ellipse();
 	test_relpath();
 	return check_done();
 }
