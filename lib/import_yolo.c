@@ -49,7 +49,8 @@ static int flow_names(char *p, json_t *names)
 	return 0;
 }
 
-/* Indented lines "0: a" or "- a" after "names:"; indices place names. */
+/* Indented lines "0: a" or "- a" (the dash may start the line) after
+ * "names:"; indices place names. */
 static int block_names(char *cursor, json_t *names)
 {
 	char *l;
@@ -60,7 +61,7 @@ static int block_names(char *cursor, json_t *names)
 			*hash = '\0';
 		if (strspn(l, " \t") == strlen(l))
 			continue;
-		if (!isspace((unsigned char)l[0]))
+		if (!isspace((unsigned char)l[0]) && l[0] != '-')
 			break;
 		l = trim(l);
 		if (l[0] == '-') {
