@@ -136,7 +136,11 @@ static int cmd_import(opts *o)
 	json_t *recs = NULL;
 	int need_dir = strcmp(kind, "mask-dir") != 0;
 
+	aoi_progress progress;
+
 	aoi_error_clear(&err);
+	aoi_progress_init(&progress, "import", 0);
+	o->imp.progress = &progress;
 	if (need_dir != (o->nargs == 2))
 		return aoi_cli_usage_error(prog, need_dir ? "import %s needs a directory"
 							  : "import mask-dir takes --images and --masks, not a directory",
@@ -152,6 +156,7 @@ static int cmd_import(opts *o)
 	else
 		return aoi_cli_usage_error(prog, "unknown import format '%s' (deeppcb, yolo, "
 					   "mask-dir, class-dirs)", kind);
+	aoi_progress_end(&progress);
 	if (!recs)
 		return aoi_cli_fail(prog, &err);
 	int rc = write_records(recs);
@@ -196,18 +201,23 @@ static void report_problem(void *ctx, const aoi_error *problem)
 static int cmd_validate(opts *o)
 {
 	aoi_validate_summary sum;
+	aoi_progress progress;
 	aoi_error err;
+	int rc;
 
 	aoi_error_clear(&err);
-	if (aoi_dataset_validate(dataset_arg(o, 0), o->root, report_problem, NULL, &sum,
-				 &err) != 0)
+	aoi_progress_init(&progress, "validate", 0);
+	rc = aoi_dataset_validate(dataset_arg(o, 0), o->root, report_problem, NULL, &progress,
+				  &sum, &err);
+	aoi_progress_end(&progress);
+	if (rc != 0)
 		return aoi_cli_fail(prog, &err);
 	json_t *v = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "records", (json_int_t)sum.records,
 			      "valid", (json_int_t)sum.valid, "problems",
 			      (json_int_t)sum.problems, "images", (json_int_t)sum.images,
 			      "templates", (json_int_t)sum.templates, "masks",
 			      (json_int_t)sum.masks);
-	int rc = write_json(v);
+	rc = write_json(v);
 	json_decref(v);
 	return rc != AOI_EXIT_OK ? rc : sum.problems ? AOI_EXIT_FAILURE : AOI_EXIT_OK;
 }
@@ -311,7 +321,11 @@ static int cmd_hash(opts *o)
 	aoi_error_clear(&err);
 	if (load(&ds, o, 0, &err) != 0)
 		return aoi_cli_fail(prog, &err);
-	if (aoi_hash_dataset(ds.records, ds.base, &fp, &err) != 0) {
+	aoi_progress progress;
+	aoi_progress_init(&progress, "hash", (long)aoi_dataset_size(&ds));
+	int rc = aoi_hash_dataset(ds.records, ds.base, &progress, &fp, &err);
+	aoi_progress_end(&progress);
+	if (rc != 0) {
 		aoi_dataset_locate(&ds, (size_t)fp.failed, &err);
 		aoi_dataset_release(&ds);
 		return aoi_cli_fail(prog, &err);
@@ -332,8 +346,11 @@ static int cmd_render(opts *o)
 		return aoi_cli_usage_error(prog, "render needs --out DIR");
 	if (load(&ds, o, 0, &err) != 0)
 		return aoi_cli_fail(prog, &err);
-	rc = aoi_render_dataset(&ds, o->out, &err) == 0 ? write_records(ds.records)
-							 : aoi_cli_fail(prog, &err);
+	aoi_progress progress;
+	aoi_progress_init(&progress, "render", (long)aoi_dataset_size(&ds));
+	rc = aoi_render_dataset(&ds, o->out, &progress, &err);
+	aoi_progress_end(&progress);
+	rc = rc == 0 ? write_records(ds.records) : aoi_cli_fail(prog, &err);
 	aoi_dataset_release(&ds);
 	return rc;
 }

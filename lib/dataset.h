@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "error.h"
 
 /* A dataset read whole, with the input line of every record (for messages). */
@@ -86,7 +87,8 @@ int aoi_stats_print_table(FILE *fp, const json_t *stats, aoi_error *err);
  * and template decoded whole (in parallel), sizes compared with the record
  * and with each other, masks checked against the image size. Each problem
  * goes to report() in input order, located at its record; malformed lines
- * are problems too. Returns -1 only when the dataset cannot be read at all. */
+ * are problems too. progress (may be NULL) steps once per record. Returns -1
+ * only when the dataset cannot be read at all. */
 typedef struct aoi_validate_summary {
 	long records;  /* lines that held a record, well formed or not */
 	long valid;    /* records without a problem */
@@ -97,6 +99,7 @@ typedef struct aoi_validate_summary {
 typedef void (*aoi_validate_report)(void *ctx, const aoi_error *problem);
 
 int aoi_dataset_validate(const char *path, const char *root, aoi_validate_report report,
-			 void *ctx, aoi_validate_summary *sum, aoi_error *err);
+			 void *ctx, aoi_progress *progress, aoi_validate_summary *sum,
+			 aoi_error *err);
 
 #endif

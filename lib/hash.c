@@ -209,7 +209,7 @@ static int digest_record_files(const json_t *rec, const char *base, file_digest 
 }
 
 static int digest_all_files(const json_t *records, const char *base, file_digest *fd,
-			    long *bad, aoi_error *err)
+			    aoi_progress *progress, long *bad, aoi_error *err)
 {
 	long n = (long)json_array_size(records);
 
@@ -218,8 +218,13 @@ static int digest_all_files(const json_t *records, const char *base, file_digest
 	for (long i = 0; i < n; i++) {
 		aoi_error e;
 		aoi_error_clear(&e);
-		if (digest_record_files(json_array_get(records, (size_t)i), base,
-					fd + i * NKEYS, &e) == 0)
+		int ok = digest_record_files(json_array_get(records, (size_t)i), base,
+					     fd + i * NKEYS, &e) == 0;
+		if (progress) {
+#pragma omp critical(aoi_hash_progress)
+			aoi_progress_step(progress, 1, NULL);
+		}
+		if (ok)
 			continue;
 #pragma omp critical(aoi_hash_bad)
 		if (*bad < 0 || i < *bad) {
@@ -230,8 +235,8 @@ static int digest_all_files(const json_t *records, const char *base, file_digest
 	return *bad < 0 ? 0 : -1;
 }
 
-int aoi_hash_dataset(const json_t *records, const char *base, aoi_fingerprint *fp,
-		     aoi_error *err)
+int aoi_hash_dataset(const json_t *records, const char *base, aoi_progress *progress,
+		     aoi_fingerprint *fp, aoi_error *err)
 {
 	size_t n = json_array_size(records);
 	file_digest *fd = calloc(n ? n * NKEYS : 1, sizeof *fd);
@@ -242,7 +247,7 @@ int aoi_hash_dataset(const json_t *records, const char *base, aoi_fingerprint *f
 	if (!fd)
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 	memset(fp, 0, sizeof *fp);
-	if (digest_all_files(records, base, fd, &bad, err) != 0) {
+	if (digest_all_files(records, base, fd, progress, &bad, err) != 0) {
 		free(fd);
 		fp->failed = bad;
 		return -1;

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "error.h"
 
 typedef struct aoi_sha256 {
@@ -48,10 +49,11 @@ typedef struct aoi_fingerprint {
 
 /* The SHA-256 over, for each record in order, its canonical JSON and the
  * digests of the files its "image", "template" and "mask" fields name
- * (resolved against base). Files are hashed in parallel. A missing or
+ * (resolved against base). Files are hashed in parallel; progress (may be
+ * NULL) steps once per record. A missing or
  * unreadable file is an error naming it; fp->failed is then the index of
  * the first record with such a file. */
-int aoi_hash_dataset(const json_t *records, const char *base, aoi_fingerprint *fp,
-		     aoi_error *err);
+int aoi_hash_dataset(const json_t *records, const char *base, aoi_progress *progress,
+		     aoi_fingerprint *fp, aoi_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "error.h"
 
 typedef struct aoi_import_opts {
@@ -20,6 +21,7 @@ typedef struct aoi_import_opts {
 	const char *images;  /* mask-dir: the images directory */
 	const char *masks;   /* mask-dir: the masks directory */
 	const char *classes; /* mask-dir: comma-separated class names, or NULL */
+	aoi_progress *progress; /* deeppcb: steps once per pair; may be NULL */
 } aoi_import_opts;
 
 /* DeepPCB: PCBData/{trainval,test}.txt, tested image + template, boxes of

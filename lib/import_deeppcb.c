@@ -176,7 +176,7 @@ static int read_lists(const char *prefix, const char *which, pair **pairs, size_
 /* Records built in parallel (header probes, rasterising, RLE), kept in
  * list order; the first failure in that order is reported. */
 static json_t *build_records(const char *prefix, const pair *pairs, size_t n,
-			     const aoi_classes *cls, aoi_error *err)
+			     const aoi_classes *cls, aoi_progress *progress, aoi_error *err)
 {
 	json_t **recs = calloc(n ? n : 1, sizeof *recs), *out = NULL;
 	long bad = -1;
@@ -189,7 +189,12 @@ static json_t *build_records(const char *prefix, const pair *pairs, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		aoi_error e;
 		aoi_error_clear(&e);
-		if ((recs[i] = pair_record(prefix, &pairs[i], cls, &e)) != NULL)
+		recs[i] = pair_record(prefix, &pairs[i], cls, &e);
+		if (progress) {
+#pragma omp critical(aoi_deeppcb_progress)
+			aoi_progress_step(progress, 1, NULL);
+		}
+		if (recs[i])
 			continue;
 #pragma omp critical(aoi_deeppcb_bad)
 		if (bad < 0 || (long)i < bad) {
@@ -227,8 +232,11 @@ json_t *aoi_import_deeppcb(const char *dir, const aoi_import_opts *o, aoi_error 
 	aoi_classes_init(&cls);
 	for (int k = 0; k < 6; k++)
 		aoi_classes_add(&cls, aoi_deeppcb_classes[k]);
-	if (read_lists(prefix, o->split, &pairs, &n, err) == 0)
-		out = build_records(prefix, pairs, n, &cls, err);
+	if (read_lists(prefix, o->split, &pairs, &n, err) == 0) {
+		if (o->progress)
+			o->progress->total = (long)n;
+		out = build_records(prefix, pairs, n, &cls, o->progress, err);
+	}
 	aoi_classes_release(&cls);
 	free(pairs);
 	return out;

@@ -231,7 +231,8 @@ static int render_one(const json_t *rec, const char *base, const char *dir, char
 	return rc;
 }
 
-int aoi_render_dataset(aoi_dataset *ds, const char *dir, aoi_error *err)
+int aoi_render_dataset(aoi_dataset *ds, const char *dir, aoi_progress *progress,
+		       aoi_error *err)
 {
 	size_t n = aoi_dataset_size(ds);
 	char (*paths)[4096] = calloc(n ? n : 1, sizeof *paths);
@@ -247,8 +248,13 @@ int aoi_render_dataset(aoi_dataset *ds, const char *dir, aoi_error *err)
 	for (size_t i = 0; i < n; i++) {
 		aoi_error e;
 		aoi_error_clear(&e);
-		if (render_one(json_array_get(ds->records, i), ds->base, dir, paths[i],
-			       sizeof paths[i], &e) == 0)
+		int ok = render_one(json_array_get(ds->records, i), ds->base, dir, paths[i],
+				    sizeof paths[i], &e) == 0;
+		if (progress) {
+#pragma omp critical(aoi_render_progress)
+			aoi_progress_step(progress, 1, NULL);
+		}
+		if (ok)
 			continue;
 #pragma omp critical(aoi_render_bad)
 		if (bad < 0 || (long)i < bad) {

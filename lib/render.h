@@ -12,8 +12,10 @@ int aoi_render_record(const json_t *rec, const char *base, aoi_image *out,
 		      aoi_error *err);
 
 /* Render every record into DIR/ID.png (in parallel, each file atomic) and
- * set each record's "render" field to that path. On error, err is located at
- * the record and no record is changed. */
-int aoi_render_dataset(aoi_dataset *ds, const char *dir, aoi_error *err);
+ * set each record's "render" field to that path; progress (may be NULL)
+ * steps once per record. On error, err is located at the record, no record
+ * is changed and the files of the run are removed. */
+int aoi_render_dataset(aoi_dataset *ds, const char *dir, aoi_progress *progress,
+		       aoi_error *err);
 
 #endif

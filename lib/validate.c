@@ -217,7 +217,8 @@ static entry *read_entries(aoi_reader *r, size_t *n, aoi_error *err)
 
 
 int aoi_dataset_validate(const char *path, const char *root, aoi_validate_report report,
-			 void *ctx, aoi_validate_summary *sum, aoi_error *err)
+			 void *ctx, aoi_progress *progress, aoi_validate_summary *sum,
+			 aoi_error *err)
 {
 	aoi_reader *r = aoi_reader_open(path, root, err);
 	entry *en;
@@ -238,9 +239,14 @@ int aoi_dataset_validate(const char *path, const char *root, aoi_validate_report
 	}
 	const char *base = aoi_reader_base(r);
 #pragma omp parallel for schedule(dynamic, 4)
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (en[i].rec && en[i].n == 0)
 			check_files(&en[i], base);
+		if (progress) {
+#pragma omp critical(aoi_validate_progress)
+			aoi_progress_step(progress, 1, NULL);
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		for (int k = 0; k < en[i].n && k < MAX_PROBLEMS; k++)
 		{

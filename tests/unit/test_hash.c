@@ -73,19 +73,19 @@ static void check_fingerprint(void)
 	write_file(path, "pixels");
 	json_t *recs = json_pack("[{s:s, s:s}]", "image", "x.png", "id", "1");
 	json_t *swapped = json_pack("[{s:s, s:s}]", "id", "1", "image", "x.png");
-	CHECK_INT(aoi_hash_dataset(recs, dir, &a, &err), 0);
+	CHECK_INT(aoi_hash_dataset(recs, dir, NULL, &a, &err), 0);
 	CHECK_INT(a.records, 1);
 	CHECK_INT(a.files, 1);
 	CHECK_INT(a.bytes, 6);
 	/* key order does not matter (canonical JSON), file bytes do */
-	CHECK_INT(aoi_hash_dataset(swapped, dir, &b, &err), 0);
+	CHECK_INT(aoi_hash_dataset(swapped, dir, NULL, &b, &err), 0);
 	CHECK_HEX(a.hex, b.hex);
 	write_file(path, "pixelz");
-	CHECK_INT(aoi_hash_dataset(recs, dir, &c, &err), 0);
+	CHECK_INT(aoi_hash_dataset(recs, dir, NULL, &c, &err), 0);
 	CHECK(strcmp(a.hex, c.hex) != 0);
 	/* a missing file is an error that names it */
 	json_array_append_new(recs, json_pack("{s:s}", "image", "gone.png"));
-	CHECK_INT(aoi_hash_dataset(recs, dir, &c, &err), -1);
+	CHECK_INT(aoi_hash_dataset(recs, dir, NULL, &c, &err), -1);
 	CHECK(strstr(err.where, "gone.png") != NULL);
 	CHECK_INT(c.failed, 1);
 	json_decref(recs);
