@@ -78,7 +78,7 @@ printf '{"id":"x","image":"img/none.png","width":4,"height":4}\n' >"$T/missing.j
 run aoi-bench -a mbv2-unet-s --size 64x64 --pipeline "$T/missing.jsonl" -t 1 --peak-size 0
 expect_status 1 "pipeline on a missing image"
 expect_one_line_error aoi-bench "missing image"
-expect_err 'none\.png' "names the image"
+expect_err "missing.jsonl:1\\): .*none\\.png" "names the record and the image"
 
 run aoi-bench -a mbv2-cls-s --size 32x32 --pipeline "$T/ds.jsonl" -t 1 --peak-size 0
 expect_status 1 "pipeline needs a segmentation net"
