@@ -265,6 +265,35 @@ void aoi_nn_dw_forward(const float *x, const float *wt, const float *bias,
 	}
 }
 
+/* sum a[i] * b[i*s] over n, in 16 float partial sums that vectorise. */
+static float dot_row(const float *restrict a, const float *restrict b, int n, int s)
+{
+	float acc[16] = {0}, sum = 0.0f;
+	int i = 0;
+
+	if (s == 1)
+		for (; i + 16 <= n; i += 16)
+			for (int j = 0; j < 16; j++)
+				acc[j] += a[i + j] * b[i + j];
+	for (; i < n; i++)
+		acc[i & 15] += a[i] * b[(size_t)i * s];
+	for (int j = 0; j < 16; j++)
+		sum += acc[j];
+	return sum;
+}
+
+/* d[i*s] += w * a[i] over n. */
+static void axpy_row(float *restrict d, const float *restrict a, float w, int n, int s)
+{
+	if (s == 1) {
+		for (int i = 0; i < n; i++)
+			d[i] += w * a[i];
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		d[(size_t)i * s] += w * a[i];
+}
+
 static void dw_plane_backward(const float *x, const float *wt, const float *dy,
 			      float *dx, float *dw, const aoi_conv_geom *g)
 {
@@ -278,20 +307,17 @@ static void dw_plane_backward(const float *x, const float *wt, const float *dy,
 				continue;
 			for (int kx = 0; kx < g->k; kx++) {
 				int off = kx * g->d - g->p, lo, hi;
-				size_t base = (size_t)iy * g->w;
-				float wv = wt[ky * g->k + kx];
-				double acc = 0.0;
+				size_t base = (size_t)iy * g->w + off;
 
 				aoi_nn_valid_range(g->s, off, g->w, g->ow, &lo, &hi);
-				for (int ox = lo; ox < hi; ox++) {
-					size_t ix = base + (size_t)ox * g->s + off;
-					if (dw)
-						acc += dyr[ox] * x[ix];
-					if (dx)
-						dx[ix] += wv * dyr[ox];
-				}
+				if (hi <= lo)
+					continue;
 				if (dw)
-					dw[ky * g->k + kx] += (float)acc;
+					dw[ky * g->k + kx] += dot_row(dyr + lo,
+						x + base + (size_t)lo * g->s, hi - lo, g->s);
+				if (dx)
+					axpy_row(dx + base + (size_t)lo * g->s, dyr + lo,
+						 wt[ky * g->k + kx], hi - lo, g->s);
 			}
 		}
 	}

@@ -150,3 +150,86 @@ void aoi_nn_direct_conv(const float *xp, int cin, int hp, int wp,
 			}
 		}
 }
+
+static float hsum(vpx v)
+{
+	float lane[PX], s = 0.0f;
+
+	memcpy(lane, &v, sizeof lane);
+	for (int i = 0; i < PX; i++)
+		s += lane[i];
+	return s;
+}
+
+/* One input channel, one block of output channels, one tap, rows
+ * [oy0, oy1): sums over whole tiles in registers, the ragged right edge in
+ * scalars; added to dw[j * cin * kk]. */
+#define WEIGHT_GRAD_TAP(CB)                                                      \
+	static void wgrad##CB(const float *x, int wp, const float *const *dy,    \
+			      int ow, int oy0, int oy1, float *dw, size_t stride)  \
+	{                                                                        \
+		vpx acc[CB];                                                     \
+		float edge[CB] = {0};                                            \
+		int full = ow / PX * PX;                                         \
+		for (int j = 0; j < CB; j++)                                     \
+			acc[j] = (vpx){0};                                       \
+		for (int oy = oy0; oy < oy1; oy++) {                             \
+			const float *xr = x + (size_t)oy * wp;                   \
+			size_t o = (size_t)oy * ow;                              \
+			for (int ox = 0; ox < full; ox += PX) {                  \
+				vpx xv = *(const vpx_u *)(xr + ox);              \
+				for (int j = 0; j < CB; j++)                     \
+					acc[j] += *(const vpx_u *)(dy[j] + o + ox) * xv; \
+			}                                                        \
+			for (int ox = full; ox < ow; ox++)                       \
+				for (int j = 0; j < CB; j++)                     \
+					edge[j] += dy[j][o + ox] * xr[ox];       \
+		}                                                                \
+		for (int j = 0; j < CB; j++)                                     \
+			dw[j * stride] += hsum(acc[j]) + edge[j];                \
+	}
+
+WEIGHT_GRAD_TAP(4)
+
+void aoi_nn_direct_weight_grad(const float *xp, int cin, int hp, int wp,
+			       const float *dy, int cout, int oh, int ow, int k,
+			       int d, float *dw)
+{
+	/* blocks of 4 outputs: this is for heads with few outputs (conv.c) */
+	int cb = 4, nb = (cout + cb - 1) / cb, kk = k * k;
+	/* a band of dy rows for one channel block stays in L1/L2 */
+	int rows = (int)(12288 / ((size_t)cb * ow));
+	size_t plane = (size_t)hp * wp, stride = (size_t)cin * kk;
+
+	rows = rows < 1 ? 1 : rows;
+#pragma omp parallel for schedule(dynamic, 1)
+	for (int ci = 0; ci < cin; ci++) {
+		/* dw scratch for the invalid channels of a ragged last block */
+		float spare[4];
+
+		for (int b = 0; b < nb; b++) {
+			const float *dyp[4];
+			int cvalid = cout - b * cb < cb ? cout - b * cb : cb;
+
+			for (int j = 0; j < cb; j++)
+				dyp[j] = dy + (size_t)(j < cvalid ? b * cb + j : 0) * oh * ow;
+			for (int oy0 = 0; oy0 < oh; oy0 += rows) {
+				int oy1 = oy0 + rows < oh ? oy0 + rows : oh;
+				for (int t = 0; t < kk; t++) {
+					const float *x = xp + ci * plane +
+							 (size_t)(t / k) * d * wp + (t % k) * d;
+					float *out = dw + (size_t)b * cb * stride + (size_t)ci * kk + t;
+
+					if (cvalid < cb) { /* sum into spare, copy the valid */
+						memset(spare, 0, sizeof spare);
+						wgrad4(x, wp, dyp, ow, oy0, oy1, spare, 1);
+						for (int j = 0; j < cvalid; j++)
+							out[j * stride] += spare[j];
+					} else {
+						wgrad4(x, wp, dyp, ow, oy0, oy1, out, stride);
+					}
+				}
+			}
+		}
+	}
+}

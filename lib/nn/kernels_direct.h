@@ -30,4 +30,11 @@ void aoi_nn_direct_pad(const float *x, int c, int h, int w, int p, float *xp);
 void aoi_nn_direct_conv(const float *xp, int cin, int hp, int wp,
 			const float *packed, int k, int d, const aoi_direct_out *o);
 
+/* dw (cout x cin x k x k) += the weight gradient of one image: dy is
+ * cout x oh x ow, xp the padded input as for aoi_nn_direct_conv. Meant for
+ * few outputs (blocks of 4). */
+void aoi_nn_direct_weight_grad(const float *xp, int cin, int hp, int wp,
+			       const float *dy, int cout, int oh, int ow, int k,
+			       int d, float *dw);
+
 #endif

@@ -155,6 +155,10 @@ static void check_convs(void)
 	aoi_net_conv(net, 0, 21, 3, 1, 1, 1, 1, 1, NULL);
 	grad_check("conv 3x3 21 channels", net, 2, 4, 19, 1);
 
+	net = new_net(10); /* input gradient through 16-channel blocks */
+	aoi_net_conv(net, 0, 2, 3, 1, 1, 1, 1, 1, NULL);
+	grad_check("conv 3x3 10 in, 2 out", net, 2, 5, 17, 1);
+
 	net = new_net(2);
 	aoi_net_conv(net, 0, 3, 5, 1, 1, 1, 1, 0, NULL);
 	grad_check("conv 5x5 pad 1", net, 1, 7, 6, 1);
