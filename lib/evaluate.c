@@ -417,6 +417,9 @@ static int read_inspector(aoi_eval *e, int s, const indexed *t, const char *path
 				      "\"decision\" must be \"accept\" or \"reject\"");
 		else if (id && !at)
 			e->src_extra[s]++;
+		else if (id && dec[json_integer_value(at)] >= 0)
+			d = aoi_error_set(err, AOI_EFORMAT, aoi_reader_name(r),
+					  aoi_reader_line(r), "duplicate id '%s'", id);
 		else if (id)
 			dec[json_integer_value(at)] = d;
 		json_decref(rec);

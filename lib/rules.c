@@ -958,7 +958,9 @@ int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 	}
 	if (rc == 0 && json_is_number(json_object_get(pred, "prob")))
 		in.prob = json_number_value(json_object_get(pred, "prob"));
-	if (rc == 0 && json_object_get(pred, "keypoints")) {
+	/* Points are read only for a placement rule: a prediction's other
+	 * parts are none of the other rules' business. */
+	if (rc == 0 && r->has_placement && json_object_get(pred, "keypoints")) {
 		rc = in.nkeypoints = aoi_keypoints_from_json(json_object_get(pred, "keypoints"),
 							     kp, MAX_PLACE, err);
 		in.keypoints = kp;

@@ -114,6 +114,11 @@ run aoi-metrics -t "$T/truth.jsonl" "$T/pred.jsonl" "$T/maybe.jsonl"
 expect_status 1 "bad inspector decision"
 expect_err "maybe.jsonl:1\\)" "bad inspector decision: file and line"
 
+printf '{"id":"a","decision":"accept"}\n{"id":"a","decision":"reject"}\n' >"$T/twice.jsonl"
+run aoi-metrics -t "$T/truth.jsonl" "$T/pred.jsonl" "$T/twice.jsonl"
+expect_status 1 "inspector deciding twice"
+expect_err "twice.jsonl:2\\): duplicate id 'a'" "inspector duplicate: file and line"
+
 printf '{"pred":{}}\n' >"$T/noid.jsonl"
 run aoi-metrics -t "$T/truth.jsonl" "$T/noid.jsonl"
 expect_status 1 "record without id"
