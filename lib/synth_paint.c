@@ -212,7 +212,7 @@ static int paint_short(pcb *p, aoi_rng *rng)
 	return 0;
 }
 
-/* mousebite: one to three bites of radius 1.5..3 out of a trace edge. */
+/* mousebite: one to three bites of radius 2..4 out of a trace edge. */
 static int paint_mousebite(pcb *p, aoi_rng *rng)
 {
 	int x, y, d;
@@ -220,12 +220,12 @@ static int paint_mousebite(pcb *p, aoi_rng *rng)
 	for (int t = 0; t < 300; t++) {
 		if (!pick(p, rng, 2, &x, &y, &d))
 			return 0;
-		int depth = run(p, x, y, (d + 2) % 4, 1, 12);
-		if (depth < 5) /* too thin: the bite would cut it */
+		int depth = run(p, x, y, (d + 2) % 4, 1, 16);
+		if (depth < 9) /* too thin: the bite would cut it */
 			continue;
 		int bites = 1 + (int)aoi_rng_below(rng, 3), n = 0;
 		for (int b = 0; b < bites; b++) {
-			double r = aoi_rng_range(rng, 1.5, 3.0);
+			double r = aoi_rng_range(rng, 2.0, 4.0);
 			double off = (b - (bites - 1) / 2.0) * 2.2 * r;
 			n += flip_disc(p, x + DX[(d + 1) % 4] * off, y + DY[(d + 1) % 4] * off, r, 0);
 		}
@@ -235,7 +235,7 @@ static int paint_mousebite(pcb *p, aoi_rng *rng)
 	return 0;
 }
 
-/* spur: a tapering finger 4..10 long grown from a trace edge into bare
+/* spur: a tapering finger 5..14 long grown from a trace edge into bare
  * board, stopping short of other copper. */
 static int paint_spur(pcb *p, aoi_rng *rng)
 {
@@ -244,10 +244,10 @@ static int paint_spur(pcb *p, aoi_rng *rng)
 	for (int t = 0; t < 300; t++) {
 		if (!pick(p, rng, 2, &x, &y, &d))
 			return 0;
-		int len = 4 + (int)aoi_rng_below(rng, 7);
+		int len = 5 + (int)aoi_rng_below(rng, 10);
 		if (run(p, x, y, d, 0, len + 4) < len + 3)
 			continue;
-		double w0 = aoi_rng_range(rng, 1.0, 2.5);
+		double w0 = aoi_rng_range(rng, 1.0, 3.0);
 		int n = 0, side = (d + 1) % 4;
 		for (int s = 1; s <= len; s++) {
 			double hw = w0 * (1.0 - 0.6 * s / len);
@@ -267,7 +267,7 @@ static int paint_blob_pcb(pcb *p, aoi_rng *rng, int to_cu)
 	int x, y, d;
 
 	for (int t = 0; t < 500; t++) {
-		double r = to_cu ? aoi_rng_range(rng, 2.0, 6.0) : aoi_rng_range(rng, 1.0, 3.0);
+		double r = to_cu ? aoi_rng_range(rng, 2.0, 7.0) : aoi_rng_range(rng, 1.5, 4.5);
 		if (!pick(p, rng, !to_cu, &x, &y, &d) || !all_in_disc(p, x, y, r + 3, !to_cu))
 			continue;
 		int n = flip_disc(p, x, y, r, to_cu);
