@@ -58,6 +58,15 @@ size_t aoi_dataset_size(const aoi_dataset *ds)
 	return json_array_size(ds->records);
 }
 
+void aoi_first_error(long *bad, aoi_error *err, long i, const aoi_error *e)
+{
+	if (*bad >= 0 && i > *bad)
+		return;
+	*bad = i;
+	if (err)
+		*err = *e;
+}
+
 void aoi_dataset_place(aoi_error *err, const char *name, long line)
 {
 	if (!err)

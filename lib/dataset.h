@@ -30,6 +30,11 @@ void aoi_dataset_release(aoi_dataset *ds);
 size_t aoi_dataset_size(const aoi_dataset *ds);
 /* Set err's place to record i of ds. */
 void aoi_dataset_locate(const aoi_dataset *ds, size_t i, aoi_error *err);
+/* For loops over records in parallel: keep in err the error e of record i
+ * when it is the first failure in input order so far (*bad, -1 at first).
+ * Call it inside one critical section, so that the reported error does not
+ * depend on which thread finished first. */
+void aoi_first_error(long *bad, aoi_error *err, long i, const aoi_error *e);
 /* Set err's place to name:line; a file the error named before (an image
  * that does not decode) moves into the message. */
 void aoi_dataset_place(aoi_error *err, const char *name, long line);

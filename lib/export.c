@@ -323,11 +323,8 @@ static prepared *prepare_all(const aoi_dataset *ds, const aoi_classes *all, prep
 		aoi_error_clear(&e);
 		if (prepare_one(ds, i, all, fn, &p[i], &e) == 0)
 			continue;
-#pragma omp critical(aoi_export_bad)
-		if (bad < 0 || (long)i < bad) {
-			bad = (long)i;
-			*err = e;
-		}
+#pragma omp critical(aoi_first_error)
+		aoi_first_error(&bad, err, (long)i, &e);
 	}
 	json_t *names = json_object();
 	for (size_t i = 0; bad < 0 && i < n; i++) {

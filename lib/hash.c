@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset.h"
 #include "fileio.h"
 #include "record.h"
 
@@ -226,11 +227,8 @@ static int digest_all_files(const json_t *records, const char *base, file_digest
 		}
 		if (ok)
 			continue;
-#pragma omp critical(aoi_hash_bad)
-		if (*bad < 0 || i < *bad) {
-			*bad = i;
-			*err = e;
-		}
+#pragma omp critical(aoi_first_error)
+		aoi_first_error(bad, err, i, &e);
 	}
 	return *bad < 0 ? 0 : -1;
 }

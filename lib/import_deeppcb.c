@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset.h"
 #include "fileio.h"
 #include "import.h"
 #include "raster.h"
@@ -196,11 +197,8 @@ static json_t *build_records(const char *prefix, const pair *pairs, size_t n,
 		}
 		if (recs[i])
 			continue;
-#pragma omp critical(aoi_deeppcb_bad)
-		if (bad < 0 || (long)i < bad) {
-			bad = (long)i;
-			*err = e;
-		}
+#pragma omp critical(aoi_first_error)
+		aoi_first_error(&bad, err, (long)i, &e);
 	}
 	if (bad < 0)
 		out = json_array();

@@ -161,41 +161,45 @@ static int label_line(char *l, int w, int h, const json_t *names, json_t *boxes,
 	return 0;
 }
 
+/* Every line of a label file's text into boxes and the mask. */
+static int parse_labels(char *text, size_t len, const char *path, const json_t *names,
+			json_t *boxes, aoi_mask *m, aoi_error *err)
+{
+	double *v = malloc((len / 2 + 2) * sizeof *v), *xy = malloc((len / 2 + 2) * sizeof *xy);
+	char *cursor = text, *l;
+	long line = 0;
+	int rc = 0;
+
+	if (!v || !xy)
+		rc = aoi_error_set(err, AOI_ENOMEM, path, 0, "out of memory");
+	while (rc == 0 && (l = aoi_import_next_line(&cursor)) != NULL) {
+		line++;
+		if (strspn(l, " \t") != strlen(l) &&
+		    label_line(l, m->width, m->height, names, boxes, m, v, xy) != 0)
+			rc = aoi_error_set(err, AOI_EFORMAT, path, line,
+					   "expected 'class cx cy w h' or 'class x1 y1 x2 y2 x3 y3 ...' "
+					   "with class 0..%zu", json_array_size(names) - 1);
+	}
+	free(v);
+	free(xy);
+	return rc;
+}
+
 /* The annotation of one image from its label file (absent = good). */
 static int add_labels(json_t *rec, const char *label_path, const json_t *names,
 		      const aoi_classes *cls, aoi_error *err)
 {
-	int w = (int)aoi_record_num(rec, "width", 0), h = (int)aoi_record_num(rec, "height", 0);
 	unsigned char *text = NULL;
 	size_t len = 0;
-	long line = 0;
-	double *v = NULL, *xy = NULL;
 	aoi_mask m = { 0 };
 	json_t *boxes = json_array();
-	char *cursor, *l;
 	int rc = -1;
 
-	if (aoi_mask_alloc(&m, w, h, err) != 0)
+	if (aoi_mask_alloc(&m, (int)aoi_record_num(rec, "width", 0),
+			   (int)aoi_record_num(rec, "height", 0), err) != 0 ||
+	    (aoi_path_exists(label_path) && aoi_file_read(label_path, &text, &len, err) != 0) ||
+	    parse_labels((char *)text, len, label_path, names, boxes, &m, err) != 0)
 		goto done;
-	if (aoi_path_exists(label_path) && aoi_file_read(label_path, &text, &len, err) != 0)
-		goto done;
-	v = malloc((len / 2 + 2) * sizeof *v);
-	xy = malloc((len / 2 + 2) * sizeof *xy);
-	if (!v || !xy) {
-		aoi_error_set(err, AOI_ENOMEM, label_path, 0, "out of memory");
-		goto done;
-	}
-	for (cursor = (char *)text; (l = aoi_import_next_line(&cursor)) != NULL;) {
-		line++;
-		if (strspn(l, " \t") == strlen(l))
-			continue;
-		if (label_line(l, w, h, names, boxes, &m, v, xy) != 0) {
-			aoi_error_set(err, AOI_EFORMAT, label_path, line,
-				      "expected 'class cx cy w h' or 'class x1 y1 x2 y2 x3 y3 ...' "
-				      "with class 0..%zu", json_array_size(names) - 1);
-			goto done;
-		}
-	}
 	json_object_set_new(rec, "label",
 			    json_string(json_array_size(boxes) ? "defective" : "good"));
 	json_object_set_new(rec, "classes", json_deep_copy(names));
@@ -207,8 +211,6 @@ static int add_labels(json_t *rec, const char *label_path, const json_t *names,
 done:
 	json_decref(boxes);
 	aoi_mask_release(&m);
-	free(v);
-	free(xy);
 	free(text);
 	return rc;
 }

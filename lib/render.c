@@ -256,11 +256,8 @@ int aoi_render_dataset(aoi_dataset *ds, const char *dir, aoi_progress *progress,
 		}
 		if (ok)
 			continue;
-#pragma omp critical(aoi_render_bad)
-		if (bad < 0 || (long)i < bad) {
-			bad = (long)i;
-			*err = e;
-		}
+#pragma omp critical(aoi_first_error)
+		aoi_first_error(&bad, err, (long)i, &e);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (bad < 0)

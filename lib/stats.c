@@ -84,11 +84,8 @@ static json_t **all_instances(const aoi_dataset *ds, aoi_error *err)
 		inst[i] = json_array();
 		if (record_instances(json_array_get(ds->records, i), ds->base, inst[i], &e) == 0)
 			continue;
-#pragma omp critical(aoi_stats_bad)
-		if (bad < 0 || (long)i < bad) {
-			bad = (long)i;
-			*err = e;
-		}
+#pragma omp critical(aoi_first_error)
+		aoi_first_error(&bad, err, (long)i, &e);
 	}
 	if (bad < 0)
 		return inst;

@@ -216,6 +216,40 @@ static entry *read_entries(aoi_reader *r, size_t *n, aoi_error *err)
 }
 
 
+/* The format first; the files only for a well-formed record. */
+static void check_entry(entry *en, const char *base)
+{
+	aoi_error e;
+
+	aoi_error_clear(&e);
+	if (!en->rec || en->n > 0)
+		return;
+	if (aoi_record_check(en->rec, &e) != 0)
+		problem(en, &e);
+	else
+		check_files(en, base);
+}
+
+/* Problems to report() in input order; counts into sum; entries freed. */
+static void report_entries(entry *en, size_t n, const char *name,
+			   aoi_validate_report report, void *ctx, aoi_validate_summary *sum)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < en[i].n && k < MAX_PROBLEMS; k++) {
+			aoi_dataset_place(&en[i].e[k], name, en[i].line);
+			report(ctx, &en[i].e[k]);
+		}
+		sum->records++;
+		sum->valid += en[i].n == 0;
+		sum->problems += en[i].n;
+		sum->images += en[i].images;
+		sum->templates += en[i].templates;
+		sum->masks += en[i].masks;
+		json_decref(en[i].rec);
+	}
+	free(en);
+}
+
 int aoi_dataset_validate(const char *path, const char *root, aoi_validate_report report,
 			 void *ctx, aoi_progress *progress, aoi_validate_summary *sum,
 			 aoi_error *err)
@@ -231,37 +265,17 @@ int aoi_dataset_validate(const char *path, const char *root, aoi_validate_report
 		aoi_reader_free(r);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		aoi_error e;
-		aoi_error_clear(&e);
-		if (en[i].rec && aoi_record_check(en[i].rec, &e) != 0)
-			problem(&en[i], &e);
-	}
-	const char *base = aoi_reader_base(r);
+	if (progress)
+		progress->total = (long)n;
 #pragma omp parallel for schedule(dynamic, 4)
 	for (size_t i = 0; i < n; i++) {
-		if (en[i].rec && en[i].n == 0)
-			check_files(&en[i], base);
+		check_entry(&en[i], aoi_reader_base(r));
 		if (progress) {
 #pragma omp critical(aoi_validate_progress)
 			aoi_progress_step(progress, 1, NULL);
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		for (int k = 0; k < en[i].n && k < MAX_PROBLEMS; k++)
-		{
-			aoi_dataset_place(&en[i].e[k], aoi_reader_name(r), en[i].line);
-			report(ctx, &en[i].e[k]);
-		}
-		sum->records++;
-		sum->valid += en[i].n == 0;
-		sum->problems += en[i].n;
-		sum->images += en[i].images;
-		sum->templates += en[i].templates;
-		sum->masks += en[i].masks;
-		json_decref(en[i].rec);
-	}
-	free(en);
+	report_entries(en, n, aoi_reader_name(r), report, ctx, sum);
 	aoi_reader_free(r);
 	return 0;
 }
