@@ -197,7 +197,7 @@ mkpng y/images/train/b.png 20 10 41
 expect_true "hash follows image bytes" sh -c "[ \"\$($P hash yolo.jsonl)\" != $h1 ]"
 
 # ---- render ----
-python3 -c 'import json; r=[json.loads(l) for l in open("yolo.jsonl")]; r[0]["pred"]={"label":"defective","prob":0.9,"boxes":[[7,3,12,7,"dent",0.8]]}; [print(json.dumps(x)) for x in r]' >pred.jsonl
+python3 -c 'import json; r=[json.loads(l) for l in open("yolo.jsonl")]; r[0]["keypoints"]=[[2,2]]; r[0]["pred"]={"label":"defective","prob":0.9,"boxes":[[7,3,12,7,"dent",0.8]],"keypoints":[[3,3]]}; [print(json.dumps(x)) for x in r]' >pred.jsonl
 run $P render --out rend pred.jsonl
 expect_status 0 "render"
 expect_eq "$(q out '[x["render"] for x in r]')" "['rend/a.png', 'rend/b.png', 'rend/c.png']" "render field"
