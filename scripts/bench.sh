@@ -67,55 +67,61 @@ field() { sed -n "s/.*\"$1\": *\([-0-9.eE+]*\).*/\1/p" | head -n 1; }
 machine() {
 	model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 	cpus=$(nproc 2>/dev/null)
-	echo "Machine: ${model:-unknown CPU}, $cpus cores ($(uname -m)); threads: $THREADS;" \
-		"load before the run:$(uptime | sed 's/.*load average://')"
+	echo "Machine: ${model:-unknown CPU}, $cpus cores ($(uname -m)), $THREADS threads;" \
+		"load average (1, 5, 15 min) before: $LOAD_BEFORE, after: $(uptime | sed 's/.*load average: *//')"
 }
 
 # ---- aoi ----
-run_aoi() {
+HAVE_AOI=1 HAVE_TORCH=1 HAVE_ORT=1
+
+check_aoi() {
 	if [ ! -x "$BIN/aoi-bench" ]; then
 		say "skipped aoi: $BIN/aoi-bench is not built (make)"
-		return
+		HAVE_AOI=0
 	fi
-	for c in $CASES; do
-		say "aoi: $c"
-		# shellcheck disable=SC2046
-		"$BIN/aoi-bench" $(aoi_args "$c") --threads "$THREADS" --runs "$REPS" \
-			--warmup 2 >"$W/aoi.$c" 2>"$W/aoi.$c.err" ||
-			say "  aoi-bench failed: $(tail -n 1 "$W/aoi.$c.err")"
-	done
+}
+
+run_aoi() {
+	say "aoi: $1"
+	# shellcheck disable=SC2046
+	"$BIN/aoi-bench" $(aoi_args "$1") --threads "$THREADS" --runs "$REPS" \
+		--warmup 2 >"$W/aoi.$1" 2>"$W/aoi.$1.err" ||
+		say "  aoi-bench failed: $(tail -n 1 "$W/aoi.$1.err")"
 }
 
 # ---- PyTorch ----
 have_torch() { "$PYTHON" -c 'import torch, torchvision' >/dev/null 2>&1; }
 
-run_torch() {
+check_torch() {
 	if [ ! -f "$REF/torch_ref.py" ]; then
 		say "skipped PyTorch: $REF/torch_ref.py is absent"
-		return
-	fi
-	if ! have_torch; then
+		HAVE_TORCH=0
+	elif ! have_torch; then
 		say "skipped PyTorch: not installed; install with: apt-get install -y python3-torch python3-torchvision"
-		return
+		HAVE_TORCH=0
 	fi
-	for c in $CASES; do
-		say "PyTorch: $c"
-		"$PYTHON" "$REF/torch_ref.py" --threads "$THREADS" --reps "$REPS" \
-			--only "$(torch_case "$c")" >"$W/torch.$c" 2>"$W/torch.$c.err" ||
-			say "  torch_ref.py failed: $(tail -n 1 "$W/torch.$c.err")"
-	done
+}
+
+run_torch() {
+	say "PyTorch: $1"
+	"$PYTHON" "$REF/torch_ref.py" --threads "$THREADS" --reps "$REPS" \
+		--only "$(torch_case "$1")" >"$W/torch.$1" 2>"$W/torch.$1.err" ||
+		say "  torch_ref.py failed: $(tail -n 1 "$W/torch.$1.err")"
 }
 
 # ---- ONNX Runtime ----
 ORT_INSTALL="P=$PEERS; mkdir -p \$P && cd \$P && npm install --ignore-scripts onnxruntime-node@1.19.2"
 
-run_ort() {
-	ort=$PEERS/node_modules/onnxruntime-node
+ORT=$PEERS/node_modules/onnxruntime-node
+
+# onnxruntime-node installed and the ONNX files exported (once, cached)
+check_ort() {
+	HAVE_ORT=0
 	if [ ! -f "$REF/ort_ref.js" ] || [ ! -f "$REF/export_onnx.py" ]; then
 		say "skipped ONNX Runtime: $REF/ort_ref.js or export_onnx.py is absent"
 		return
 	fi
-	if ! command -v node >/dev/null 2>&1 || [ ! -d "$ort" ]; then
+	if ! command -v node >/dev/null 2>&1 || [ ! -d "$ORT" ]; then
 		say "skipped ONNX Runtime: not installed; install with: $ORT_INSTALL"
 		return
 	fi
@@ -128,42 +134,60 @@ run_ort() {
 		"$PYTHON" "$REF/export_onnx.py" "$PEERS" >"$W/export.log" 2>&1 ||
 			{ say "  export_onnx.py failed: $(tail -n 1 "$W/export.log")"; return; }
 	fi
-	for c in $CASES; do
-		m=$(ort_model "$c")
-		[ -n "$m" ] || continue
-		say "ONNX Runtime: $c"
-		set -- $m
-		ORT_MODULE=$ort node "$REF/ort_ref.js" "$PEERS/$1" "$2" "$3" "$4" "$THREADS" "$REPS" \
-			>"$W/ort.$c" 2>"$W/ort.$c.err" ||
-			say "  ort_ref.js failed: $(tail -n 1 "$W/ort.$c.err")"
-	done
+	HAVE_ORT=1
+}
+
+run_ort() {
+	m=$(ort_model "$1")
+	[ -n "$m" ] || return 0
+	say "ONNX Runtime: $1"
+	c=$1
+	set -- $m
+	ORT_MODULE=$ORT node "$REF/ort_ref.js" "$PEERS/$1" "$2" "$3" "$4" "$THREADS" "$REPS" \
+		>"$W/ort.$c" 2>"$W/ort.$c.err" ||
+		say "  ort_ref.js failed: $(tail -n 1 "$W/ort.$c.err")"
 }
 
 # ---- the table ----
-ms() { [ -n "$1" ] && awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }' || echo "-"; }
-ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
+ms() { [ "$1" = n/a ] && echo n/a && return; [ -n "$1" ] && awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }' || echo "-"; }
+ratio() { [ "$2" != n/a ] && [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
 med() { [ -s "$1" ] && field median_s <"$1" || true; }
 
 table() {
-	echo "| case | aoi | PyTorch | ONNX Runtime | aoi/PyTorch | aoi/ORT | aoi GFLOP/s (share of sgemm peak) |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "| case | aoi | PyTorch | ONNX Runtime | aoi/PyTorch | aoi/ORT | aoi GFLOP/s (share of sgemm peak) | FP32 bound (GFLOP at peak) |"
+	echo "|---|---|---|---|---|---|---|---|"
 	for c in $CASES; do
 		a=$(med "$W/aoi.$c") t=$(med "$W/torch.$c") o=$(med "$W/ort.$c")
-		g="-"
+		g="-" b="-"
 		if [ -s "$W/aoi.$c" ]; then
 			gf=$(field gflops <"$W/aoi.$c") sh=$(field peak_share <"$W/aoi.$c")
-			[ -n "$gf" ] && g=$(awk -v g="$gf" -v s="$sh" 'BEGIN { printf "%.1f (%.0f%%)", g, 100 * s }')
+			gl=$(field gflop <"$W/aoi.$c") pk=$(field peak_gflops <"$W/aoi.$c")
+			[ -n "$gf" ] && [ -n "$sh" ] &&
+				g=$(awk -v g="$gf" -v s="$sh" 'BEGIN { printf "%.1f (%.0f%%)", g, 100 * s }')
+			[ -n "$gl" ] && [ -n "$pk" ] &&
+				b=$(awk -v g="$gl" -v p="$pk" 'BEGIN { printf "%.0f ms (%.1f)", 1000 * g / p, g }')
 		fi
-		echo "| $(describe "$c") | $(ms "$a") | $(ms "$t") | $(ms "$o") | $(ratio "$a" "$t") | $(ratio "$a" "$o") | $g |"
+		[ -n "$(ort_model "$c")" ] || o=n/a
+		echo "| $(describe "$c") | $(ms "$a") | $(ms "$t") | $(ms "$o") | $(ratio "$a" "$t") | $(ratio "$a" "$o") | $g | $b |"
 	done
 	pk=$(cat "$W"/aoi.* 2>/dev/null | field peak_gflops)
 	echo
 	echo "Medians of $REPS timed runs after warm-up, $THREADS threads; ratios are aoi's time over the peer's (below 1: aoi is faster)."
-	[ -n "$pk" ] && echo "FP32 peak of this machine: $pk GFLOP/s (cblas_sgemm, OpenBLAS, large square matrices, $THREADS threads)."
+	echo "A training step counts as three forward passes of FLOPs; ONNX Runtime runs inference only (n/a)."
+	[ -n "$pk" ] && awk -v p="$pk" -v t="$THREADS" 'BEGIN { printf "FP32 peak of this machine: %.1f GFLOP/s (cblas_sgemm on 2048x2048 matrices, OpenBLAS, %d threads, measured before each case; this one from the first).\n", p, t }'
+	echo "Absolute times drift with the load on the machine; the ratios, taken case by case in one run, drift less."
 	machine
 }
 
-run_aoi
-run_torch
-run_ort
+# Case by case, the three side by side, so that a load that comes and goes
+# on the machine touches them alike.
+LOAD_BEFORE=$(uptime | sed 's/.*load average: *//')
+check_aoi
+check_torch
+check_ort
+for c in $CASES; do
+	[ "$HAVE_AOI" = 1 ] && run_aoi "$c"
+	[ "$HAVE_TORCH" = 1 ] && run_torch "$c"
+	[ "$HAVE_ORT" = 1 ] && run_ort "$c"
+done
 table
