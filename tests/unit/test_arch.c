@@ -11,9 +11,12 @@
  * convolutions (transposed too) and dense layers. */
 #include "check.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "arch.h"
+#include "loss.h"
+#include "optim.h"
 
 typedef struct ref {
 	const char *name;
@@ -247,6 +250,222 @@ static void test_forward(void)
 	free(x);
 }
 
+/* Outputs of the PyTorch references (eval mode) with every parameter and
+ * running statistic set by the formula in fill_formula() and the input
+ * x[i] = sin(0.01 i), 1x3x64x64: samples at flat indices 0, 1, n/3, n/2,
+ * n-1 and the sum of |y|. The same numbers from our nets show that the
+ * weights map one to one, tensor for tensor and element for element. */
+typedef struct torch_out {
+	const char *name;
+	double y[5], abs_sum;
+	int n;
+} torch_out;
+
+static const torch_out torch_outs[] = {
+	{"mbv2-unet-s", {0.9942475, -0.8530684, 36.93578, 1.344593, -13.62316}, 648749.2, 8192},
+	{"mbv2-linknet-s", {0.2123023, 0.2147239, 0.2118734, 0.2780424, 0.2714954}, 1983.36, 8192},
+	{"segnet-s", {-40423.47, -41246.77, 1913.712, -39744.73, 51047.97}, 3.489976e+08, 8192},
+	{"mbv2-cls-s", {0.5246058, -0.2031064, 0.5246058, -0.2031064, -0.2031064}, 0.7277122, 2},
+	{"mbv2-corners-s", {0.7442505, 0.6179907, 0.4373226, -0.1042954, -0.9248542}, 4.151449, 8},
+	{"alexnet", {1.396309, -2.406789, 1.396309, -2.406789, -2.406789}, 3.803098, 2},
+};
+
+static int is_bn_weight(const aoi_param_info *p)
+{
+	size_t n = strlen(p->name);
+
+	return strstr(p->name, "/batchnorm") && n > 7 && strcmp(p->name + n - 7, ".weight") == 0;
+}
+
+/* In the order of PyTorch's parameters(): tensor t, element k:
+ * sin(0.7 k + t) x 1.5 / sqrt(fan_in) for weights, x 0.1 for vectors;
+ * batch norm b (in module order): gamma 1 + 0.1 sin(0.7 k + b), running
+ * mean 0.05 sin(0.3 k + b), running var 1 + 0.5 sin^2(0.5 k + b). */
+static void fill_formula(aoi_net *net)
+{
+	float *w = aoi_net_params(net), *st;
+	size_t ns, off = 0;
+	int b = 0;
+
+	for (int t = 0; t < aoi_net_param_tensors(net); t++) {
+		const aoi_param_info *p = aoi_net_param_info(net, t);
+		double scale = p->ndim > 1 ? 1.5 / sqrt((double)(p->count / p->shape[0])) : 0.1;
+		for (size_t k = 0; k < p->count; k++)
+			w[p->offset + k] = (float)(sin(0.7 * k + t) * scale);
+	}
+	st = aoi_net_state(net, &ns);
+	for (int t = 0; t < aoi_net_param_tensors(net); t++) {
+		const aoi_param_info *p = aoi_net_param_info(net, t);
+		if (!is_bn_weight(p))
+			continue;
+		for (size_t k = 0; k < p->count && off + 2 * p->count <= ns; k++) {
+			w[p->offset + k] = (float)(1 + 0.1 * sin(0.7 * k + b));
+			st[off + k] = (float)(0.05 * sin(0.3 * k + b));
+			st[off + p->count + k] = (float)(1 + 0.5 * pow(sin(0.5 * k + b), 2));
+		}
+		off += 2 * p->count;
+		b++;
+	}
+	CHECK_INT(off, ns);
+}
+
+static void test_torch_forward(void)
+{
+	float *x = malloc(sizeof(float) * 3 * 64 * 64);
+	aoi_rng rng;
+
+	aoi_rng_seed(&rng, 1);
+	for (int i = 0; x && i < 3 * 64 * 64; i++)
+		x[i] = (float)sin(0.01 * i);
+	for (size_t k = 0; x && k < sizeof torch_outs / sizeof torch_outs[0]; k++) {
+		const torch_out *r = &torch_outs[k];
+		aoi_arch_opts o = {0};
+		aoi_error err;
+		o.input_h = o.input_w = 64;
+		aoi_net *net = aoi_arch_build(r->name, &o, &err);
+		CHECK_MSG(net && aoi_net_plan(net, 1, 64, 64, &err) == 0, "%s: %s", r->name, err.msg);
+		if (!net)
+			continue;
+		fill_formula(net);
+		const float *y = aoi_net_forward(net, x, 0, &rng, &err);
+		CHECK_MSG(y != NULL, "%s: %s", r->name, err.msg);
+		double sum = 0.0, tol;
+		for (int i = 0; y && i < r->n; i++)
+			sum += fabs(y[i]);
+		tol = 1e-3 * r->abs_sum / r->n + 1e-4;
+		CHECK_MSG(fabs(sum - r->abs_sum) <= 1e-3 * r->abs_sum, "%s: sum |y| %.7g, torch %.7g",
+			  r->name, sum, r->abs_sum);
+		int at[5] = {0, 1, r->n / 3, r->n / 2, r->n - 1};
+		for (int i = 0; y && i < 5; i++)
+			CHECK_MSG(fabs(y[at[i]] - r->y[i]) <= tol + 1e-3 * fabs(r->y[i]),
+				  "%s: y[%d] %.7g, torch %.7g", r->name, at[i], y[at[i]], r->y[i]);
+		aoi_net_free(net);
+	}
+	free(x);
+}
+
+/* splitmix64 of (i, stream) as a uniform in [-1, 1), and the raw hash */
+static double hash_u(uint64_t i, uint64_t stream, uint64_t *raw)
+{
+	uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull;
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	z ^= z >> 31;
+	if (raw)
+		*raw = z;
+	return (double)(z >> 11) * 0x1p-53 * 2.0 - 1.0;
+}
+
+/* Full-rank pseudo-random weights for training (the sine formula gives
+ * rank-2 matrices, whose batch statistics are too ill-conditioned to
+ * compare): flat index k of the parameter array, u = hash_u(k, 1);
+ * weights u sqrt(3 / fan_in), batch-norm gamma 1 + 0.1 u, other vectors
+ * 0.1 u; running statistics 0 and 1. */
+static void fill_hash(aoi_net *net)
+{
+	float *w = aoi_net_params(net), *st;
+	size_t ns;
+
+	for (int t = 0; t < aoi_net_param_tensors(net); t++) {
+		const aoi_param_info *p = aoi_net_param_info(net, t);
+		double scale = p->ndim > 1 ? sqrt(3.0 / (double)(p->count / p->shape[0])) : 0.1;
+		for (size_t k = 0; k < p->count; k++) {
+			double u = hash_u(p->offset + k, 1, NULL);
+			w[p->offset + k] = (float)(is_bn_weight(p) ? 1 + 0.1 * u : u * scale);
+		}
+	}
+	st = aoi_net_state(net, &ns);
+	for (int t = 0, off = 0; t < aoi_net_param_tensors(net); t++) {
+		const aoi_param_info *p = aoi_net_param_info(net, t);
+		if (!is_bn_weight(p))
+			continue;
+		for (size_t k = 0; k < p->count; k++) {
+			st[off + k] = 0.0f;
+			st[off + p->count + k] = 1.0f;
+		}
+		off += 2 * (int)p->count;
+	}
+}
+
+/* Two training steps of mbv2-unet-s (3 classes, batch 2, 64x64) from
+ * fill_hash() weights: batch statistics, cross-entropy, backward, SGD
+ * with momentum 0.9, lr 0.01 and weight decay 1e-3 on weights only,
+ * against PyTorch 1.13 in float64 (torch_ref.py's MBV2Unet(3, 3, 0.5,
+ * (64, 32, 24, 16, 8)) with running statistics reset to 0 and 1; input
+ * hash_u(i, 2), labels hash(i, 3) mod 3).
+ * PyTorch in float32 differs from its float64 run by up to 5e-4 in the
+ * second loss and 1e-3 in the stem weights: the tolerances. */
+static void test_torch_train_step(void)
+{
+	static const double want_loss[2] = {1.2577758, 1.2531562};
+	static const double want_p0[4] = {-0.21656678, -0.026701331, 0.0082916651, -0.080173764};
+	static const double want_head[4] = {-0.082509681, -0.13173426, 0.1340866, -0.036042807};
+	static const double want_rm[3] = {0.00042056834, -0.0010642971, -0.0026020741};
+	static const double want_rv[3] = {0.8488917, 0.87198476, 0.86353733};
+	aoi_arch_opts o = {0};
+	aoi_optim_opts oo;
+	aoi_optim *opt = NULL;
+	aoi_error err;
+	aoi_rng rng;
+	aoi_net *net;
+	float *x = malloc(sizeof(float) * 2 * 3 * 64 * 64), *dy = malloc(sizeof(float) * 2 * 3 * 64 * 64);
+	int *t = malloc(sizeof(int) * 2 * 64 * 64);
+
+	o.classes = 3;
+	o.input_h = o.input_w = 64;
+	net = aoi_arch_build("mbv2-unet-s", &o, &err);
+	CHECK(net && x && dy && t && aoi_net_plan(net, 2, 64, 64, &err) == 0);
+	if (!net || !x || !dy || !t)
+		goto out;
+	fill_hash(net);
+	for (int i = 0; i < 2 * 3 * 64 * 64; i++)
+		x[i] = (float)hash_u((uint64_t)i, 2, NULL);
+	for (int i = 0; i < 2 * 64 * 64; i++) {
+		uint64_t raw;
+		hash_u((uint64_t)i, 3, &raw);
+		t[i] = (int)(raw % 3);
+	}
+	aoi_optim_opts_init(&oo, AOI_OPTIM_SGD);
+	oo.lr = 0.01;
+	oo.momentum = 0.9;
+	oo.weight_decay = 1e-3;
+	opt = aoi_optim_new_for(&oo, net, &err);
+	aoi_rng_seed(&rng, 1);
+	for (int step = 0; opt && step < 2; step++) {
+		aoi_net_zero_grads(net);
+		const float *y = aoi_net_forward(net, x, 1, &rng, &err);
+		double loss = y ? aoi_loss_softmax_ce(y, t, aoi_net_output_shape(net), NULL, dy, &err) : -1;
+		CHECK_MSG(fabs(loss - want_loss[step]) < (step ? 1e-3 : 1e-5),
+			  "step %d: loss %.8g, torch %.8g", step, loss, want_loss[step]);
+		CHECK(aoi_net_backward(net, dy, &err) == 0);
+		aoi_optim_step(opt, net);
+	}
+	const float *w = aoi_net_params(net);
+	const aoi_param_info *head = aoi_net_param_info(net, aoi_net_param_tensors(net) - 2);
+	size_t ns;
+	const float *st = aoi_net_state(net, &ns);
+	int c0 = (int)aoi_net_param_info(net, 1)->count; /* the first batch norm */
+	for (int i = 0; i < 4; i++) {
+		CHECK_MSG(fabs(w[i] - want_p0[i]) < 3e-3, "stem[%d] %.8g, torch %.8g", i, w[i],
+			  want_p0[i]);
+		CHECK_MSG(fabs(w[head->offset + i] - want_head[i]) < 2e-5,
+			  "head[%d] %.8g, torch %.8g", i, w[head->offset + i], want_head[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		CHECK_MSG(fabs(st[i] - want_rm[i]) < 1e-5, "running mean[%d] %.8g, torch %.8g", i,
+			  st[i], want_rm[i]);
+		CHECK_MSG(fabs(st[c0 + i] - want_rv[i]) < 1e-4, "running var[%d] %.8g, torch %.8g",
+			  i, st[c0 + i], want_rv[i]);
+	}
+out:
+	aoi_optim_free(opt);
+	aoi_net_free(net);
+	free(x);
+	free(dy);
+	free(t);
+}
+
 int main(void)
 {
 	test_make_divisible();
@@ -257,5 +476,7 @@ int main(void)
 	test_unet_blocks();
 	test_table_and_errors();
 	test_forward();
+	test_torch_forward();
+	test_torch_train_step();
 	return check_done();
 }

@@ -121,6 +121,24 @@ static void test_ce_values(void)
 	/* labels 0,1,0,1,1,0 counted: weights 1,2,1,2,2,1 = 9 */
 	CHECK_NEAR(g[5], 2.0 * (1.0 / 3 - 1) / 9, 1e-6);
 	CHECK_NEAR(g[1], 2.0 / 3 / 9, 1e-6);
+	/* F.cross_entropy(x, t, weight=(1,2,3), ignore_index=2) with
+	 * x[i] = sin(0.9 i): PyTorch 1.13 gives 1.1276016 and the gradient
+	 * below; without ignore_index 1.0103806 */
+	float xs[24];
+	static const double want_g[6] = {-0.082280345, 0.093488611, 0, -0.057589989,
+					 0.018521322, -0.20615177};
+	for (int i = 0; i < 24; i++)
+		xs[i] = (float)sin(0.9 * i);
+	CHECK_NEAR(aoi_loss_softmax_ce(xs, labels, s, &o, g, &err), 1.1276016, 1e-6);
+	for (int i = 0; i < 6; i++)
+		CHECK_NEAR(g[i], want_g[i], 1e-7);
+	o.ignore_index = -1;
+	CHECK_NEAR(aoi_loss_softmax_ce(xs, labels, s, &o, g, &err), 1.0103806, 1e-6);
+	/* F.binary_cross_entropy_with_logits(x, sigmoid(cos(i))) = 0.83831167 */
+	float ts[24];
+	for (int i = 0; i < 24; i++)
+		ts[i] = (float)(1.0 / (1.0 + exp(-cos((double)i))));
+	CHECK_NEAR(aoi_loss_bce(xs, ts, 24, NULL), 0.83831167, 1e-6);
 	/* a label out of range is an error, not a crash */
 	int bad[8] = {0, 1, 7, 0, 1, 1, 2, 0};
 	o.ignore_index = -1;
