@@ -471,6 +471,9 @@ static int check_frame(loaded *l, aoi_error *err)
 				     AOI_MODEL_VERSION);
 	hlen = get_le(l->buf + 12, 4);
 	dlen = get_le(l->buf + 16, 8);
+	if (hlen > (1u << 30))
+		return aoi_error_set(err, AOI_EFORMAT, p, 0, "model header of %llu bytes: corrupt",
+				     (unsigned long long)hlen);
 	want = FIXED_BYTES + hlen + dlen + 4;
 	if (dlen > ((uint64_t)1 << 48) || l->len < want)
 		return aoi_error_set(err, AOI_EFORMAT, p, 0,
