@@ -33,7 +33,8 @@ static void usage(void)
 	       "      --tile            cut large images into input-sized tiles at full\n"
 	       "                        resolution (the default for models trained on crops)\n"
 	       "      --resize          resize images to the input (default otherwise)\n"
-	       "      --overlap N       tile overlap in pixels (32)\n"
+	       "      --overlap N       tile overlap in pixels (a quarter of the input,\n"
+	       "                        32 at most)\n"
 	       "      --min-area N      components smaller than N pixels give no box (0)\n"
 	       "  -k, --keep-going      skip records whose image cannot be read, with a\n"
 	       "                        warning, instead of failing\n"
@@ -78,7 +79,7 @@ static int parse_args(args *a, int argc, char **argv)
 	aoi_error err;
 	memset(a, 0, sizeof(*a));
 	a->batch = 4;
-	a->overlap = 32;
+	a->overlap = -1;
 	a->tile = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:b:j:khV", options, NULL)) != -1) {
@@ -145,6 +146,7 @@ static int load_model(const char *path, loaded *l, aoi_error *err)
 	m->npoints = in->opts.classes / 2;
 	const char *input = json_string_value(json_object_get(in->provenance, "input"));
 	l->crop = input && !strcmp(input, "crop");
+	m->scale = json_number_value(json_object_get(in->provenance, "scale"));
 	return 0;
 }
 

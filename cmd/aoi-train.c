@@ -23,7 +23,7 @@ typedef struct args {
 	long epochs, batch, threads, early_stop, max_steps, step_size, patience, cache_mb;
 	long seed;
 	int width_px, height_px, crop, gray, use_template;
-	double val_split, width, gamma, min_lr;
+	double val_split, width, gamma, min_lr, scale, minutes;
 	int optim;
 	double lr, momentum, weight_decay;
 	int sched;
@@ -53,11 +53,13 @@ static void usage(void)
 	       "  -e, --epochs N          epochs in all, counting resumed ones (10)\n"
 	       "  -b, --batch N           batch size (8)\n"
 	       "      --max-steps N       optimiser steps per epoch at most (0: full pass)\n"
+	       "      --time-limit MIN    start no epoch that would end after MIN minutes (0: none)\n"
 	       "      --seed N            random seed (1)\n"
 	       "  -j, --threads N         threads (0: all cores)\n"
 	       "      --size WxH          network input (the architecture's default)\n"
 	       "      --crop              train on random WxH windows of full-size images\n"
 	       "                          (inference then tiles) instead of resizing\n"
+	       "      --scale F           with --crop: shrink images by F first (1)\n"
 	       "      --gray              one gray channel per image (default RGB)\n"
 	       "      --template          stack the record's template as extra channels\n"
 	       "      --width X           encoder width multiplier (architecture's)\n"
@@ -90,8 +92,8 @@ static void usage(void)
 }
 
 enum {
-	OPT_LIST = 256, OPT_ROOT, OPT_SPLIT, OPT_VAL, OPT_VAL_SPLIT, OPT_MAX_STEPS, OPT_SEED,
-	OPT_SIZE, OPT_CROP, OPT_GRAY, OPT_TEMPLATE, OPT_WIDTH, OPT_DECODER, OPT_OPTIM, OPT_LR,
+	OPT_LIST = 256, OPT_ROOT, OPT_SPLIT, OPT_VAL, OPT_VAL_SPLIT, OPT_MAX_STEPS, OPT_TIME_LIMIT, OPT_SEED,
+	OPT_SIZE, OPT_CROP, OPT_SCALE, OPT_GRAY, OPT_TEMPLATE, OPT_WIDTH, OPT_DECODER, OPT_OPTIM, OPT_LR,
 	OPT_MOMENTUM, OPT_WD, OPT_SCHEDULE, OPT_STEP_SIZE, OPT_GAMMA, OPT_PATIENCE,
 	OPT_MIN_LR, OPT_EARLY, OPT_LOSS, OPT_CW, OPT_AUGMENT, OPT_CACHE, OPT_CHECKPOINT,
 	OPT_RESUME, OPT_INIT, OPT_FREEZE, OPT_LOG
@@ -108,10 +110,12 @@ static const struct option options[] = {
 	{ "epochs", required_argument, NULL, 'e' },
 	{ "batch", required_argument, NULL, 'b' },
 	{ "max-steps", required_argument, NULL, OPT_MAX_STEPS },
+	{ "time-limit", required_argument, NULL, OPT_TIME_LIMIT },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "threads", required_argument, NULL, 'j' },
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "crop", no_argument, NULL, OPT_CROP },
+	{ "scale", required_argument, NULL, OPT_SCALE },
 	{ "gray", no_argument, NULL, OPT_GRAY },
 	{ "template", no_argument, NULL, OPT_TEMPLATE },
 	{ "width", required_argument, NULL, OPT_WIDTH },
@@ -174,6 +178,8 @@ static int parse_value(args *a, int c, const char *v, aoi_error *err)
 	case OPT_SEED: return aoi_cli_parse_int("--seed", v, 0, 0x7fffffffffffffffL, &a->seed, err);
 	case OPT_SIZE: return aoi_cli_parse_size("--size", v, &a->width_px, &a->height_px, err);
 	case OPT_VAL_SPLIT: return aoi_cli_parse_double("--val-split", v, 0, 0.9, &a->val_split, err);
+	case OPT_TIME_LIMIT: return aoi_cli_parse_double("--time-limit", v, 0, 1e7, &a->minutes, err);
+	case OPT_SCALE: return aoi_cli_parse_double("--scale", v, 0.05, 1, &a->scale, err);
 	case OPT_WIDTH: return aoi_cli_parse_double("--width", v, 0.05, 4, &a->width, err);
 	case OPT_LR: return aoi_cli_parse_double("--lr", v, 1e-12, 10, &a->lr, err);
 	case OPT_MOMENTUM: return aoi_cli_parse_double("--momentum", v, 0, 0.999, &a->momentum, err);
@@ -247,6 +253,8 @@ static int parse_args(args *a, int argc, char **argv)
 		return aoi_cli_usage_error(prog, "--arch: unknown '%s' (see --list)", a->arch);
 	if (a->val && a->val_split > 0)
 		return aoi_cli_usage_error(prog, "--val and --val-split exclude each other");
+	if (a->scale > 0 && a->scale != 1 && !a->crop)
+		return aoi_cli_usage_error(prog, "--scale goes with --crop");
 	if (a->resume && a->init)
 		return aoi_cli_usage_error(prog, "--resume and --init exclude each other");
 	return -1;
@@ -408,6 +416,7 @@ static int setup_resume(setup *s, aoi_error *err)
 	s->lo.gray = in->opts.in_channels / (in->template_input ? 2 : 1) == 1;
 	const char *input = json_string_value(json_object_get(in->provenance, "input"));
 	s->lo.crop = input && !strcmp(input, "crop");
+	s->lo.scale = json_number_value(json_object_get(in->provenance, "scale"));
 	int first = s->task == AOI_TASK_SEGMENTATION;
 	for (int i = first; i < in->nclasses; i++)
 		if (aoi_classes_add(&s->classes, in->classes[i]) < 0)
@@ -431,6 +440,7 @@ static int setup_fresh(setup *s, aoi_error *err)
 	s->lo.gray = s->a.gray;
 	s->lo.use_template = s->a.use_template;
 	s->lo.crop = s->a.crop;
+	s->lo.scale = s->a.scale;
 	if (ai->fixed_size && s->lo.crop)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--crop needs a segmentation network");
 	return 0;
@@ -706,6 +716,8 @@ static void set_provenance(setup *s, const aoi_train_opts *to)
 	json_object_set_new(p, "records", json_integer(s->sel.ntrain));
 	json_object_set_new(p, "val_records", json_integer(s->sel.nval));
 	json_object_set_new(p, "input", json_string(s->lo.crop ? "crop" : "resize"));
+	if (s->lo.crop && s->lo.scale > 0 && s->lo.scale != 1)
+		json_object_set_new(p, "scale", json_real(s->lo.scale));
 	json_object_set_new(p, "epochs", json_integer(to->epochs));
 	json_object_set_new(p, "batch", json_integer(to->batch));
 	json_object_set_new(p, "seed", json_integer((json_int_t)to->seed));
@@ -750,6 +762,7 @@ static void train_opts(setup *s, aoi_train_opts *to, volatile sig_atomic_t *stop
 	to->min_lr = s->a.min_lr;
 	to->early_stop = (int)s->a.early_stop;
 	to->max_steps = (int)s->a.max_steps;
+	to->time_limit = s->a.minutes * 60;
 	to->classes = s->task == AOI_TASK_SEGMENTATION ? &s->classes : NULL;
 	to->log = s->log;
 	to->progress = 1;

@@ -16,9 +16,11 @@
 #include "raster.h"
 
 typedef struct slot {
-	aoi_image img, tmpl;   /* as decoded, or resized to the input */
+	aoi_image img, tmpl;   /* as decoded, shrunk by the model's scale, or resized */
 	int orig_w, orig_h;
-	float *prob;           /* kp x h x w probabilities (input or original size) */
+	int tiles;             /* cut into tiles (else resized to the input) */
+	int pw, ph;            /* size of the probability planes: img's */
+	float *prob;           /* kp x ph x pw probabilities */
 	float *weight;         /* h x w tile count (tiles) */
 	size_t prob_cap, weight_cap;
 	float out[2 * AOI_MAX_POINTS + AOI_MAX_CLASSES + 1];
@@ -53,7 +55,7 @@ void aoi_infer_opts_init(aoi_infer_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->batch = 4;
-	o->overlap = 32;
+	o->overlap = -1;
 }
 
 static int check_output(aoi_infer *inf, aoi_error *err)
@@ -84,8 +86,9 @@ static int check_output(aoi_infer *inf, aoi_error *err)
 aoi_infer *aoi_infer_new(aoi_net *net, const aoi_infer_model *m, const aoi_infer_opts *o,
 			 aoi_error *err)
 {
-	if (o->batch < 1 || o->overlap < 0 ||
-	    (o->tile && (o->overlap >= m->width / 2 || o->overlap >= m->height / 2))) {
+	int side = m->width < m->height ? m->width : m->height;
+	if (o->batch < 1 ||
+	    (o->tile && o->overlap >= 0 && (o->overlap >= m->width / 2 || o->overlap >= m->height / 2))) {
 		aoi_error_set(err, AOI_EINVAL, "", 0,
 			      "batch %d, tile overlap %d: want a batch >= 1 and an overlap "
 			      "under half the %dx%d input", o->batch, o->overlap, m->width,
@@ -100,6 +103,8 @@ aoi_infer *aoi_infer_new(aoi_net *net, const aoi_infer_model *m, const aoi_infer
 	inf->net = net;
 	inf->m = *m;
 	inf->o = *o;
+	if (o->overlap < 0) /* auto: a quarter of the input, 32 at most */
+		inf->o.overlap = side / 4 < 32 ? side / 4 : 32;
 	inf->c = (m->gray ? 1 : 3) * (m->use_template ? 2 : 1);
 	if (aoi_net_plan(net, o->batch, m->height, m->width, err) < 0 ||
 	    check_output(inf, err) < 0) {
@@ -165,9 +170,10 @@ static int ensure_floats(float **buf, size_t *cap, size_t n)
 	return 0;
 }
 
-static int tiling(const aoi_infer *inf, const slot *s)
+/* Tiles when asked for and the (shrunk) image is larger than the input. */
+static int tiling(const aoi_infer *inf, int w, int h)
 {
-	return inf->o.tile && (s->orig_w > inf->m.width || s->orig_h > inf->m.height);
+	return inf->o.tile && (w > inf->m.width || h > inf->m.height);
 }
 
 static int resize_to(aoi_image *img, int w, int h, aoi_error *err)
@@ -191,18 +197,25 @@ static int prepare_item(aoi_infer *inf, aoi_infer_item *it, slot *s, aoi_error *
 		return -1;
 	s->orig_w = s->img.width;
 	s->orig_h = s->img.height;
-	int tiles = tiling(inf, s);
-	if (!tiles && (resize_to(&s->img, m->width, m->height, err) < 0 ||
-		       (m->use_template && resize_to(&s->tmpl, m->width, m->height, err) < 0)))
+	int w = aoi_loader_scaled(s->orig_w, m->scale), h = aoi_loader_scaled(s->orig_h, m->scale);
+	s->tiles = tiling(inf, w, h);
+	if (!s->tiles) {
+		w = m->width;
+		h = m->height;
+	}
+	if (resize_to(&s->img, w, h, err) < 0 ||
+	    (m->use_template && resize_to(&s->tmpl, w, h, err) < 0))
 		return -1;
+	s->pw = w;
+	s->ph = h;
 	if (m->task != AOI_TASK_SEGMENTATION)
 		return 0;
-	size_t px = tiles ? (size_t)s->orig_w * s->orig_h : (size_t)m->width * m->height;
+	size_t px = (size_t)w * h;
 	if (ensure_floats(&s->prob, &s->prob_cap, px * inf->kp) < 0 ||
-	    (tiles && ensure_floats(&s->weight, &s->weight_cap, px) < 0))
+	    (s->tiles && ensure_floats(&s->weight, &s->weight_cap, px) < 0))
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	memset(s->prob, 0, px * inf->kp * sizeof(float));
-	if (tiles)
+	if (s->tiles)
 		memset(s->weight, 0, px * sizeof(float));
 	return 0;
 }
@@ -257,13 +270,13 @@ static int make_jobs(aoi_infer *inf, const aoi_infer_item *items, int n, aoi_err
 		if (items[i].failed)
 			continue;
 		const slot *s = &inf->slots[i];
-		if (!tiling(inf, s)) {
+		if (!s->tiles) {
 			if (add_job(inf, i, 0, 0, err) < 0)
 				return -1;
 			continue;
 		}
-		int nx = tile_origins(s->orig_w, inf->m.width, inf->o.overlap, xs, MAXT);
-		int ny = tile_origins(s->orig_h, inf->m.height, inf->o.overlap, ys, MAXT);
+		int nx = tile_origins(s->pw, inf->m.width, inf->o.overlap, xs, MAXT);
+		int ny = tile_origins(s->ph, inf->m.height, inf->o.overlap, ys, MAXT);
 		for (int ty = 0; ty < ny; ty++)
 			for (int tx = 0; tx < nx; tx++)
 				if (add_job(inf, i, xs[tx], ys[ty], err) < 0)
@@ -298,8 +311,7 @@ static void store_segmentation(const aoi_infer *inf, const job *j, const float *
 	slot *s = &inf->slots[j->item];
 	int w = inf->m.width, h = inf->m.height, kp = inf->kp;
 	size_t plane = (size_t)w * h;
-	int tiles = tiling(inf, s);
-	int dw = tiles ? s->orig_w : w, dh = tiles ? s->orig_h : h;
+	int dw = s->pw, dh = s->ph;
 	size_t dplane = (size_t)dw * dh;
 	float probs[AOI_MAX_CLASSES + 1];
 	for (int y = 0; y < h && j->y0 + y < dh; y++)
@@ -308,7 +320,7 @@ static void store_segmentation(const aoi_infer *inf, const job *j, const float *
 			pixel_probs(out, plane, (size_t)y * w + x, inf->k, probs);
 			for (int c = 0; c < kp; c++)
 				s->prob[c * dplane + d] += probs[c];
-			if (tiles)
+			if (s->tiles)
 				s->weight[d] += 1;
 		}
 }
@@ -360,26 +372,35 @@ static int run_jobs(aoi_infer *inf, aoi_error *err)
 	return 0;
 }
 
-/* Probabilities of class c at original pixel (x, y): averaged tiles, or
- * bilinear from the input-sized planes (PyTorch's align_corners=false). */
+/* Tiles overlap: their summed probabilities into means. */
+static void average_tiles(const aoi_infer *inf, slot *s)
+{
+	size_t plane = (size_t)s->pw * s->ph;
+	for (size_t p = 0; p < plane; p++) {
+		float w = s->weight[p] > 0 ? s->weight[p] : 1;
+		for (int c = 0; c < inf->kp; c++)
+			s->prob[c * plane + p] /= w;
+	}
+}
+
+/* Probabilities at original pixel (x, y): the planes' own pixel, or
+ * bilinear from smaller planes (PyTorch's align_corners=false). */
 static void original_probs(const aoi_infer *inf, const slot *s, int x, int y, float *probs)
 {
-	int kp = inf->kp;
-	if (tiling(inf, s)) {
-		size_t plane = (size_t)s->orig_w * s->orig_h, p = (size_t)y * s->orig_w + x;
-		float wgt = s->weight[p] > 0 ? s->weight[p] : 1;
+	int kp = inf->kp, w = s->pw, h = s->ph;
+	size_t plane = (size_t)w * h;
+	if (w == s->orig_w && h == s->orig_h) {
+		size_t p = (size_t)y * w + x;
 		for (int c = 0; c < kp; c++)
-			probs[c] = s->prob[c * plane + p] / wgt;
+			probs[c] = s->prob[c * plane + p];
 		return;
 	}
-	int w = inf->m.width, h = inf->m.height;
 	double fx = (x + 0.5) * w / s->orig_w - 0.5, fy = (y + 0.5) * h / s->orig_h - 0.5;
 	fx = fx < 0 ? 0 : fx > w - 1 ? w - 1 : fx;
 	fy = fy < 0 ? 0 : fy > h - 1 ? h - 1 : fy;
 	int x0 = (int)fx, y0 = (int)fy;
 	int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
 	float ax = (float)(fx - x0), ay = (float)(fy - y0);
-	size_t plane = (size_t)w * h;
 	for (int c = 0; c < kp; c++) {
 		const float *p = s->prob + c * plane;
 		float top = p[y0 * w + x0] + (p[y0 * w + x1] - p[y0 * w + x0]) * ax;
@@ -467,6 +488,8 @@ static void mask_path(const aoi_infer *inf, const aoi_infer_item *it, char *out,
 static int finish_segmentation(const aoi_infer *inf, aoi_infer_item *it, slot *s,
 			       aoi_error *err)
 {
+	if (s->tiles)
+		average_tiles(inf, s);
 	if (argmax_mask(inf, s, err) < 0 || components(inf, s, err) < 0)
 		return -1;
 	if (!inf->o.mask_dir)

@@ -2,9 +2,10 @@
  * (man/aoi-dataset.5).
  *
  * Segmentation: the class-index mask at the image's original size (the
- * class probabilities are resized back from the input, or the image is cut
- * into input-sized tiles at full resolution and the tiles' probabilities
- * averaged where they overlap), written as a PNG, its pixel counts per
+ * class probabilities are resized back from the input, or the image, at
+ * full resolution or shrunk by the model's scale, is cut into input-sized
+ * tiles whose probabilities are averaged where they overlap and resized
+ * back), written as a PNG, its pixel counts per
  * class, the mean over the image of the winning class's probability, and
  * "boxes" from the 8-connected components of the predicted defects (class
  * by majority, score = mean winning probability over the component's
@@ -30,6 +31,7 @@ typedef struct aoi_infer_model {
 	enum aoi_task task;
 	int width, height;     /* input the network was trained at */
 	int gray, use_template;
+	double scale;          /* tiles: shrink images by this first (0 or 1: none) */
 	aoi_norm norm;
 	/* segmentation: defect classes (mask index k+1 = names[k]);
 	 * classification: label names. Not owned. */
@@ -40,12 +42,12 @@ typedef struct aoi_infer_model {
 typedef struct aoi_infer_opts {
 	int batch;             /* inputs per network run */
 	int tile;              /* 1: tile at full resolution; 0: resize to the input */
-	int overlap;           /* tile overlap in pixels */
+	int overlap;           /* tile overlap in pixels; -1: auto (input / 4, <= 32) */
 	const char *mask_dir;  /* segmentation masks go to DIR/ID.png; NULL: none */
 	long min_area;         /* components smaller than this give no box */
 } aoi_infer_opts;
 
-void aoi_infer_opts_init(aoi_infer_opts *o); /* batch 4, resize, overlap 32 */
+void aoi_infer_opts_init(aoi_infer_opts *o); /* batch 4, resize, overlap auto */
 
 typedef struct aoi_infer aoi_infer;
 

@@ -51,6 +51,14 @@ void aoi_loader_opts_init(aoi_loader_opts *o)
 	aoi_augment_opts_init(&o->aug);
 }
 
+int aoi_loader_scaled(int size, double scale)
+{
+	if (scale <= 0 || scale == 1)
+		return size;
+	int v = (int)lround(size * scale);
+	return v < 1 ? 1 : v;
+}
+
 int aoi_loader_channels(const aoi_loader_opts *o)
 {
 	int c = o->gray ? 1 : 3;
@@ -294,14 +302,16 @@ static int stage_decode(const aoi_loader *l, const sample *s, stage *st, aoi_err
 		if (resize_mask(&st->mask, st->orig_w, st->orig_h, err) < 0)
 			return -1;
 	}
-	if (o->crop)
-		return 0;
-	if (resize_image(&st->img, o->width, o->height, err) < 0)
+	int w = o->width, h = o->height;
+	if (o->crop) {
+		w = aoi_loader_scaled(st->orig_w, o->scale);
+		h = aoi_loader_scaled(st->orig_h, o->scale);
+	}
+	if (resize_image(&st->img, w, h, err) < 0)
 		return -1;
-	if (o->use_template && resize_image(&st->tmpl, o->width, o->height, err) < 0)
+	if (o->use_template && resize_image(&st->tmpl, w, h, err) < 0)
 		return -1;
-	if (o->target == AOI_TARGET_MASK &&
-	    resize_mask(&st->mask, o->width, o->height, err) < 0)
+	if (o->target == AOI_TARGET_MASK && resize_mask(&st->mask, w, h, err) < 0)
 		return -1;
 	return 0;
 }
@@ -495,8 +505,8 @@ static void draw_transform(const aoi_loader *l, const stage *st, int index, int 
 static void fill_points(const aoi_loader *l, const sample *s, const stage *st,
 			const aoi_augment *a, float *dst)
 {
-	double sx = l->o.crop ? 1.0 : (double)l->o.width / st->orig_w;
-	double sy = l->o.crop ? 1.0 : (double)l->o.height / st->orig_h;
+	double sx = (double)st->img.width / st->orig_w;
+	double sy = (double)st->img.height / st->orig_h;
 	for (int i = 0; i < s->npoints; i++) {
 		/* keypoints use pixel edges at integers, the transform pixel
 		 * centres */
@@ -527,10 +537,11 @@ static void fill_row(const aoi_loader *l, aoi_batch *b, int r, int index, const 
 	else
 		fill_points(l, s, st, &a, b->points + (size_t)r * 2 * o->npoints);
 	float *sc = b->scale + 4 * r;
-	sc[0] = o->crop ? 1.0f : (float)st->orig_w / o->width;
-	sc[1] = o->crop ? 1.0f : (float)st->orig_h / o->height;
-	sc[2] = o->crop ? (float)a.inv[2] : 0.0f;
-	sc[3] = o->crop ? (float)a.inv[5] : 0.0f;
+	float fx = (float)st->orig_w / st->img.width, fy = (float)st->orig_h / st->img.height;
+	sc[0] = fx;
+	sc[1] = fy;
+	sc[2] = o->crop ? (float)a.inv[2] * fx : 0.0f;
+	sc[3] = o->crop ? (float)a.inv[5] * fy : 0.0f;
 	b->index[r] = index;
 }
 

@@ -6,8 +6,9 @@
  * mask (segmentation), a class index (classification) or keypoints
  * (regression). Images are brought to the network's input size either by
  * resizing the whole image (area filter) or, with `crop`, by cutting a
- * window of that size out of the full-size image (a random one when
- * training, the centred one otherwise). Pixels are normalised per channel:
+ * window of that size out of the full-size image, or out of the image
+ * shrunk by `scale` (a random window when training, the centred one
+ * otherwise). Pixels are normalised per channel:
  * x = (v / 255 - mean[c]) / std[c].
  *
  * Augmentation (augment.h) is drawn per sample from a stream that depends
@@ -53,6 +54,7 @@ typedef struct aoi_loader_opts {
 	int gray;              /* 1: one channel per image, 0: three (RGB) */
 	int use_template;      /* stack the record's "template" after the image */
 	int crop;              /* windows of the full-size image instead of resizing */
+	double scale;          /* crop: shrink images by this first (0 or 1: none) */
 	enum aoi_target target;
 	int npoints;           /* keypoints per record (AOI_TARGET_POINTS) */
 	/* AOI_TARGET_MASK: defect classes (mask index k+1 = names[k]);
@@ -65,6 +67,9 @@ typedef struct aoi_loader_opts {
 } aoi_loader_opts;
 
 void aoi_loader_opts_init(aoi_loader_opts *o); /* 224x224 RGB, labels, no cache */
+
+/* A side of `size` pixels shrunk by scale (0 or 1: unchanged), >= 1. */
+int aoi_loader_scaled(int size, double scale);
 
 /* The channels of the network input under these options. */
 int aoi_loader_channels(const aoi_loader_opts *o);

@@ -562,9 +562,17 @@ static const char *stop_path(const aoi_trainer *t)
 	return t->o.checkpoint_path ? t->o.checkpoint_path : t->o.interrupt_path;
 }
 
+/* Would another epoch at the last one's pace end past the time limit? */
+static int out_of_time(const aoi_trainer *t, double started)
+{
+	return t->o.time_limit > 0 && t->last.epoch > 0 &&
+	       aoi_now() - started + t->last.seconds > t->o.time_limit;
+}
+
 int aoi_trainer_run(aoi_trainer *t, aoi_error *err)
 {
-	for (int epoch = t->st.epoch; epoch < t->o.epochs; epoch++) {
+	double started = aoi_now();
+	for (int epoch = t->st.epoch; epoch < t->o.epochs && !out_of_time(t, started); epoch++) {
 		int rc = run_epoch(t, epoch, err);
 		if (rc == -2) /* stopped: the epoch will be run again */
 			return save_checkpoint(t, stop_path(t), err) < 0 ? -1 : 1;

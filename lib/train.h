@@ -52,6 +52,9 @@ typedef struct aoi_train_opts {
 	double min_lr;
 	int early_stop;        /* epochs without improvement; 0 = off */
 	int max_steps;         /* optimiser steps per epoch at most; 0 = a full pass */
+	/* seconds: no epoch is started that would, at the pace of the last
+	 * one, end after this (0 = no limit); such a run counts as done */
+	double time_limit;
 	const aoi_classes *classes; /* mask class names for the log; may be NULL */
 	FILE *log;             /* one JSON line per epoch; NULL: none */
 	int progress;          /* a progress line on stderr (silent if not a tty) */

@@ -33,6 +33,13 @@ expect_status 0 "resized inference"
 expect_eq "$(od -An -tu1 -j16 -N8 "$T/big2/big.png" | tr -s ' ')" " 0 0 0 64 0 0 0 64" \
 	"resized mask back at the original size"
 
+# A model trained on half-size windows shrinks the 64x64 board to 32x32.
+aoi-train $SEG --crop --scale 0.5 --epochs 1 -o "$T/crop.aoim" "$TESTDATA/train/big.jsonl" >/dev/null 2>&1
+run aoi-infer -m "$T/crop.aoim" --masks "$T/big3" -j 1 "$TESTDATA/train/big.jsonl"
+expect_status 0 "inference with a scaled crop model"
+expect_eq "$(od -An -tu1 -j16 -N8 "$T/big3/big.png" | tr -s ' ')" " 0 0 0 64 0 0 0 64" \
+	"scaled model's mask at the original size"
+
 cat "$D" | (cd "$TESTDATA/train" && aoi-infer -m "$T/cls.aoim" -j 1) >"$T/out" 2>"$T/err"
 expect_eq "$(grep -c '"pred":{"label":"\(good\|defective\)","probs":{"good":[0-9.]*,"defective":[0-9.]*}}}$' "$T/out")" 16 \
 	"classification pred from standard input"

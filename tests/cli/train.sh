@@ -54,6 +54,17 @@ run aoi-train $SEG --resume "$T/sig.aoim.ckpt" --epochs $((done_epochs + 1)) --l
 expect_status 0 "resume after SIGINT"
 expect_eq "$(grep -c epoch "$T/sig2")" 1 "one epoch left after SIGINT"
 
+# --time-limit: the first epoch always runs, no later one past the limit.
+run aoi-train $SEG --epochs 5 --time-limit 0.00001 -o "$T/tl.aoim" "$D"
+expect_status 0 "--time-limit ends the run as done"
+expect_eq "$(grep -c epoch "$T/out")" 1 "--time-limit: one epoch"
+
+# Windows of images shrunk by half: the model says so for aoi-infer.
+run aoi-train $SEG --crop --scale 0.5 --size 32x32 --epochs 1 -o "$T/crop.aoim" "$TESTDATA/train/big.jsonl"
+expect_status 0 "--crop --scale"
+run aoi-train $SEG --scale 0.5 -o "$T/x.aoim" "$D"
+expect_status 2 "--scale without --crop"
+
 # The other tasks.
 run aoi-train --arch mbv2-cls-s --size 32x32 --gray --template -b 4 -j 1 -e 2 -o "$T/cls.aoim" "$D"
 expect_status 0 "classification training"
