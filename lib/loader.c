@@ -40,6 +40,7 @@ struct aoi_loader {
 	int n, cap;
 	size_t cache_used;
 	stage *rows;      /* scratch per batch row for samples not cached */
+	aoi_error *errs;  /* per batch row */
 	int nrows;
 };
 
@@ -121,6 +122,7 @@ void aoi_loader_free(aoi_loader *l)
 	for (int r = 0; r < l->nrows; r++)
 		stage_release(&l->rows[r]);
 	free(l->rows);
+	free(l->errs);
 	free(l->s);
 	free(l);
 }
@@ -328,10 +330,13 @@ static int ensure_rows(aoi_loader *l, int n, aoi_error *err)
 	if (n <= l->nrows)
 		return 0;
 	stage *rows = realloc(l->rows, (size_t)n * sizeof(*rows));
-	if (!rows)
+	if (rows)
+		l->rows = rows;
+	aoi_error *errs = rows ? realloc(l->errs, (size_t)n * sizeof(*errs)) : NULL;
+	if (!errs)
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
+	l->errs = errs;
 	memset(rows + l->nrows, 0, (size_t)(n - l->nrows) * sizeof(*rows));
-	l->rows = rows;
 	l->nrows = n;
 	return 0;
 }
@@ -343,9 +348,7 @@ static int stage_samples(aoi_loader *l, const int *idx, int n, const stage **out
 {
 	if (ensure_rows(l, n, err) < 0)
 		return -1;
-	aoi_error *errs = calloc((size_t)n, sizeof(*errs));
-	if (!errs)
-		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
+	aoi_error *errs = l->errs;
 	int failed = 0;
 #pragma omp parallel for schedule(dynamic) reduction(|| : failed)
 	for (int r = 0; r < n; r++) {
@@ -355,18 +358,18 @@ static int stage_samples(aoi_loader *l, const int *idx, int n, const stage **out
 			continue;
 		}
 		out[r] = &l->rows[r];
+		aoi_error_clear(&errs[r]);
 		if (stage_decode(l, s, &l->rows[r], &errs[r]) < 0) {
 			aoi_error_locate(&errs[r], s->where, s->line);
 			failed = 1;
 		}
 	}
 	for (int r = 0; failed && r < n; r++)
-		if (errs[r].code != AOI_OK) {
+		if (!l->s[idx[r]].cached && errs[r].code != AOI_OK) {
 			if (err)
 				*err = errs[r];
 			break;
 		}
-	free(errs);
 	return failed ? -1 : 0;
 }
 
