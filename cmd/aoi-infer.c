@@ -17,6 +17,7 @@ typedef struct args {
 	const char *model, *masks, *root, *dataset;
 	long batch, threads, overlap, min_area;
 	int tile;          /* -1: as the model says */
+	int width, height; /* --size, 0: the model's input */
 	int keep_going;
 } args;
 
@@ -33,6 +34,8 @@ static void usage(void)
 	       "      --tile            cut large images into input-sized tiles at full\n"
 	       "                        resolution (the default for models trained on crops)\n"
 	       "      --resize          resize images to the input (default otherwise)\n"
+	       "      --size WxH        run a segmentation network at this input size\n"
+	       "                        instead of the model's (fewer, larger tiles)\n"
 	       "      --overlap N       tile overlap in pixels (a quarter of the input,\n"
 	       "                        32 at most)\n"
 	       "      --min-area N      components smaller than N pixels give no box (0)\n"
@@ -43,7 +46,7 @@ static void usage(void)
 	       prog);
 }
 
-enum { OPT_MASKS = 256, OPT_ROOT, OPT_TILE, OPT_RESIZE, OPT_OVERLAP, OPT_MIN_AREA };
+enum { OPT_MASKS = 256, OPT_ROOT, OPT_TILE, OPT_RESIZE, OPT_SIZE, OPT_OVERLAP, OPT_MIN_AREA };
 
 static const struct option options[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -53,6 +56,7 @@ static const struct option options[] = {
 	{ "threads", required_argument, NULL, 'j' },
 	{ "tile", no_argument, NULL, OPT_TILE },
 	{ "resize", no_argument, NULL, OPT_RESIZE },
+	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "overlap", required_argument, NULL, OPT_OVERLAP },
 	{ "min-area", required_argument, NULL, OPT_MIN_AREA },
 	{ "keep-going", no_argument, NULL, 'k' },
@@ -66,6 +70,7 @@ static int parse_value(args *a, int c, const char *v, aoi_error *err)
 	switch (c) {
 	case 'b': return aoi_cli_parse_int("--batch", v, 1, 4096, &a->batch, err);
 	case 'j': return aoi_cli_parse_int("--threads", v, 0, 1024, &a->threads, err);
+	case OPT_SIZE: return aoi_cli_parse_size("--size", v, &a->width, &a->height, err);
 	case OPT_OVERLAP: return aoi_cli_parse_int("--overlap", v, 0, 4096, &a->overlap, err);
 	case OPT_MIN_AREA: return aoi_cli_parse_int("--min-area", v, 0, 1L << 40, &a->min_area, err);
 	}
@@ -147,6 +152,22 @@ static int load_model(const char *path, loaded *l, aoi_error *err)
 	const char *input = json_string_value(json_object_get(in->provenance, "input"));
 	l->crop = input && !strcmp(input, "crop");
 	m->scale = json_number_value(json_object_get(in->provenance, "scale"));
+	return 0;
+}
+
+/* --size: another input size for a network that is not tied to one. */
+static int resize_input(const char *path, loaded *l, int w, int h, aoi_error *err)
+{
+	const aoi_arch_info *ai = aoi_arch_find(l->info.arch);
+	if (!ai || ai->fixed_size || l->m.task != AOI_TASK_SEGMENTATION)
+		return aoi_error_set(err, AOI_EINVAL, path, 0,
+				     "--size: %s runs only at its own input size", l->info.arch);
+	if (w % ai->size_multiple || h % ai->size_multiple)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "--size %dx%d: %s needs multiples of %d", w, h, ai->name,
+				     ai->size_multiple);
+	l->m.width = w;
+	l->m.height = h;
 	return 0;
 }
 
@@ -247,6 +268,8 @@ int main(int argc, char **argv)
 		omp_set_num_threads((int)a.threads);
 	aoi_infer *inf = NULL;
 	rc = load_model(a.model, &l, &err);
+	if (rc == 0 && a.width)
+		rc = resize_input(a.model, &l, a.width, a.height, &err);
 	if (rc == 0 && a.masks)
 		rc = aoi_mkdir_p(a.masks, &err);
 	if (rc == 0) {

@@ -33,6 +33,17 @@ expect_status 0 "resized inference"
 expect_eq "$(od -An -tu1 -j16 -N8 "$T/big2/big.png" | tr -s ' ')" " 0 0 0 64 0 0 0 64" \
 	"resized mask back at the original size"
 
+# --size: the 32x32 segmentation network run at 64x64, one tile per board.
+run aoi-infer -m "$T/seg.aoim" --size 64x64 --masks "$T/big4" -j 1 "$TESTDATA/train/big.jsonl"
+expect_status 0 "--size 64x64"
+expect_eq "$(od -An -tu1 -j16 -N8 "$T/big4/big.png" | tr -s ' ')" " 0 0 0 64 0 0 0 64" \
+	"--size mask at the original size"
+run aoi-infer -m "$T/seg.aoim" --size 48x40 "$TESTDATA/train/big.jsonl"
+expect_status 1 "--size not a multiple of 32"
+expect_one_line_error aoi-infer "--size not a multiple of 32"
+run aoi-infer -m "$T/cls.aoim" --size 64x64 "$D"
+expect_status 1 "--size for a classifier"
+
 # A model trained on half-size windows shrinks the 64x64 board to 32x32.
 aoi-train $SEG --crop --scale 0.5 --epochs 1 -o "$T/crop.aoim" "$TESTDATA/train/big.jsonl" >/dev/null 2>&1
 run aoi-infer -m "$T/crop.aoim" --masks "$T/big3" -j 1 "$TESTDATA/train/big.jsonl"
