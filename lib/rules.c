@@ -933,6 +933,21 @@ int aoi_pred_mask(const json_t *rec, const char *base, aoi_classes *classes,
 	return rc;
 }
 
+/* A prediction that says it found defect pixels ("pixels", as aoi-infer
+ * writes it) but comes without the mask to measure them: the rules that
+ * count components cannot judge it, and accepting it would be wrong. */
+static int needs_mask(const aoi_rules *r, const json_t *pred)
+{
+	const char *key;
+	json_t *v;
+	int judged = r->nlimits > 0 || r->has_default || !isnan(r->defect_share);
+
+	json_object_foreach((json_t *)json_object_get(pred, "pixels"), key, v)
+		if (judged && json_is_number(v) && json_number_value(v) > 0)
+			return 1;
+	return 0;
+}
+
 int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 		    aoi_error *err)
 {
@@ -955,6 +970,10 @@ int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 		rc = aoi_pred_mask(rec, base, &classes, &mask, err);
 		in.mask = &mask;
 		in.classes = &classes;
+	} else if (needs_mask(r, pred)) {
+		rc = aoi_error_set(err, AOI_ENOTFOUND, NULL, 0,
+				   "\"pred\" counts defect pixels but has no \"mask\" "
+				   "(run aoi-infer with --masks DIR)");
 	}
 	if (rc == 0 && json_is_number(json_object_get(pred, "prob")))
 		in.prob = json_number_value(json_object_get(pred, "prob"));

@@ -111,6 +111,14 @@ run aoi-classify -q -r "$T/rules.json" "$T/nomask.jsonl"
 expect_status 1 "missing mask PNG"
 expect_err "nomask.jsonl:1\\): .*none.png" "missing mask PNG: record line and PNG path"
 
+printf '{"id":"a","pred":{"classes":["open"],"pixels":{"open":12}}}\n{"id":"b","pred":{"pixels":{"open":0}}}\n' >"$T/pixels.jsonl"
+run aoi-classify -q -r "$T/rules.json" "$T/pixels.jsonl"
+expect_status 1 "defect pixels without a mask"
+expect_err "pixels.jsonl:1\\): .*no \"mask\" \\(run aoi-infer with --masks" "defect pixels without a mask: told what to do"
+sed -n 2p "$T/pixels.jsonl" >"$T/nopixels.jsonl"
+run aoi-classify -q -r "$T/rules.json" "$T/nopixels.jsonl"
+expect_out '"decision":"accept"' "no defect pixels: no mask needed"
+
 run aoi-classify "$T/pred.jsonl"
 expect_status 2 "no --rules"
 
