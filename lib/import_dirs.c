@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "image.h"
 #include "import.h"
 #include "record.h"
 
@@ -32,15 +33,39 @@ static int mask_classes(const aoi_import_opts *o, aoi_classes *cls, aoi_error *e
 	return 0;
 }
 
-/* The mask file of an image stem, if there is one. */
+/* The mask file of an image stem, if there is one (the names MVTec AD,
+ * KolektorSDD and KolektorSDD2 give them). */
 static int find_mask(const char *masks, const char *stem, char *out, size_t size)
 {
-	static const char *const suffix[] = { ".png", "_mask.png", "_label.png" };
+	static const char *const suffix[] = { ".png", "_mask.png", "_label.png", "_GT.png",
+					      ".bmp", "_label.bmp" };
 
 	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++)
 		if (snprintf(out, size, "%s/%s%s", masks, stem, suffix[i]) < (int)size &&
 		    aoi_path_exists(out))
 			return 1;
+	return 0;
+}
+
+/* A single-channel PNG as it is (class indices); anything else the image
+ * loader reads (BMP, RGB PNG) by its largest channel, as a binary mask. */
+static int load_mask_file(const char *path, aoi_mask *m, aoi_error *err)
+{
+	aoi_image img = { 0 };
+
+	if (aoi_mask_load_png(path, m, err) == 0)
+		return 0;
+	aoi_error_clear(err);
+	if (aoi_image_load(path, &img, err) != 0 ||
+	    aoi_mask_alloc(m, img.width, img.height, err) != 0) {
+		aoi_image_release(&img);
+		return -1;
+	}
+	for (size_t i = 0; i < (size_t)img.width * img.height; i++)
+		for (int c = 0; c < img.channels; c++)
+			if (img.data[i * img.channels + c] > m->data[i])
+				m->data[i] = img.data[i * img.channels + c];
+	aoi_image_release(&img);
 	return 0;
 }
 
@@ -51,7 +76,7 @@ static int add_mask(json_t *rec, const char *path, const aoi_classes *cls,
 	int w = (int)aoi_record_num(rec, "width", 0), h = (int)aoi_record_num(rec, "height", 0);
 	int rc = -1;
 
-	if (aoi_mask_load_png(path, &m, err) != 0)
+	if (load_mask_file(path, &m, err) != 0)
 		return -1;
 	if (m.width != w || m.height != h) {
 		aoi_error_set(err, AOI_ESHAPE, path, 0, "mask is %dx%d, its image %dx%d",

@@ -326,7 +326,21 @@ static json_t *read_names(const char *prefix, aoi_error *err)
 		free(text);
 		return names;
 	}
-	aoi_error_set(err, AOI_ENOTFOUND, prefix, 0, "no data.yaml with the class names");
+	/* darknet exports: classes.txt, one name a line */
+	aoi_path_join(path, sizeof path, prefix, "classes.txt");
+	if (aoi_path_exists(path) && aoi_file_read(path, &text, &len, err) == 0) {
+		json_t *names = json_array();
+		char *cursor = (char *)text, *l;
+		while ((l = aoi_import_next_line(&cursor)) != NULL)
+			if (l[strspn(l, " \t")])
+				json_array_append_new(names, json_string(l + strspn(l, " \t")));
+		free(text);
+		if (json_array_size(names))
+			return names;
+		json_decref(names);
+	}
+	aoi_error_set(err, AOI_ENOTFOUND, prefix, 0,
+		      "no data.yaml (or classes.txt) with the class names");
 	return NULL;
 }
 

@@ -82,6 +82,17 @@ expect_one_line_error $P "bad yolo label"
 expect_err "b\\.txt:1\\)" "bad yolo label names its file and line"
 : >y/labels/train/b.txt
 
+# darknet exports name the classes in classes.txt
+mv y/data.yaml y/data.yaml.off
+printf 'scratch\ndent\n' >y/classes.txt
+run $P import yolo y
+expect_eq "$(q out 'r[0]["classes"]')" "['scratch', 'dent']" "classes.txt without data.yaml"
+rm y/classes.txt
+run $P import yolo y
+expect_status 1 "yolo without class names"
+expect_one_line_error $P "yolo without class names"
+mv y/data.yaml.off y/data.yaml
+
 # ---- export yolo and back ----
 run $P export yolo ex yolo.jsonl
 expect_status 0 "export yolo"
@@ -129,6 +140,28 @@ mkpng mc/p2.png 12 8 0 0,0,2,2,3
 run $P import mask-dir --images md/images --masks mc --classes open,short
 expect_status 1 "mask value beyond the classes"
 expect_one_line_error $P "mask value beyond the classes"
+
+# KolektorSDD's BMP labels and KolektorSDD2's RGB _GT.png masks
+mkdir -p ks/images ks/masks
+mkpng ks/images/k1.png 6 4 90
+mkpng ks/images/k2.png 6 4 90
+python3 - <<'PY'
+import struct, zlib
+w, h = 6, 4
+def px(x, y): return 255 if x >= 4 and y >= 2 else 0
+rows = b"".join(bytes(v for x in range(w) for v in (px(x, y),) * 3) + b"\0\0" for y in reversed(range(h)))
+head = b"BM" + struct.pack("<IHHI", 54 + len(rows), 0, 0, 54) + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(rows), 2835, 2835, 0, 0)
+open("ks/masks/k1_label.bmp", "wb").write(head + rows)
+raw = b"".join(b"\0" + bytes(v for x in range(w) for v in ((0, 200, 0) if x < 2 and y < 1 else (0, 0, 0))) for y in range(h))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+open("ks/masks/k2_GT.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+run $P import mask-dir --images ks/images --masks ks/masks
+expect_status 0 "import mask-dir with BMP and RGB masks"
+cp "$T/out" ks.jsonl
+run $P stats ks.jsonl
+expect_eq "$(q out 'r[0]["defective"], r[0]["area"]["min"], r[0]["area"]["max"]')" "(2, 2.0, 4.0)" \
+	"BMP label (a 2x2 corner) and RGB _GT.png (2 pixels) read as binary masks"
 
 # ---- import class-dirs ----
 mkdir -p cd/cat cd/dog sp/train/cat sp/val/dog
