@@ -8,7 +8,8 @@
  *
  * Means are PyTorch's: softmax cross-entropy with class weights divides by
  * the summed weight of the pixels counted (F.cross_entropy, reduction
- * "mean"); pixels labelled `ignore_index` count nowhere. */
+ * "mean"); pixels labelled `ignore_index` count nowhere, and a batch
+ * with no pixel counted has loss 0 and gradient 0 (PyTorch gives NaN). */
 #ifndef AOI_LOSS_H
 #define AOI_LOSS_H
 
