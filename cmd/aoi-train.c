@@ -9,6 +9,7 @@
 
 #include "arch.h"
 #include "cli.h"
+#include "dist.h"
 #include "fileio.h"
 #include "loader.h"
 #include "model.h"
@@ -384,6 +385,7 @@ typedef struct setup {
 	float weights[AOI_MAX_CLASSES + 1];
 	char interrupt_path[4096];
 	FILE *log;
+	aoi_dist *dist;          /* the processes of mpirun; one without it */
 } setup;
 
 static void setup_release(setup *s)
@@ -772,10 +774,19 @@ static void train_opts(setup *s, aoi_train_opts *to, volatile sig_atomic_t *stop
 	to->checkpoint_path = s->a.checkpoint;
 	snprintf(s->interrupt_path, sizeof(s->interrupt_path), "%s.ckpt", s->a.output);
 	to->interrupt_path = s->interrupt_path;
+	to->dist = s->dist;
+}
+
+static int reads_stdin(const args *a)
+{
+	return !a->dataset || !strcmp(a->dataset, "-") || (a->val && !strcmp(a->val, "-"));
 }
 
 static int setup_data(setup *s, aoi_error *err)
 {
+	/* mpirun gives standard input to rank 0 only */
+	if (reads_stdin(&s->a) && aoi_dist_share_stdin(s->dist, err) < 0)
+		return -1;
 	if (dataset_read(&s->main_ds, s->a.dataset, s->a.root, err) < 0)
 		return -1;
 	if (s->a.val && dataset_read(&s->val_ds, s->a.val, NULL, err) < 0)
@@ -789,8 +800,8 @@ static int setup_data(setup *s, aoi_error *err)
 
 static int open_log(setup *s, aoi_error *err)
 {
-	s->log = stdout;
-	if (s->a.log && !(s->log = fopen(s->a.log, "w")))
+	s->log = aoi_dist_rank(s->dist) == 0 ? stdout : NULL;
+	if (s->log && s->a.log && !(s->log = fopen(s->a.log, "w")))
 		return aoi_error_errno(err, s->a.log, "cannot create");
 	return 0;
 }
@@ -809,15 +820,20 @@ static int train(setup *s, volatile sig_atomic_t *stop, aoi_error *err)
 		rc = aoi_trainer_resume(t, &s->ck, s->resume_opt, err);
 	if (rc == 0)
 		rc = aoi_trainer_run(t, err);
-	if (rc == 1)
+	int writer = aoi_dist_rank(s->dist) == 0;
+	if (rc == 1 && writer)
 		fprintf(stderr, "%s: stopped after epoch %d of %d; continue with --resume %s\n",
 			prog, aoi_trainer_progress(t)->epoch, to.epochs,
 			to.checkpoint_path ? to.checkpoint_path : to.interrupt_path);
 	/* a resumed run that never improved still leaves a model */
-	if (rc == 0 && !aoi_path_exists(s->a.output) &&
+	if (rc == 0 && writer && !aoi_path_exists(s->a.output) &&
 	    aoi_model_save(s->a.output, &s->info, s->net, err) < 0)
 		rc = -1;
 	aoi_trainer_free(t);
+	char line[512];
+	if (rc >= 0 && aoi_dist_size(s->dist) > 1 &&
+	    aoi_dist_summary(s->dist, line, sizeof(line), err) == 0 && writer)
+		fprintf(stderr, "%s: %s\n", prog, line);
 	return rc;
 }
 
@@ -867,6 +883,9 @@ int main(int argc, char **argv)
 	aoi_classes_init(&s.classes);
 	aoi_model_info_init(&s.info);
 	aoi_loader_opts_init(&s.lo);
+	if (!(s.dist = aoi_dist_new(&err)))
+		return aoi_cli_fail(prog, &err);
+	s.a.threads = aoi_dist_threads(s.dist, (int)s.a.threads);
 	if (s.a.threads > 0)
 		omp_set_num_threads((int)s.a.threads);
 	catch_signals();
@@ -875,6 +894,9 @@ int main(int argc, char **argv)
 		rc = train(&s, &stop_requested, &err);
 	setup_release(&s);
 	if (rc < 0)
-		return aoi_cli_fail(prog, &err);
+		aoi_cli_fail(prog, &err);
+	aoi_dist_free(s.dist, rc < 0); /* after an error: ends every process */
+	if (rc < 0)
+		return AOI_EXIT_FAILURE;
 	return aoi_cli_close_stdout(prog, rc == 1 ? AOI_EXIT_FAILURE : AOI_EXIT_OK);
 }

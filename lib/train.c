@@ -30,6 +30,8 @@ struct aoi_trainer {
 	int *order;
 	aoi_shape out;
 	metrics m;
+	int rows;              /* of each global batch on this process */
+	int halt;              /* all processes agreed to stop (dist) */
 };
 
 void aoi_train_opts_init(aoi_train_opts *o)
@@ -95,6 +97,23 @@ static int alloc_buffers(aoi_trainer *t, aoi_error *err)
 	return 0;
 }
 
+/* This process's rows of each batch; with several, only rank 0 writes. */
+static int dist_setup(aoi_trainer *t, aoi_error *err)
+{
+	int size = aoi_dist_size(t->o.dist);
+	t->rows = aoi_dist_local_rows(t->o.dist, t->o.batch);
+	if (t->rows == 0)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "a batch of %d does not divide among %d processes",
+				     t->o.batch, size);
+	if (aoi_dist_rank(t->o.dist) > 0) {
+		t->o.log = NULL;
+		t->o.progress = 0;
+		t->o.model_path = t->o.checkpoint_path = t->o.interrupt_path = NULL;
+	}
+	return 0;
+}
+
 aoi_trainer *aoi_trainer_new(aoi_net *net, aoi_loader *train, aoi_loader *val,
 			     const aoi_train_opts *o, aoi_error *err)
 {
@@ -112,8 +131,9 @@ aoi_trainer *aoi_trainer_new(aoi_net *net, aoi_loader *train, aoi_loader *val,
 	t->val = val;
 	t->o = *o;
 	state_init(&t->st, o);
-	if (aoi_batch_alloc(&t->batch, train, o->batch, err) < 0 ||
-	    aoi_net_plan(net, o->batch, t->batch.h, t->batch.w, err) < 0)
+	if (dist_setup(t, err) < 0 || aoi_batch_alloc(&t->batch, train, t->rows, err) < 0 ||
+	    aoi_net_plan(net, t->rows, t->batch.h, t->batch.w, err) < 0 ||
+	    aoi_dist_sync_net(o->dist, net, err) < 0)
 		goto fail;
 	t->out = aoi_net_output_shape(net);
 	if (check_output(t, err) < 0 || alloc_buffers(t, err) < 0)
@@ -224,30 +244,34 @@ static int epoch_order(aoi_trainer *t, int epoch)
 static int train_step(aoi_trainer *t, int epoch, int step, aoi_rng *rng, double *loss,
 		      aoi_error *err)
 {
-	int n = aoi_loader_count(t->train), b = t->o.batch;
-	int idx[b];
-	for (int r = 0; r < b; r++)
-		idx[r] = t->order[(step * b + r) % n];
-	if (aoi_loader_fill(t->train, &t->batch, idx, b, epoch, 1, err) < 0)
+	int n = aoi_loader_count(t->train), b = t->o.batch, rows = t->rows;
+	int idx[rows];
+	for (int r = 0; r < rows; r++) /* this process's share of the batch */
+		idx[r] = t->order[(step * b + aoi_dist_global_row(t->o.dist, r)) % n];
+	if (aoi_loader_fill(t->train, &t->batch, idx, rows, epoch, 1, err) < 0)
 		return -1;
 	aoi_net_zero_grads(t->net);
 	const float *out = aoi_net_forward(t->net, t->batch.x, 1, rng, err);
 	if (!out)
 		return -1;
-	*loss = batch_loss(t, out, b, t->grad, err);
+	*loss = batch_loss(t, out, rows, t->grad, err);
 	if (*loss < 0 || !isfinite(*loss))
 		return *loss < 0 ? -1
 				 : aoi_error_set(err, AOI_EINVAL, "", 0,
 						 "the loss is not finite at epoch %d step %d (learning rate too high?)",
 						 epoch + 1, step + 1);
-	if (aoi_net_backward(t->net, t->grad, err) < 0)
+	aoi_dist_scale_loss_grad(t->o.dist, t->grad, (size_t)rows * t->out.c * t->out.h * t->out.w);
+	if (aoi_net_backward(t->net, t->grad, err) < 0 ||
+	    aoi_dist_reduce_grads(t->o.dist, t->net, err) < 0)
 		return -1;
 	aoi_optim_step(t->opt, t->net);
-	return 0;
+	return aoi_dist_agree(t->o.dist, loss, t->o.stop && *t->o.stop, &t->halt, err);
 }
 
 static int stopped(const aoi_trainer *t)
 {
+	if (aoi_dist_size(t->o.dist) > 1) /* what all agreed at the last step */
+		return t->halt;
 	return t->o.stop && *t->o.stop;
 }
 
@@ -259,6 +283,10 @@ static double train_epoch(aoi_trainer *t, int epoch, aoi_error *err)
 	aoi_rng base, rng;
 	aoi_rng_seed(&base, t->o.seed ^ 0x64726f70ULL);
 	aoi_rng_fork(&base, (uint64_t)epoch, &rng);
+	if (aoi_dist_rank(t->o.dist) > 0) { /* other rows, other dropout */
+		base = rng;
+		aoi_rng_fork(&base, (uint64_t)aoi_dist_rank(t->o.dist), &rng);
+	}
 	aoi_progress p;
 	char label[64], extra[64];
 	snprintf(label, sizeof(label), "epoch %d/%d", epoch + 1, t->o.epochs);
@@ -347,13 +375,40 @@ static void add_keypoints(metrics *m, const aoi_batch *b, const float *out, aoi_
 	}
 }
 
+/* The sums of every process's share of the validation set, on each. */
+static int merge_metrics(aoi_trainer *t, aoi_error *err)
+{
+	metrics *m = &t->m;
+	size_t kk = m->confusion ? (size_t)m->k * m->k : 0;
+	if (aoi_dist_size(t->o.dist) == 1)
+		return 0;
+	double *v = malloc((5 + kk) * sizeof(double));
+	if (!v)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	double head[5] = { m->loss, (double)m->batches, (double)m->correct,
+			   (double)m->total, m->centre_err };
+	memcpy(v, head, sizeof(head));
+	for (size_t i = 0; i < kk; i++)
+		v[5 + i] = (double)m->confusion[i];
+	int rc = aoi_dist_allreduce_double(t->o.dist, v, 5 + kk, AOI_DIST_SUM, err);
+	m->loss = v[0];
+	m->batches = (long)v[1];
+	m->correct = (long)v[2];
+	m->total = (long)v[3];
+	m->centre_err = v[4];
+	for (size_t i = 0; i < kk; i++)
+		m->confusion[i] = (long long)v[5 + i];
+	free(v);
+	return rc;
+}
+
 static int validate(aoi_trainer *t, int epoch, aoi_error *err)
 {
 	metrics *m = &t->m;
-	int n = aoi_loader_count(t->val), b = t->o.batch;
-	int idx[b];
+	int n = aoi_loader_count(t->val), b = t->rows;
+	int idx[b], size = aoi_dist_size(t->o.dist), rank = aoi_dist_rank(t->o.dist);
 	metrics_reset(m);
-	for (int i = 0; i < n; i += b) {
+	for (int i = rank * b; i < n; i += size * b) { /* every size-th batch */
 		int rows = n - i < b ? n - i : b;
 		for (int r = 0; r < rows; r++)
 			idx[r] = i + r;
@@ -376,6 +431,8 @@ static int validate(aoi_trainer *t, int epoch, aoi_error *err)
 		if (stopped(t))
 			return -2;
 	}
+	if (merge_metrics(t, err) < 0)
+		return -1;
 	m->loss /= m->batches;
 	return 0;
 }
@@ -545,6 +602,10 @@ static int run_epoch(aoi_trainer *t, int epoch, aoi_error *err)
 	double loss = train_epoch(t, epoch, err);
 	if (loss < 0)
 		return (int)loss;
+	/* one set of batch-norm statistics for validation and the files */
+	if (aoi_dist_average_state(t->o.dist, t->net, err) < 0 ||
+	    aoi_dist_check_replicas(t->o.dist, t->net, err) < 0)
+		return -1;
 	t->last = (aoi_train_epoch){ epoch + 1, loss, loss, 0, lr, 0 };
 	if (t->val) {
 		int rc = validate(t, epoch, err);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "arch.h"
+#include "dist.h"
 #include "error.h"
 #include "loader.h"
 #include "loss.h"
@@ -63,6 +64,12 @@ typedef struct aoi_train_opts {
 	const char *model_path;      /* the best model; NULL: not written */
 	const char *checkpoint_path; /* after every epoch; NULL: not written */
 	const char *interrupt_path;  /* when stopped, if checkpoint_path is NULL */
+	/* Data parallelism (dist.h): NULL or a group of one for a single
+	 * process. With N processes each takes rows rank, rank + N, ... of
+	 * every global batch of `batch` (which N must divide), gradients are
+	 * summed across them, validation is split among them, they stop
+	 * together, and only rank 0 writes the log, model and checkpoints. */
+	aoi_dist *dist;
 } aoi_train_opts;
 
 void aoi_train_opts_init(aoi_train_opts *o); /* 10 epochs, batch 8, adam, ce */
