@@ -20,11 +20,12 @@ export PMIX_MCA_mca_base_component_disable_dlclose=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="suppressions=$AOI_TOP/tests/lsan.supp:print_suppressions=0"
+MPIRUN="mpirun --allow-run-as-root --oversubscribe --bind-to none
+	-x ASAN_OPTIONS -x LSAN_OPTIONS -x AOI_TEST_STDIN -x OMP_NUM_THREADS"
 mpi() {
 	np=$1
 	shift
-	timeout 300 mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np" \
-		-x ASAN_OPTIONS -x LSAN_OPTIONS -x AOI_TEST_STDIN -x OMP_NUM_THREADS "$@"
+	timeout 300 $MPIRUN -np "$np" "$@"
 }
 export OMP_NUM_THREADS=1
 
@@ -42,5 +43,61 @@ if grep -q "built without MPI" "$T/err" "$T/out"; then
 fi
 expect_status 0 "test_dist under mpirun -np 2"
 expect_eq "$(grep -c '0 failed' "$T/out")" 2 "test_dist: both ranks pass"
+
+# aoi-train with two processes: one log, one model, one summary line, no
+# stray temporary files (rank 1 writes nothing).
+D="$TESTDATA/train/train.jsonl"
+SEG="--arch mbv2-unet-s --size 32x32 --gray --template --batch 4 --lr 0.01 --augment flip"
+mkdir "$T/a"
+run mpi 2 aoi-train $SEG --epochs 2 --log "$T/a/log" --checkpoint "$T/a/ck" -o "$T/a/m.aoim" "$D"
+expect_status 0 "aoi-train under mpirun -np 2"
+expect_eq "$(grep -c '"epoch"' "$T/a/log")" 2 "one log line per epoch, from rank 0 only"
+expect_eq "$(ls "$T/a" | tr '\n' ' ')" "ck log m.aoim " "the model, checkpoint and log, nothing else"
+expect_err "2 processes x 1 thread: [0-9.]+ MB of gradients all-reduced per step" "summary line"
+expect_err "peak memory per process [0-9]+ MiB" "peak memory reported"
+expect_eq "$(grep -c 'all-reduced' "$T/err")" 1 "summary from rank 0 only"
+
+# The same again gives the same bytes (the sums are in a fixed order).
+run mpi 2 aoi-train $SEG --epochs 2 -o "$T/a/again.aoim" "$D"
+expect_status 0 "second run"
+expect_true "same seed, same processes, same model" cmp "$T/a/m.aoim" "$T/a/again.aoim"
+
+# The dataset on standard input: mpirun gives it to rank 0, which shares
+# it; the run is the same as from the file.
+run mpi 2 aoi-train $SEG --epochs 2 --root "$TESTDATA/train" --log "$T/stdin.log" \
+	-o "$T/stdin.aoim" <"$D"
+expect_status 0 "dataset on standard input"
+expect_eq "$(sed 's/,"seconds".*//' "$T/stdin.log")" "$(sed 's/,"seconds".*//' "$T/a/log")" \
+	"standard input trains like the file"
+
+# Resume under mpirun from the checkpoint rank 0 wrote.
+run mpi 2 aoi-train $SEG --resume "$T/a/ck" --epochs 3 --log "$T/res.log" -o "$T/a/m.aoim" "$D"
+expect_status 0 "resume with two processes"
+expect_eq "$(sed -n 's/.*"epoch":\([0-9]*\).*/\1/p' "$T/res.log")" 3 "resume runs epoch 3 only"
+
+# A batch the processes cannot share evenly.
+run mpi 2 aoi-train $SEG --batch 3 --epochs 1 -o "$T/odd.aoim" "$D"
+expect_status 1 "odd batch"
+expect_err "aoi-train: error:? a batch of 3 does not divide among 2 processes" "odd batch message"
+expect_true "no model after the error" test ! -e "$T/odd.aoim"
+
+# SIGINT to mpirun: every process stops after the same step, rank 0
+# writes the checkpoint, and the run says how to continue. (timeout, not
+# the shell, runs in the background: a background shell ignores SIGINT.)
+timeout 300 $MPIRUN -np 2 aoi-train $SEG --epochs 100000 --log "$T/sig.log" -o "$T/sig.aoim" "$D" 2>"$T/sig.err" &
+pid=$!
+i=0
+while ! grep -q epoch "$T/sig.log" 2>/dev/null && [ $i -lt 1200 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -INT $pid
+wait $pid
+status=$?
+expect_status 1 "stopped by SIGINT"
+cases=$((cases + 1))
+grep -q "stopped after epoch [0-9]* of 100000; continue with --resume $T/sig.aoim.ckpt" "$T/sig.err" ||
+	fail "SIGINT message: $(head -c 600 "$T/sig.err")"
+expect_true "checkpoint on SIGINT" test -s "$T/sig.aoim.ckpt"
 
 done_testing
