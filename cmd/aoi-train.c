@@ -857,6 +857,9 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* mpirun passes SIGUSR1 on to every process and waits; SIGINT and
+	 * SIGTERM it passes on too, but kills them a second later */
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 static int setup_all(setup *s, aoi_error *err)

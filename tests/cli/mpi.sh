@@ -57,13 +57,8 @@ expect_err "2 processes x 1 thread: [0-9.]+ MB of gradients all-reduced per step
 expect_err "peak memory per process [0-9]+ MiB" "peak memory reported"
 expect_eq "$(grep -c 'all-reduced' "$T/err")" 1 "summary from rank 0 only"
 
-# The same again gives the same bytes (the sums are in a fixed order).
-run mpi 2 aoi-train $SEG --epochs 2 -o "$T/a/again.aoim" "$D"
-expect_status 0 "second run"
-expect_true "same seed, same processes, same model" cmp "$T/a/m.aoim" "$T/a/again.aoim"
-
 # The dataset on standard input: mpirun gives it to rank 0, which shares
-# it; the run is the same as from the file.
+# it; the run is the same as from the file, to the last digit logged.
 run mpi 2 aoi-train $SEG --epochs 2 --root "$TESTDATA/train" --log "$T/stdin.log" \
 	-o "$T/stdin.aoim" <"$D"
 expect_status 0 "dataset on standard input"
@@ -81,23 +76,34 @@ expect_status 1 "odd batch"
 expect_err "aoi-train: error:? a batch of 3 does not divide among 2 processes" "odd batch message"
 expect_true "no model after the error" test ! -e "$T/odd.aoim"
 
-# SIGINT to mpirun: every process stops after the same step, rank 0
-# writes the checkpoint, and the run says how to continue. (timeout, not
-# the shell, runs in the background: a background shell ignores SIGINT.)
-timeout 300 $MPIRUN -np 2 aoi-train $SEG --epochs 100000 --log "$T/sig.log" -o "$T/sig.aoim" "$D" 2>"$T/sig.err" &
-pid=$!
-i=0
-while ! grep -q epoch "$T/sig.log" 2>/dev/null && [ $i -lt 1200 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-kill -INT $pid
-wait $pid
-status=$?
-expect_status 1 "stopped by SIGINT"
-cases=$((cases + 1))
-grep -q "stopped after epoch [0-9]* of 100000; continue with --resume $T/sig.aoim.ckpt" "$T/sig.err" ||
-	fail "SIGINT message: $(head -c 600 "$T/sig.err")"
-expect_true "checkpoint on SIGINT" test -s "$T/sig.aoim.ckpt"
+# Stopping: every process stops after the same step, rank 0 writes the
+# checkpoint, and the run says how to continue. mpirun passes SIGUSR1 on
+# and waits; SIGINT too, but it kills the processes after
+# odls_base_sigkill_timeout seconds (1 by default). (timeout, not the
+# shell, runs in the background: a background shell ignores SIGINT.)
+stop_test() {
+	sig=$1
+	shift
+	rm -f "$T/sig.log" "$T/sig.aoim.ckpt"
+	timeout 600 $MPIRUN "$@" -np 2 aoi-train $SEG --epochs 100000 --log "$T/sig.log" \
+		-o "$T/sig.aoim" "$D" 2>"$T/sig.err" &
+	pid=$!
+	i=0
+	while ! grep -q epoch "$T/sig.log" 2>/dev/null && [ $i -lt 3000 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	# to mpirun itself: timeout passes SIGINT on, SIGUSR1 it does not
+	kill -"$sig" "$(ps -o pid= --ppid $pid | head -n 1)"
+	wait $pid
+	status=$?
+	expect_status 1 "stopped by SIG$sig"
+	cases=$((cases + 1))
+	grep -q "stopped after epoch [0-9]* of 100000; continue with --resume $T/sig.aoim.ckpt" \
+		"$T/sig.err" || fail "SIG$sig message: $(head -c 600 "$T/sig.err")"
+	expect_true "checkpoint on SIG$sig" test -s "$T/sig.aoim.ckpt"
+}
+stop_test USR1
+stop_test INT --mca odls_base_sigkill_timeout 120
 
 done_testing
