@@ -4,10 +4,11 @@
  *
  * Coordinates: the transform works in pixel-index coordinates, pixel (x, y)
  * having its centre at (x, y), as the header says ("output pixel (x, y)
- * samples the source at inv(x, y)"); keypoints are taken in the same
- * coordinates. Boxes are [x1, x2) x [y1, y2) pixel edges, so their edges sit
- * half a pixel before the centres and aoi_augment_box shifts by 0.5 around
- * the mapping.
+ * samples the source at inv(x, y)"), and aoi_augment_point maps such
+ * points. Records' boxes and keypoints span pixels ([x, x+1) is pixel x),
+ * so their coordinates sit half a pixel before the centres: callers shift
+ * keypoints by -0.5 / +0.5 around aoi_augment_point (as the loader does),
+ * and aoi_augment_box does it itself.
  *
  * The forward map, source point p to output point q, is
  *     q = oc + t + z * R(theta) * F * S * (p - c)

@@ -221,9 +221,13 @@ static void augment_geometry(const json_t *in, json_t *rec, const aoi_augment *a
 	if (json_is_array(kp)) {
 		double *xy = malloc(sizeof *xy * 2 * (json_array_size(kp) + 1));
 		json_array_foreach(kp, i, v) {
-			xy[2 * i] = json_number_value(json_array_get(v, 0));
-			xy[2 * i + 1] = json_number_value(json_array_get(v, 1));
+			/* record points span pixels as boxes do; the transform
+			 * works on pixel centres */
+			xy[2 * i] = json_number_value(json_array_get(v, 0)) - 0.5;
+			xy[2 * i + 1] = json_number_value(json_array_get(v, 1)) - 0.5;
 			aoi_augment_point(a, &xy[2 * i], &xy[2 * i + 1]);
+			xy[2 * i] += 0.5;
+			xy[2 * i + 1] += 0.5;
 		}
 		json_object_set_new(rec, "keypoints", aoi_synth_points_json(xy, (int)json_array_size(kp)));
 		free(xy);

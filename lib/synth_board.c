@@ -2,8 +2,8 @@
  * placement example needs no photos of its own: a green solder mask with
  * copper traces and pads, a dark chip body with silver pins and a pin-1
  * dot, uneven lighting and sensor noise. The chip's corners (top-left,
- * top-right, bottom-left, bottom-right of its body, in pixel-index
- * coordinates) and its mask (body and pins) come with it. */
+ * top-right, bottom-left, bottom-right of its body; pixel (x, y) spans
+ * [x, x+1), as for boxes) and its mask (body and pins) come with it. */
 #include "synth.h"
 
 #include <math.h>
@@ -27,8 +27,8 @@ void aoi_synth_board_opts_init(aoi_synth_board_opts *o)
 	o->channels = 3;
 }
 
-/* Chip-local (u, v) to image coordinates (raster convention: +0.5 is the
- * pixel centre, so index coordinates are these minus 0.5). */
+/* Chip-local (u, v) to image coordinates (pixel (x, y) spans [x, x+1), as
+ * in raster.h and in records). */
 static void chip_point(const chip *c, double u, double v, double *x, double *y)
 {
 	*x = c->cx + u * cos(c->a) - v * sin(c->a);
@@ -166,8 +166,6 @@ static int board_draw(aoi_rng *rng, int w, int h, int channels, aoi_image *img,
 	chip_point(&c, c.bw / 2, -c.bh / 2, &corners[2], &corners[3]);
 	chip_point(&c, -c.bw / 2, c.bh / 2, &corners[4], &corners[5]);
 	chip_point(&c, c.bw / 2, c.bh / 2, &corners[6], &corners[7]);
-	for (int k = 0; k < 8; k++)
-		corners[k] -= 0.5; /* to pixel-index coordinates */
 	aoi_mask_release(&layers);
 	return 0;
 }

@@ -38,8 +38,9 @@ typedef struct source {
 	aoi_image photo;         /* the component is sampled from here */
 	aoi_image background;    /* the photo with the component removed */
 	aoi_mask mask;           /* the component, 0/1 */
-	double corners[8];       /* TL, TR, BL, BR, pixel-index coordinates */
-	double cx, cy;           /* the corners' centre: the rotation centre */
+	double corners[8];       /* TL, TR, BL, BR; pixel (x, y) spans [x, x+1) */
+	double cx, cy;           /* the corners' centre in pixel-index coordinates
+				  * (pixel centres at integers): the rotation centre */
 	int held_out;
 } source;
 
@@ -83,7 +84,7 @@ static int source_corners(source *s, const json_t *rec, aoi_error *err)
 			}
 	if (x2 < 0)
 		return aoi_error_set(err, AOI_EFORMAT, "", 0, "neither keypoints nor a component mask");
-	double c[8] = { x1, y1, x2, y1, x1, y2, x2, y2 };
+	double c[8] = { x1, y1, x2 + 1, y1, x1, y2 + 1, x2 + 1, y2 + 1 }; /* pixel edges */
 	memcpy(s->corners, c, sizeof c);
 	return 0;
 }
@@ -118,8 +119,6 @@ static int source_mask(source *s, const json_t *rec, const char *base, aoi_error
 	if (aoi_mask_count(&s->mask, 1) == 0) {
 		double xy[8] = { s->corners[0], s->corners[1], s->corners[2], s->corners[3],
 				 s->corners[6], s->corners[7], s->corners[4], s->corners[5] };
-		for (int k = 0; k < 8; k++)
-			xy[k] += 0.5; /* index to raster coordinates */
 		aoi_raster_polygon(&s->mask, xy, 4, 1);
 	}
 	if (aoi_mask_count(&s->mask, 1) == 0)
@@ -194,8 +193,8 @@ static int source_load(place_ctx *c, source *s, const json_t *rec, const char *b
 	    source_mask(s, rec, base, err) < 0 ||
 	    source_background(s, rec, base, c->o->fill_template, err) < 0)
 		return -1;
-	s->cx = (s->corners[0] + s->corners[2] + s->corners[4] + s->corners[6]) / 4;
-	s->cy = (s->corners[1] + s->corners[3] + s->corners[5] + s->corners[7]) / 4;
+	s->cx = (s->corners[0] + s->corners[2] + s->corners[4] + s->corners[6]) / 4 - 0.5;
+	s->cy = (s->corners[1] + s->corners[3] + s->corners[5] + s->corners[7]) / 4 - 0.5;
 	s->held_out = is_held_out(c->o, s->id, k, n);
 	return 0;
 }
@@ -227,7 +226,8 @@ static int load_sources(place_ctx *c, aoi_error *err)
 	return got < 0 ? -1 : 0;
 }
 
-/* A placement: source point p goes to c + R(theta) (p - c) + d. */
+/* A placement: source point p goes to c + R(theta) (p - c) + d, in
+ * pixel-index coordinates (pixel centres at integers). */
 typedef struct placement {
 	double dx, dy, theta, cx, cy;
 } placement;
@@ -340,8 +340,12 @@ static int rescale(const aoi_synth_job *job, aoi_image *img, aoi_mask *mask, dou
 		return -1;
 	}
 	*scale = job->width / (double)img->width;
+	for (int k = 0; k < 2 * n_points; k++)
+		xy[k] -= 0.5; /* record points to the transform's pixel centres */
 	for (int k = 0; k < n_points; k++)
 		aoi_augment_point(&a, &xy[2 * k], &xy[2 * k + 1]);
+	for (int k = 0; k < 2 * n_points; k++)
+		xy[k] += 0.5;
 	aoi_image_release(img);
 	aoi_mask_release(mask);
 	*img = img2;
@@ -405,8 +409,11 @@ static int make_place(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	paste(s, &p, &img, &mask);
 	memcpy(xy, s->corners, sizeof s->corners);
 	memcpy(xy + 8, s->corners, sizeof s->corners);
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 4; k++) { /* corners are pixel edges, placement index-based */
+		xy[2 * k] -= 0.5, xy[2 * k + 1] -= 0.5;
 		place_point(&p, &xy[2 * k], &xy[2 * k + 1]);
+		xy[2 * k] += 0.5, xy[2 * k + 1] += 0.5;
+	}
 	snprintf(name, sizeof name, "place_%06ld.png", i);
 	int rc = rescale(c->job, &img, &mask, xy, 8, &scale, err);
 	if (rc == 0)

@@ -240,23 +240,22 @@ static void write_source(const char *dir, int k, FILE *list)
 	snprintf(name, sizeof name, "src%d.png", k);
 	join(path, dir, name);
 	aoi_image_save_png(path, &img, NULL);
-	/* pixel-index corners: the centres of the corner pixels, widened by
-	 * half a pixel to the rectangle's edges */
+	/* record corners span pixels as boxes do: the rectangle's edges */
 	fprintf(list, "{\"id\":\"s%d\",\"image\":\"%s\",\"width\":128,\"height\":128,"
 		      "\"keypoints\":[[%g,%g],[%g,%g],[%g,%g],[%g,%g]]}\n",
-		k, name, x0 - 0.5, y0 - 0.5, x1 - 0.5, y0 - 0.5, x0 - 0.5, y1 - 0.5, x1 - 0.5, y1 - 0.5);
+		k, name, x0, y0, x1, y0, x0, y1, x1, y1);
 	aoi_image_release(&img);
 }
 
-/* Signed distance-like test: inside the quadrilateral TL, TR, BR, BL (in
- * raster coordinates, pixel centres at +0.5) by at least `margin`. */
+/* Inside the quadrilateral TL, TR, BR, BL by at least `margin` pixels
+ * (record coordinates: pixel centres at +0.5). */
 static int inside_quad(const double *kp, double px, double py, double margin)
 {
 	const int order[4] = { 0, 1, 3, 2 };
 	for (int e = 0; e < 4; e++) {
 		const double *a = &kp[2 * order[e]], *b = &kp[2 * order[(e + 1) % 4]];
 		double ex = b[0] - a[0], ey = b[1] - a[1], len = hypot(ex, ey);
-		double cross = (ex * (py - a[1] - 0.5) - ey * (px - a[0] - 0.5)) / len;
+		double cross = (ex * (py - a[1]) - ey * (px - a[0])) / len;
 		if (cross < margin)
 			return 0;
 	}
@@ -288,6 +287,17 @@ static void check_place_record(const json_t *rec, const char *base, const aoi_sy
 				bad_out += v > 150 || mk;
 			}
 		}
+	/* to a fraction of a pixel: the brightness-weighted centre of the pasted
+	 * rectangle (edges blended in proportion) is the corners' centre */
+	double sw = 0, swx = 0, swy = 0;
+	for (int y = 0; y < img.height; y++)
+		for (int x = 0; x < img.width; x++) {
+			double wgt = fmax(0, img.data[y * img.width + x] - 100.0);
+			sw += wgt, swx += wgt * (x + 0.5), swy += wgt * (y + 0.5);
+		}
+	double bcx = (kp[0] + kp[2] + kp[4] + kp[6]) / 4, bcy = (kp[1] + kp[3] + kp[5] + kp[7]) / 4;
+	CHECK_MSG(fabs(swx / sw - bcx) < 0.15 && fabs(swy / sw - bcy) < 0.15,
+		  "bright centre (%.3f, %.3f), corners centre (%.3f, %.3f)", swx / sw, swy / sw, bcx, bcy);
 	CHECK(in > 600);
 	CHECK_MSG(bad_in == 0 && bad_out == 0, "%s: %ld wrong inside, %ld wrong outside the corners",
 		  aoi_record_str(rec, "id"), bad_in, bad_out);
@@ -474,10 +484,11 @@ static void test_augment_records(void)
 	aoi_image_save_png(path, &img, NULL);
 	join(list, dir, "in.jsonl");
 	FILE *fp = fopen(list, "w");
-	/* a dot at keypoint (40, 30), boxed, with the same image as template */
+	/* a dot on pixel (40, 30), so at keypoint (40.5, 30.5), boxed, with the
+	 * same image as template */
 	for (int k = 0; k < 5; k++)
 		fprintf(fp, "{\"id\":\"r%d\",\"image\":\"dot.png\",\"template\":\"dot.png\",\"width\":90,"
-			    "\"height\":70,\"label\":\"%s\",\"keypoints\":[[40,30]],"
+			    "\"height\":70,\"label\":\"%s\",\"keypoints\":[[40.5,30.5]],"
 			    "\"boxes\":[[35,25,46,36,\"dot\"]]}\n", k, k < 2 ? "a" : "b");
 	fclose(fp);
 	aoi_synth_augment_opts_init(&o);
@@ -504,7 +515,7 @@ static void test_augment_records(void)
 			for (int x = 0; x < a.width; x++)
 				if (a.data[y * a.width + x] > best)
 					best = a.data[y * a.width + x], bx = x, by = y;
-		CHECK_MSG(fabs(bx - kx) <= 1 && fabs(by - ky) <= 1, "dot at (%d,%d), keypoint (%.2f,%.2f)", bx, by, kx, ky);
+		CHECK_MSG(fabs(bx + 0.5 - kx) <= 1 && fabs(by + 0.5 - ky) <= 1, "dot at (%d,%d), keypoint (%.2f,%.2f)", bx, by, kx, ky);
 		json_t *box = json_array_get(json_object_get(rec, "boxes"), 0);
 		CHECK(json_number_value(json_array_get(box, 0)) <= bx && json_number_value(json_array_get(box, 2)) > bx);
 		aoi_image_release(&a);
