@@ -158,6 +158,8 @@ static int parse_ids(args *a, const char *s, aoi_error *err)
 
 	free(a->ids);
 	a->ids = strdup(s);
+	if (!a->ids)
+		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	a->place.n_holdout_ids = 0;
 	for (char *t = strtok_r(a->ids, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (a->place.n_holdout_ids == AOI_SYNTH_MAX_HOLDOUT)

@@ -485,6 +485,14 @@ int aoi_synth_place(const aoi_synth_job *job, const aoi_synth_place_opts *o, aoi
 	aoi_classes_init(&c.classes);
 	aoi_classes_add(&c.classes, "component");
 	rc = load_sources(&c, err);
+	for (int i = 0; rc == 0 && i < c.o->n_holdout_ids; i++) {
+		int found = 0;
+		for (int k = 0; k < c.n_src; k++)
+			found |= strcmp(c.src[k].id, c.o->holdout_ids[i]) == 0;
+		if (!found)
+			rc = aoi_error_set(err, AOI_ENOTFOUND, c.o->sources, 0,
+					   "--holdout-ids: no source has id '%s'", c.o->holdout_ids[i]);
+	}
 	if (rc == 0) {
 		int held = 0;
 		for (int k = 0; k < c.n_src; k++)

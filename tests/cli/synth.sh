@@ -55,6 +55,14 @@ expect_eq "$same" 1 "place: same image bytes with 1 thread"
 OMP_NUM_THREADS=3 aoi-synth place --sources boards.jsonl -n 12 --holdout 1 --seed 2 --out p2 >p2.jsonl 2>/dev/null
 expect_eq "$(cmp -s p1/place_000000.png p2/place_000000.png && echo same || echo differs)" differs "place: another seed, other images"
 
+run aoi-synth place --sources boards.jsonl -n 8 --holdout-ids board-001,board-002 --out p3
+expect_status 0 "place --holdout-ids"
+expect_eq "$(grep '"split":"test"' "$T/out" | grep -c '"source":"board-00[12]"')" 4 "held-out ids make the test images"
+expect_eq "$(grep -c '"split":"test"' "$T/out")" 4 "only they do"
+run aoi-synth place --sources boards.jsonl -n 8 --holdout-ids board-009 --out p3
+expect_status 1 "an unknown held-out id"
+expect_err "no source has id 'board-009'" "unknown id named"
+
 run aoi-synth place --draw-sources 3 -n 6 --size 96x96 --out drawn
 expect_status 0 "place --draw-sources"
 expect_true "drawn sources listed" test -s drawn/sources.jsonl
