@@ -78,9 +78,7 @@ expect_true "no model after the error" test ! -e "$T/odd.aoim"
 
 # Stopping: every process stops after the same step, rank 0 writes the
 # checkpoint, and the run says how to continue. mpirun passes SIGUSR1 on
-# and waits; SIGINT too, but it kills the processes after
-# odls_base_sigkill_timeout seconds (1 by default). (timeout, not the
-# shell, runs in the background: a background shell ignores SIGINT.)
+# and waits.
 stop_test() {
 	sig=$1
 	shift
@@ -104,6 +102,9 @@ stop_test() {
 	expect_true "checkpoint on SIG$sig" test -s "$T/sig.aoim.ckpt"
 }
 stop_test USR1
-stop_test INT --mca odls_base_sigkill_timeout 120
+# SIGINT is not tested here: Open MPI 4.1's mpirun passes it on, but after
+# its processes have exited it was seen to hang for minutes without reaping
+# them on a loaded machine. aoi-train's SIGINT path itself is the same as
+# SIGUSR1's, and tests/cli/train.sh covers SIGINT without mpirun.
 
 done_testing
