@@ -10,7 +10,11 @@ missing() {
 	for h in png.h jpeglib.h jansson.h; do
 		[ -e /usr/include/$h ] || { echo "$h"; return 0; }
 	done
-	ls /usr/include/*/cblas.h /usr/include/cblas.h >/dev/null 2>&1 || { echo cblas.h; return 0; }
+	found=
+	for h in /usr/include/cblas.h /usr/include/*/cblas.h; do
+		[ -e "$h" ] && found=$h
+	done
+	[ -n "$found" ] || { echo cblas.h; return 0; }
 	command -v mandoc >/dev/null 2>&1 || { echo mandoc; return 0; }
 	return 1
 }
