@@ -80,6 +80,8 @@ BIN := $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit cli demo install uninstall deps clean bench lint-man have-deps
+# keep objects between runs: they are intermediate files of pattern rules
+.SECONDARY:
 all: have-deps $(BUILD)/libaoi.a $(BIN) $(BUILD)/aoi.pc
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
