@@ -3,8 +3,12 @@
  * the sgemm peak is only checked for being a finite positive rate. */
 #include <math.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "bench.h"
 #include "check.h"
+#include "net.h"
 
 static void test_quantile(void)
 {
@@ -128,6 +132,74 @@ static void test_peak(void)
 	CHECK_INT(aoi_bench_sgemm_peak(64, 1, 0, &pk, &err), -1);
 }
 
+/* input 3x8x8 -> conv 4 (3x3, pad 1) -> batchnorm -> relu -> conv 2 (1x1):
+ * 2*4*64*27 + 2*2*64*4 = 13824 + 1024 FLOPs of convolution per image */
+static aoi_net *tiny_net(aoi_error *err)
+{
+	aoi_net *net = aoi_net_new(3, err);
+	int x;
+
+	if (!net)
+		return NULL;
+	x = aoi_net_conv(net, 0, 4, 3, 1, 1, 1, 1, 0, err);
+	x = aoi_net_batchnorm(net, x, err);
+	x = aoi_net_activation(net, x, AOI_ACT_RELU, 0, err);
+	x = aoi_net_conv(net, x, 2, 1, 1, 0, 1, 1, 1, err);
+	if (x < 0) {
+		aoi_net_free(net);
+		return NULL;
+	}
+	return net;
+}
+
+static void test_net_timing(void)
+{
+	aoi_error err;
+	aoi_rng rng;
+	aoi_net *net = tiny_net(&err);
+	double s[3], layer[5], conv = 0;
+	aoi_bench_step steps[2];
+	aoi_node_info info;
+
+	CHECK(net != NULL);
+	if (!net)
+		return;
+	aoi_rng_seed(&rng, 1);
+	aoi_net_init_params(net, &rng);
+	aoi_net_set_threads(net, 1);
+	CHECK_INT(aoi_net_plan(net, 2, 8, 8, &err), 0);
+	for (int i = 0; i < aoi_net_node_count(net); i++)
+		if (aoi_net_node_info(net, i, &info) == 0 && strcmp(info.kind, "conv") == 0)
+			conv += info.flops;
+	CHECK_NEAR(conv, 2 * (13824 + 1024), 0); /* batch 2 */
+	CHECK(aoi_bench_net_flops(net) >= conv);
+
+	/* training changes the parameters; the forward pass does not */
+	size_t np = aoi_net_param_count(net);
+	float *before = malloc(np * sizeof *before);
+	memcpy(before, aoi_net_params(net), np * sizeof *before);
+	CHECK_INT(aoi_bench_train(net, AOI_TASK_SEGMENTATION, 1, 2, &rng, steps, &err), 0);
+	CHECK(memcmp(before, aoi_net_params(net), np * sizeof *before) != 0);
+	for (int r = 0; r < 2; r++)
+		CHECK(steps[r].total >= steps[r].forward + steps[r].backward &&
+		      steps[r].forward >= 0 && steps[r].loss >= 0 && steps[r].optim >= 0);
+	CHECK_INT(aoi_bench_train(net, AOI_TASK_KEYPOINTS, 0, 1, &rng, steps, &err), 0);
+	free(before);
+
+	CHECK_INT(aoi_net_fuse_for_inference(net, &err), 0);
+	CHECK_INT(aoi_bench_forward(net, 1, 3, &rng, s, &err), 0);
+	for (int r = 0; r < 3; r++)
+		CHECK(s[r] >= 0 && isfinite(s[r]));
+	/* per node: the input and the fused batchnorm and relu take no time */
+	CHECK_INT(aoi_net_node_count(net), 5);
+	CHECK_INT(aoi_bench_layers(net, 0, 3, &rng, layer, &err), 0);
+	CHECK(layer[0] == 0 && layer[2] == 0 && layer[3] == 0);
+	CHECK(layer[1] >= 0 && layer[4] >= 0);
+	/* a fused net cannot train: the error comes back up */
+	CHECK_INT(aoi_bench_train(net, AOI_TASK_SEGMENTATION, 0, 1, &rng, steps, &err), -1);
+	aoi_net_free(net);
+}
+
 int main(void)
 {
 	test_quantile();
@@ -135,5 +207,6 @@ int main(void)
 	test_cuts();
 	test_cost();
 	test_peak();
+	test_net_timing();
 	return check_done();
 }
