@@ -741,9 +741,9 @@ static int run(opts *o, aoi_error *err)
 	if (!o->train && aoi_net_fuse_for_inference(b.net, err) < 0)
 		rc = -1;
 	if (o->nthreads == 0)
-		o->threads[o->nthreads++] = 0;
+		o->threads[o->nthreads++] = aoi_bench_cores();
 	for (int i = 0; i < o->nthreads && rc == 0; i++) {
-		b.threads = o->threads[i] > 0 ? (int)o->threads[i] : aoi_bench_cores();
+		b.threads = (int)o->threads[i];
 		b.first = i == 0;
 		rc = one_pass(&b, err);
 		fflush(stdout);

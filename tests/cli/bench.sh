@@ -13,6 +13,10 @@ for f in gflop median_s p95_s p99_s images_per_s gflops peak_gflops peak_share s
 	expect_out "\"$f\":[0-9]" "inference line has $f"
 done
 
+run aoi-bench -a mbv2-unet-s $tiny
+expect_status 0 "default threads: all cores"
+expect_out "\"threads\":$(nproc),.*\"speedup\":1\.0,\"efficiency\":1\.0" "one pass at all cores"
+
 run aoi-bench -a mbv2-unet-s $tiny -t 1,2 -b 2 --price-per-hour 0.272 --target 35
 expect_status 0 "scaling over 1,2 threads"
 expect_eq "$(grep -c '"mode":"infer"' "$T/out")" 2 "a line per thread count"
