@@ -67,7 +67,7 @@ field() { sed -n "s/.*\"$1\": *\([-0-9.eE+]*\).*/\1/p" | head -n 1; }
 machine() {
 	model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 	cpus=$(nproc 2>/dev/null)
-	echo "Machine: ${model:-unknown CPU}, $cpus cores ($(uname -m)), $THREADS threads;" \
+	echo "Machine: ${model:-unknown CPU}, $cpus cores ($(uname -m)), threads: $THREADS;" \
 		"load average (1, 5, 15 min) before: $LOAD_BEFORE, after: $(uptime | sed 's/.*load average: *//')"
 }
 
@@ -172,9 +172,9 @@ table() {
 	done
 	pk=$(cat "$W"/aoi.* 2>/dev/null | field peak_gflops)
 	echo
-	echo "Medians of $REPS timed runs after warm-up, $THREADS threads; ratios are aoi's time over the peer's (below 1: aoi is faster)."
+	echo "Medians of $REPS timed runs after warm-up, threads: $THREADS; ratios are aoi's time over the peer's (below 1: aoi is faster)."
 	echo "A training step counts as three forward passes of FLOPs; ONNX Runtime runs inference only (n/a)."
-	[ -n "$pk" ] && awk -v p="$pk" -v t="$THREADS" 'BEGIN { printf "FP32 peak of this machine: %.1f GFLOP/s (cblas_sgemm on 2048x2048 matrices, OpenBLAS, %d threads, measured before each case; this one from the first).\n", p, t }'
+	[ -n "$pk" ] && awk -v p="$pk" -v t="$THREADS" 'BEGIN { printf "FP32 peak of this machine: %.1f GFLOP/s (cblas_sgemm on 2048x2048 matrices, OpenBLAS, threads: %d, measured before each case; this one from the first).\n", p, t }'
 	echo "Absolute times drift with the load on the machine; the ratios, taken case by case in one run, drift less."
 	machine
 }
