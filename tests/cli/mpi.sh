@@ -76,6 +76,59 @@ expect_status 1 "odd batch"
 expect_err "aoi-train: error:? a batch of 3 does not divide among 2 processes" "odd batch message"
 expect_true "no model after the error" test ! -e "$T/odd.aoim"
 
+# Two machines: two network namespaces joined by a veth pair, with
+# addresses of their own (nothing routes out), mpirun in the first
+# starting the second process through `ip netns exec` instead of ssh, and
+# TCP between them. Root only; skipped where namespaces cannot be made.
+two_hosts() {
+	ns1=aoi$$a ns2=aoi$$b
+	ip netns add $ns1 2>/dev/null || return 1
+	if ! ip netns add $ns2 || ! ip link add ${ns1}v type veth peer name ${ns2}v ||
+		! ip link set ${ns1}v netns $ns1 || ! ip link set ${ns2}v netns $ns2; then
+		ip netns del $ns1 2>/dev/null
+		ip netns del $ns2 2>/dev/null
+		return 1
+	fi
+	ip -n $ns1 addr add 10.251.0.1/30 dev ${ns1}v
+	ip -n $ns2 addr add 10.251.0.2/30 dev ${ns2}v
+	for n in $ns1 $ns2; do
+		ip -n $n link set lo up
+		ip -n $n link set ${n}v up
+	done
+	cat >"$T/rsh" <<RSH
+#!/bin/sh
+# rsh HOST COMMAND...: what ssh would do, in HOST's namespace
+case "\$1" in
+10.251.0.1) ns=$ns1 ;;
+10.251.0.2) ns=$ns2 ;;
+*) echo "rsh: unknown host \$1" >&2; exit 1 ;;
+esac
+shift
+exec ip netns exec \$ns /bin/sh -c "\$*"
+RSH
+	chmod +x "$T/rsh"
+	printf '10.251.0.1 slots=1\n10.251.0.2 slots=1\n' >"$T/hosts"
+}
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && two_hosts; then
+	trap 'ip netns del $ns1; ip netns del $ns2; rm -rf "$T"' EXIT
+	NET="--hostfile $T/hosts --mca plm_rsh_agent $T/rsh --mca btl self,tcp
+		--mca btl_tcp_if_include 10.251.0.0/30 --mca oob_tcp_if_include 10.251.0.0/30"
+	run timeout 300 ip netns exec $ns1 $MPIRUN $NET -np 2 \
+		sh -c 'hostname -I; exec "$0" "$@"' "$TESTS_BIN/test_dist" <"$T/stdin"
+	expect_status 0 "test_dist on two hosts"
+	expect_eq "$(grep -c '0 failed' "$T/out")" 2 "test_dist on two hosts: both ranks pass"
+	expect_eq "$(grep -o '10\.251\.0\.[12]' "$T/out" | sort | tr '\n' ' ')" \
+		"10.251.0.1 10.251.0.2 " "one process in each namespace"
+	mkdir "$T/net"
+	run timeout 300 ip netns exec $ns1 $MPIRUN $NET -np 2 aoi-train $SEG --epochs 2 \
+		--log "$T/net/log" -o "$T/net/m.aoim" "$D"
+	expect_status 0 "aoi-train on two hosts"
+	expect_eq "$(sed 's/,"seconds".*//' "$T/net/log")" "$(sed 's/,"seconds".*//' "$T/a/log" | head -n 2)" \
+		"two hosts train like two processes on one"
+else
+	echo "skipped: two hosts as network namespaces need root and ip netns"
+fi
+
 # Stopping: every process stops after the same step, rank 0 writes the
 # checkpoint, and the run says how to continue. mpirun passes SIGUSR1 on
 # and waits.
