@@ -60,8 +60,10 @@ deps-mpi:
 		{ echo "aoi: apt-get install $(MPI_PKGS) failed" >&2; exit 1; }; \
 	else echo "aoi: run as root: apt-get install -y $(MPI_PKGS)" >&2; exit 1; fi
 
-# rabbitmq-c (issue 10): off until the queue workers land; AMQP=1 turns it on.
-AMQP ?= 0
+# rabbitmq-c (issue 10): queue workers (aoi-classify/aoi-infer --amqp,
+# aoi-datatool publish/consume). On when its header is there (AMQP=0 turns
+# it off: the queue options then fail with "built without AMQP support").
+AMQP ?= $(if $(wildcard /usr/include/amqp.h /usr/include/rabbitmq-c/amqp.h),1,0)
 ifeq ($(AMQP),1)
 AMQP_CFLAGS := -DAOI_HAVE_AMQP
 AMQP_LIBS := -lrabbitmq

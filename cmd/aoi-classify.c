@@ -2,6 +2,7 @@
  * "pred"), applies a rules file (man/aoi-rules.5) to each record and
  * writes it back with "decision" and "reasons". */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "fileio.h"
 #include "record.h"
 #include "rules.h"
+#include "worker.h"
 
 static const char *prog = "aoi-classify";
 
@@ -25,6 +27,12 @@ static void usage(void)
 	       "                      for a FILE, the FILE's directory)\n"
 	       "  -o, --output FILE   write here, whole or not at all (default: stdout)\n"
 	       "  -q, --quiet         no summary line on stderr\n"
+	       "      --amqp URL      work as a queue worker on this broker\n"
+	       "                      (amqp://user:pass@host:port/vhost) instead of\n"
+	       "                      reading FILEs: needs --consume and --publish\n"
+	       "      --consume QUEUE take prediction records from QUEUE\n"
+	       "      --publish QUEUE put decided records on QUEUE\n"
+	       "      --prefetch N    records the broker may send ahead (default: 1)\n"
 	       "  -h, --help          show this help and exit\n"
 	       "  -V, --version       show the version and exit\n"
 	       "\n"
@@ -34,8 +42,12 @@ static void usage(void)
 
 typedef struct opts {
 	const char *rules, *root, *output;
+	const char *amqp, *consume, *publish;
+	long prefetch;
 	int quiet;
 } opts;
+
+enum { O_AMQP = 256, O_CONSUME, O_PUBLISH, O_PREFETCH };
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
@@ -43,7 +55,12 @@ static int parse_opts(int argc, char **argv, opts *o)
 		{"rules", required_argument, NULL, 'r'}, {"root", required_argument, NULL, 'R'},
 		{"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
+		{"amqp", required_argument, NULL, O_AMQP},
+		{"consume", required_argument, NULL, O_CONSUME},
+		{"publish", required_argument, NULL, O_PUBLISH},
+		{"prefetch", required_argument, NULL, O_PREFETCH},
 		{NULL, 0, NULL, 0}};
+	aoi_error err;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "r:o:qhV", longopts, NULL)) != -1) {
@@ -54,11 +71,24 @@ static int parse_opts(int argc, char **argv, opts *o)
 		case 'q': o->quiet = 1; break;
 		case 'h': usage(); return 0;
 		case 'V': aoi_cli_version(prog); return 0;
+		case O_AMQP: o->amqp = optarg; break;
+		case O_CONSUME: o->consume = optarg; break;
+		case O_PUBLISH: o->publish = optarg; break;
+		case O_PREFETCH:
+			if (aoi_cli_parse_int("--prefetch", optarg, 1, 65535, &o->prefetch, &err) < 0)
+				return aoi_cli_usage_error(prog, "%s", err.msg);
+			break;
 		default: return aoi_cli_usage_error(prog, "unknown option");
 		}
 	}
 	if (!o->rules)
 		return aoi_cli_usage_error(prog, "--rules FILE is required");
+	if (o->amqp && (!o->consume || !o->publish))
+		return aoi_cli_usage_error(prog, "--amqp needs --consume and --publish");
+	if (!o->amqp && (o->consume || o->publish))
+		return aoi_cli_usage_error(prog, "--consume and --publish need --amqp");
+	if (o->amqp && optind < argc)
+		return aoi_cli_usage_error(prog, "--amqp takes no FILE");
 	return -1; /* go on */
 }
 
@@ -145,6 +175,49 @@ static int run(const opts *o, char **files, int nfiles, aoi_error *err)
 	return rc;
 }
 
+/* Queue worker mode: set by SIGTERM/SIGINT, read by the worker between
+ * records so that the record in hand is finished. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+typedef struct queue_ctx {
+	aoi_rules *rules;
+	const char *base;
+} queue_ctx;
+
+static int decide(void *ctx, json_t *rec, aoi_error *err)
+{
+	const queue_ctx *q = ctx;
+
+	return aoi_rules_apply(q->rules, rec, q->base, err);
+}
+
+static int run_queue(const opts *o, aoi_error *err)
+{
+	aoi_worker_opts wo = { o->amqp, o->consume, o->publish, (int)o->prefetch, 0, &stop_flag };
+	struct sigaction sa = { .sa_handler = on_signal };
+	aoi_worker_stats st;
+	queue_ctx q = { NULL, o->root ? o->root : "." };
+	int rc;
+
+	if (!(q.rules = aoi_rules_load(o->rules, err)))
+		return -1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	rc = aoi_worker_run(&wo, decide, &q, &st, err);
+	if (rc == 0 && !o->quiet)
+		fprintf(stderr, "%s: %ld decided, %ld dead-lettered, %ld reconnects\n", prog,
+			st.done, st.dead, st.reconnects);
+	aoi_rules_free(q.rules);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	opts o = {0};
@@ -154,7 +227,7 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc == 0 ? aoi_cli_close_stdout(prog, AOI_EXIT_OK) : rc;
 	aoi_error_clear(&err);
-	if (run(&o, argv + optind, argc - optind, &err) < 0) {
+	if ((o.amqp ? run_queue(&o, &err) : run(&o, argv + optind, argc - optind, &err)) < 0) {
 		aoi_cli_fail(prog, &err);
 		return aoi_cli_close_stdout(prog, AOI_EXIT_FAILURE);
 	}

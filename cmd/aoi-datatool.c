@@ -3,6 +3,7 @@
  * in lib/ (import.h, export.h, dataset.h, hash.h, render.h); this file reads
  * options, opens streams and returns the exit code. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "import.h"
 #include "record.h"
 #include "render.h"
+#include "worker.h"
 
 static const char *const prog = "aoi-datatool";
 
@@ -38,19 +40,27 @@ static const char usage_text[] =
 	"  sample -n N [--seed N] [--stratify FIELD]        (default: --seed 1)\n"
 	"  hash [DATASET]                  SHA-256 of records and the files they name\n"
 	"  render --out DIR [DATASET]      PNG of truth (and pred) per record\n"
+	"  publish --amqp URL --queue Q [DATASET]   put each record on queue Q\n"
+	"  consume --amqp URL --queue Q [-n N] [--idle SECONDS]\n"
+	"                                  write records of queue Q to standard\n"
+	"                                  output (default: until interrupted)\n"
 	"\n"
 	"Options:\n"
 	"  --root DIR       base of relative paths in records read from standard\n"
 	"                   input (default: the working directory; for a file: its\n"
 	"                   directory)\n"
 	"  --absolute       import: write absolute image paths (default: DIR as given)\n"
+	"  --amqp URL       publish/consume: the broker, amqp://user:pass@host:port/vhost\n"
+	"  --queue Q        publish/consume: the queue\n"
+	"  --idle SECONDS   consume: stop after this long without a record (default: 0,\n"
+	"                   never)\n"
 	"  -h, --help       show this help and exit\n"
 	"  --version        show the version and exit\n";
 
 enum opt_id {
 	O_ROOT = 256, O_ABSOLUTE, O_SPLIT, O_IMAGES, O_MASKS, O_CLASSES, O_FORMAT,
 	O_VAL, O_TEST, O_SEED, O_STRATIFY, O_BY, O_LABEL, O_CLASS, O_SOURCE, O_GROUP,
-	O_OUT, O_N = 'n', O_HELP = 'h', O_VERSION = 300
+	O_OUT, O_AMQP, O_QUEUE, O_IDLE, O_N = 'n', O_HELP = 'h', O_VERSION = 300
 };
 
 static const struct option long_options[] = {
@@ -71,6 +81,9 @@ static const struct option long_options[] = {
 	{ "source", required_argument, NULL, O_SOURCE },
 	{ "group", required_argument, NULL, O_GROUP },
 	{ "out", required_argument, NULL, O_OUT },
+	{ "amqp", required_argument, NULL, O_AMQP },
+	{ "queue", required_argument, NULL, O_QUEUE },
+	{ "idle", required_argument, NULL, O_IDLE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -79,6 +92,8 @@ static const struct option long_options[] = {
 typedef struct opts {
 	aoi_import_opts imp;
 	const char *root, *format, *out;
+	const char *amqp, *queue;
+	double idle;
 	aoi_split_opts split;
 	aoi_filter filter;
 	long n, seed;
@@ -356,6 +371,76 @@ static int cmd_render(opts *o)
 }
 
 /* Options each command takes, as the long names' ids (see long_options). */
+/* ---- queues (lib/worker.h) ---- */
+
+/* consume: set by SIGTERM/SIGINT so that the record in hand is written
+ * and acked before the program exits. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static int need_queue(const opts *o, const char *cmd)
+{
+	if (!o->amqp || !o->queue)
+		return aoi_cli_usage_error(prog, "'%s' needs --amqp URL and --queue Q", cmd);
+	return 0;
+}
+
+static int cmd_publish(opts *o)
+{
+	const char *path = dataset_arg(o, 0);
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	aoi_error err;
+	long n = 0;
+	int rc = need_queue(o, "publish");
+
+	aoi_error_clear(&err);
+	if (rc)
+		return rc;
+	if (!in) {
+		aoi_error_errno(&err, path, "open");
+		return aoi_cli_fail(prog, &err);
+	}
+	rc = aoi_worker_publish_file(o->amqp, o->queue, in, strcmp(path, "-") ? path : "stdin",
+				     &n, &err);
+	if (in != stdin)
+		fclose(in);
+	if (rc < 0)
+		return aoi_cli_fail(prog, &err);
+	fprintf(stderr, "%s: published %ld records to %s\n", prog, n, o->queue);
+	return AOI_EXIT_OK;
+}
+
+static int cmd_consume(opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	aoi_consume_opts co;
+	char prefix[300];
+	aoi_error err;
+	long n = 0;
+	int rc = need_queue(o, "consume");
+
+	aoi_error_clear(&err);
+	if (rc)
+		return rc;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	co.max = o->given_n ? o->n : 0;
+	co.idle = o->idle;
+	co.notes = stderr;
+	co.prefix = prefix;
+	co.stop = &stop_flag;
+	snprintf(prefix, sizeof prefix, "%s: %s: dead letter", prog, o->queue);
+	if (aoi_worker_consume_file(o->amqp, o->queue, stdout, &co, &n, &err) < 0)
+		return aoi_cli_fail(prog, &err);
+	return AOI_EXIT_OK;
+}
+
 static const command commands[] = {
 	{ "import", cmd_import, "absolute split images masks classes", 1, 2 },
 	{ "export", cmd_export, "root", 2, 3 },
@@ -366,6 +451,8 @@ static const command commands[] = {
 	{ "sample", cmd_sample, "root n seed stratify", 0, 1 },
 	{ "hash", cmd_hash, "root", 0, 1 },
 	{ "render", cmd_render, "root out", 0, 1 },
+	{ "publish", cmd_publish, "amqp queue", 0, 1 },
+	{ "consume", cmd_consume, "amqp queue n idle", 0, 0 },
 };
 
 static int takes(const command *c, const char *name)
@@ -414,6 +501,9 @@ static int set_option(opts *o, int id, const char *arg)
 	case O_SOURCE: f = AOI_FILTER_SOURCE; break;
 	case O_GROUP: f = AOI_FILTER_GROUP; break;
 	case O_OUT: o->out = arg; break;
+	case O_AMQP: o->amqp = arg; break;
+	case O_QUEUE: o->queue = arg; break;
+	case O_IDLE: bad = aoi_cli_parse_double("--idle", arg, 0, 1e9, &o->idle, &err); break;
 	case O_N:
 		o->given_n = 1;
 		bad = aoi_cli_parse_int("-n", arg, 0, 0x7fffffffffffffffL, &o->n, &err);
