@@ -2,6 +2,7 @@
  * out with a "pred" object (lib/infer.c does the work). */
 #include <getopt.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "infer.h"
 #include "model.h"
 #include "record.h"
+#include "worker.h"
 
 static const char *prog = "aoi-infer";
 
@@ -19,6 +21,8 @@ typedef struct args {
 	int tile;          /* -1: as the model says */
 	int width, height; /* --size, 0: the model's input */
 	int keep_going;
+	const char *amqp, *consume, *publish; /* queue worker mode */
+	long prefetch;
 } args;
 
 static void usage(void)
@@ -41,12 +45,19 @@ static void usage(void)
 	       "      --min-area N      components smaller than N pixels give no box (0)\n"
 	       "  -k, --keep-going      skip records whose image cannot be read, with a\n"
 	       "                        warning, instead of failing\n"
+	       "      --amqp URL        work as a queue worker on this broker\n"
+	       "                        (amqp://user:pass@host:port/vhost) instead of\n"
+	       "                        reading DATASET: needs --consume and --publish\n"
+	       "      --consume QUEUE   take records from QUEUE\n"
+	       "      --publish QUEUE   put predicted records on QUEUE\n"
+	       "      --prefetch N      records the broker may send ahead (1)\n"
 	       "  -h, --help            this help\n"
 	       "  -V, --version         version\n",
 	       prog);
 }
 
-enum { OPT_MASKS = 256, OPT_ROOT, OPT_TILE, OPT_RESIZE, OPT_SIZE, OPT_OVERLAP, OPT_MIN_AREA };
+enum { OPT_MASKS = 256, OPT_ROOT, OPT_TILE, OPT_RESIZE, OPT_SIZE, OPT_OVERLAP, OPT_MIN_AREA,
+	OPT_AMQP, OPT_CONSUME, OPT_PUBLISH, OPT_PREFETCH };
 
 static const struct option options[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -60,6 +71,10 @@ static const struct option options[] = {
 	{ "overlap", required_argument, NULL, OPT_OVERLAP },
 	{ "min-area", required_argument, NULL, OPT_MIN_AREA },
 	{ "keep-going", no_argument, NULL, 'k' },
+	{ "amqp", required_argument, NULL, OPT_AMQP },
+	{ "consume", required_argument, NULL, OPT_CONSUME },
+	{ "publish", required_argument, NULL, OPT_PUBLISH },
+	{ "prefetch", required_argument, NULL, OPT_PREFETCH },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -73,6 +88,7 @@ static int parse_value(args *a, int c, const char *v, aoi_error *err)
 	case OPT_SIZE: return aoi_cli_parse_size("--size", v, &a->width, &a->height, err);
 	case OPT_OVERLAP: return aoi_cli_parse_int("--overlap", v, 0, 4096, &a->overlap, err);
 	case OPT_MIN_AREA: return aoi_cli_parse_int("--min-area", v, 0, 1L << 40, &a->min_area, err);
+	case OPT_PREFETCH: return aoi_cli_parse_int("--prefetch", v, 1, 65535, &a->prefetch, err);
 	}
 	return aoi_error_set(err, AOI_EINVAL, NULL, 0, "unhandled option");
 }
@@ -95,6 +111,9 @@ static int parse_args(args *a, int argc, char **argv)
 		case OPT_TILE: a->tile = 1; break;
 		case OPT_RESIZE: a->tile = 0; break;
 		case 'k': a->keep_going = 1; break;
+		case OPT_AMQP: a->amqp = optarg; break;
+		case OPT_CONSUME: a->consume = optarg; break;
+		case OPT_PUBLISH: a->publish = optarg; break;
 		case 'h': usage(); return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
 		case 'V': aoi_cli_version(prog); return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
 		case ':': return aoi_cli_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
@@ -109,6 +128,12 @@ static int parse_args(args *a, int argc, char **argv)
 	a->dataset = optind < argc ? argv[optind] : NULL;
 	if (!a->model)
 		return aoi_cli_usage_error(prog, "-m MODEL is required");
+	if (a->amqp && (!a->consume || !a->publish))
+		return aoi_cli_usage_error(prog, "--amqp needs --consume and --publish");
+	if (!a->amqp && (a->consume || a->publish))
+		return aoi_cli_usage_error(prog, "--consume and --publish need --amqp");
+	if (a->amqp && a->dataset)
+		return aoi_cli_usage_error(prog, "--amqp takes no DATASET");
 	return -1;
 }
 
@@ -254,6 +279,54 @@ static int run(const args *a, aoi_infer *inf, aoi_error *err)
 	return rc;
 }
 
+/* Queue worker mode: set by SIGTERM/SIGINT, read by the worker between
+ * records so that the record in hand is finished. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+typedef struct queue_ctx {
+	aoi_infer *inf;
+	const char *base;
+} queue_ctx;
+
+/* One record from the queue: its mask file (if any) is committed and
+ * fsynced by lib/infer.c before this returns, so the worker may ack. */
+static int predict_one(void *ctx, json_t *rec, aoi_error *err)
+{
+	const queue_ctx *q = ctx;
+	aoi_infer_item it = { rec, q->base, NULL, 0, 0, { 0 } }; /* errors keep the file */
+
+	if (aoi_infer_run(q->inf, &it, 1, err) < 0)
+		return -2; /* the network failed: not the record's fault */
+	if (it.failed) {
+		*err = it.err;
+		return -1;
+	}
+	return 0;
+}
+
+static int run_queue(const args *a, aoi_infer *inf, aoi_error *err)
+{
+	aoi_worker_opts wo = { a->amqp, a->consume, a->publish, (int)a->prefetch, 0, &stop_flag };
+	struct sigaction sa = { .sa_handler = on_signal };
+	queue_ctx q = { inf, a->root ? a->root : "." };
+	aoi_worker_stats st;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (aoi_worker_run(&wo, predict_one, &q, &st, err) < 0)
+		return -1;
+	fprintf(stderr, "%s: %ld predicted, %ld dead-lettered, %ld reconnects\n", prog, st.done,
+		st.dead, st.reconnects);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	args a;
@@ -283,7 +356,7 @@ int main(int argc, char **argv)
 		if (a.threads > 0)
 			aoi_net_set_threads(l.net, (int)a.threads);
 		inf = aoi_infer_new(l.net, &l.m, &o, &err);
-		rc = inf ? run(&a, inf, &err) : -1;
+		rc = !inf ? -1 : a.amqp ? run_queue(&a, inf, &err) : run(&a, inf, &err);
 	}
 	aoi_infer_free(inf);
 	loaded_release(&l);

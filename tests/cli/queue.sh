@@ -133,6 +133,30 @@ expect_status 0 "SIGTERM exits 0"
 cases=$((cases + 1))
 grep -Eq 'decided, [0-9]+ dead-lettered' "$T/w2.err" || fail "worker summary: $(cat "$T/w2.err")"
 
+# ---- aoi-infer as a worker: masks on disk, one bad image dead-lettered ----
+D="$TESTDATA/train"
+aoi-train --arch mbv2-unet-s --size 32x32 --gray --template -b 4 -j 1 -e 1 \
+	-o "$T/seg.aoim" "$D/train.jsonl" >/dev/null 2>&1
+{ cat "$D/train.jsonl"; printf '{"id":"gone","image":"no-such.png","template":"no-such.png"}\n'; } \
+	>"$T/seg-in.jsonl"
+nseg=$(grep -c . "$D/train.jsonl")
+run aoi-datatool publish --amqp "$URL" --queue images "$T/seg-in.jsonl"
+expect_status 0 "publish images"
+aoi-infer -m "$T/seg.aoim" -j 1 --root "$D" --masks "$T/masks" --amqp "$URL" \
+	--consume images --publish segmented 2>"$T/inf.err" &
+inf=$!
+run aoi-datatool consume --amqp "$URL" --queue segmented -n "$nseg" --idle 20
+expect_status 0 "consume the predictions"
+expect_eq "$(grep -c '"pred":{"mask"' "$T/out")" "$nseg" "every image predicted"
+expect_eq "$(ls "$T/masks" | grep -c '\.png$')" "$nseg" "with its mask file"
+run aoi-datatool consume --amqp "$URL" --queue images.dead -n 1 --idle 10
+expect_out '"id":"gone"' "the missing image is dead-lettered"
+expect_err 'images\.dead: dead letter: .*no-such\.png' "with the file named"
+kill -TERM "$inf"
+wait "$inf"
+status=$?
+expect_status 0 "aoi-infer worker: SIGTERM exits 0"
+
 # consume -n stops after N records
 printf '{"id":"n1"}\n{"id":"n2"}\n{"id":"n3"}\n' >"$T/three.jsonl"
 run aoi-datatool publish --amqp "$URL" --queue three "$T/three.jsonl"
