@@ -457,7 +457,7 @@ int aoi_queue_publish(aoi_queue *q, const char *queue, const char *body, size_t 
 
 static int no_amqp(aoi_error *err)
 {
-	return aoi_error_set(err, AOI_EINVAL, "", 0,
+	return aoi_error_set(err, AOI_EINVAL, "amqp", 0,
 			     "built without AMQP support (install librabbitmq-dev and rebuild)");
 }
 
