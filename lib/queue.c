@@ -396,7 +396,9 @@ static int wait_confirm(aoi_queue *q, uint64_t seq, aoi_error *err)
 			continue;
 		if (f.payload.method.id == AMQP_BASIC_ACK_METHOD) {
 			const amqp_basic_ack_t *a = f.payload.method.decoded;
-			if (a->delivery_tag >= seq || (a->multiple && a->delivery_tag >= seq))
+			/* one publish in flight: an ack of it, or a "multiple"
+			 * ack up to it or beyond */
+			if (a->delivery_tag >= seq)
 				return 0;
 		} else if (f.payload.method.id == AMQP_BASIC_NACK_METHOD) {
 			return aoi_error_set(err, AOI_EIO, q->shown, 0,
