@@ -58,6 +58,9 @@ typedef struct aoi_node {
 	 * output is that node's output */
 	int fused_into;   /* -1 if not fused */
 	int consumers;
+	/* inference arena sharing (net.c) */
+	int last_use;     /* the last node that reads y */
+	size_t y_off;
 } aoi_node;
 
 struct aoi_net {

@@ -309,6 +309,9 @@ int aoi_net_set_output(aoi_net *net, int node, aoi_error *err)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "output node %d does not exist", node);
 	net->output = node;
+	/* the shared inference arena depends on which node is kept */
+	if (net->fused && net->planned)
+		return aoi_net_plan(net, net->batch, net->height, net->width, err);
 	return 0;
 }
 
@@ -327,8 +330,9 @@ static int plan_shapes(aoi_net *net, int batch, int height, int width,
 	return 0;
 }
 
-/* Point every node at its slices of the arena; with arena NULL only count. */
-static size_t layout_arena(aoi_net *net, float *arena)
+/* Training: every node keeps its own output, gradient and aux. Point the
+ * nodes at their slices; with arena NULL only count. */
+static size_t layout_training(aoi_net *net, float *arena)
 {
 	size_t off = 0;
 
@@ -338,22 +342,98 @@ static size_t layout_arena(aoi_net *net, float *arena)
 		size_t n = round_up(aoi_nn_numel(node->out));
 		size_t aux = ops->aux_floats ? round_up(ops->aux_floats(net, node)) : 0;
 
-		if (node->fused_into >= 0) {
-			node->y = arena ? net->nodes[node->fused_into].y : NULL;
-			node->dy = node->aux = NULL;
-			continue;
-		}
 		node->y = arena ? arena + off : NULL;
-		off += n;
-		node->dy = NULL;
-		if (!net->fused) {
-			node->dy = arena ? arena + off : NULL;
-			off += n;
-		}
+		node->dy = arena ? arena + off + n : NULL;
+		off += 2 * n;
 		node->aux = aux && arena ? arena + off : NULL;
 		off += aux;
 	}
 	return off;
+}
+
+/* Inference: a node's output lives from the node to its last reader (the
+ * readers of a node fused into it count; the output lives to the end). */
+static void mark_last_use(aoi_net *net)
+{
+	for (int i = 0; i < net->nnodes; i++)
+		net->nodes[i].last_use = i;
+	for (int i = 1; i < net->nnodes; i++) {
+		aoi_node *node = &net->nodes[i];
+		for (int j = 0; j < node->ninputs; j++)
+			if (aoi_nn_in(net, node, j)->last_use < i)
+				aoi_nn_in(net, node, j)->last_use = i;
+	}
+	net->nodes[net->output].last_use = net->nnodes;
+	for (int i = net->nnodes - 1; i >= 1; i--) {
+		aoi_node *node = &net->nodes[i];
+		aoi_node *f = node->fused_into >= 0 ? &net->nodes[node->fused_into] : NULL;
+		if (f && f->last_use < node->last_use)
+			f->last_use = node->last_use;
+	}
+}
+
+/* Lowest offset for node i's output clear of every output placed before
+ * that is still alive at i. */
+static size_t first_fit(const aoi_net *net, int i, size_t n)
+{
+	size_t off = 0;
+	int moved = 1;
+
+	while (moved) {
+		moved = 0;
+		for (int j = 0; j < i; j++) {
+			const aoi_node *o = &net->nodes[j];
+			size_t on = round_up(aoi_nn_numel(o->out));
+
+			if (o->fused_into >= 0 || o->last_use < i)
+				continue;
+			if (off < o->y_off + on && o->y_off < off + n) {
+				off = o->y_off + on;
+				moved = 1;
+			}
+		}
+	}
+	return off;
+}
+
+/* Inference: outputs whose lives do not overlap share memory; aux (max-pool
+ * indices an unpool reads later) is kept apart. No gradients. */
+static size_t layout_shared(aoi_net *net, float *arena)
+{
+	size_t top = 0, aux_off;
+
+	mark_last_use(net);
+	for (int i = 0; i < net->nnodes; i++) {
+		aoi_node *node = &net->nodes[i];
+		size_t n = round_up(aoi_nn_numel(node->out));
+
+		if (node->fused_into >= 0)
+			continue;
+		node->y_off = first_fit(net, i, n);
+		if (node->y_off + n > top)
+			top = node->y_off + n;
+	}
+	aux_off = top;
+	for (int i = 0; i < net->nnodes; i++) {
+		aoi_node *node = &net->nodes[i];
+		const aoi_layer_ops *ops = aoi_nn_ops(node->kind);
+		size_t aux = ops->aux_floats && node->fused_into < 0
+				     ? round_up(ops->aux_floats(net, node)) : 0;
+
+		node->dy = NULL;
+		node->aux = aux && arena ? arena + aux_off : NULL;
+		aux_off += aux;
+		if (node->fused_into < 0)
+			node->y = arena ? arena + node->y_off : NULL;
+		else /* fused_into is an earlier node, already placed */
+			node->y = arena ? net->nodes[node->fused_into].y : NULL;
+	}
+	return aux_off;
+}
+
+static size_t layout_arena(aoi_net *net, float *arena)
+{
+	return net->fused ? layout_shared(net, arena) : layout_training(net, arena);
 }
 
 static size_t work_needed(const aoi_net *net)

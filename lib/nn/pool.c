@@ -53,18 +53,21 @@ static void maxpool_plane(const float *x, float *y, int32_t *idx, int h, int w,
 		y0 = y0 < 0 ? 0 : y0;
 		y1 = y1 > h ? h : y1;
 		for (int ox = 0; ox < ow; ox++) {
-			int x0 = ox * pp->s - pp->p, x1 = x0 + pp->k, best = -1;
-			float m = -INFINITY;
+			int x0 = ox * pp->s - pp->p, x1 = x0 + pp->k, best;
+			float m;
 
 			x0 = x0 < 0 ? 0 : x0;
 			x1 = x1 > w ? w : x1;
+			/* branch-free: a NaN wins as in PyTorch; the first of equal
+			 * maxima keeps its index */
+			best = y0 * w + x0;
+			m = x[best];
 			for (int iy = y0; iy < y1; iy++)
 				for (int ix = x0; ix < x1; ix++) {
 					float v = x[iy * w + ix];
-					if (v > m || isnan(v) || best < 0) {
-						m = v;
-						best = iy * w + ix;
-					}
+					int take = v > m || v != v;
+					m = take ? v : m;
+					best = take ? iy * w + ix : best;
 				}
 			y[oy * ow + ox] = m;
 			idx[oy * ow + ox] = best;
