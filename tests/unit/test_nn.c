@@ -476,6 +476,84 @@ static void check_fused_unet(void)
 	free(mid);
 }
 
+/* Convolution by definition, in double, for one image (padding p, 3x3). */
+static double conv_at(const float *x, const float *w, int cin, int h, int wd,
+		      int p, int co, int oy, int ox)
+{
+	double s = 0.0;
+
+	for (int ci = 0; ci < cin; ci++)
+		for (int ky = 0; ky < 3; ky++)
+			for (int kx = 0; kx < 3; kx++) {
+				int iy = oy - p + ky, ix = ox - p + kx;
+				if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+					s += (double)w[((co * cin + ci) * 3 + ky) * 3 + kx] *
+					     x[(ci * h + iy) * wd + ix];
+			}
+	return s;
+}
+
+/* Folded into a batch norm, the Winograd filters are made once at fusion. */
+static void check_winograd_fused(void)
+{
+	aoi_net *net = aoi_net_new(64, NULL);
+	float *x = random_input(2 * 64 * 6 * 6, 8), *ref;
+	size_t n = (size_t)2 * 64 * 6 * 6;
+	aoi_rng rng;
+	int c;
+
+	c = aoi_net_conv(net, 0, 64, 3, 1, 1, 1, 1, 0, NULL);
+	c = aoi_net_batchnorm(net, c, NULL);
+	aoi_net_activation(net, c, AOI_ACT_RELU, 0, NULL);
+	aoi_rng_seed(&rng, 5);
+	aoi_net_init_params(net, &rng);
+	aoi_net_plan(net, 2, 6, 6, NULL);
+	aoi_net_forward(net, x, 1, &rng, NULL);
+	ref = malloc(sizeof(float) * n);
+	memcpy(ref, aoi_net_forward(net, x, 0, NULL, NULL), sizeof(float) * n);
+	CHECK(aoi_net_fuse_for_inference(net, NULL) == 0);
+	CHECK(max_diff(aoi_net_forward(net, x, 0, NULL, NULL), ref, n) < 1e-5);
+	aoi_net_free(net);
+	free(ref);
+	free(x);
+}
+
+/* Fused for inference, 3x3 convolutions from 64 or more channels take the
+ * Winograd path: check it against the definition (odd sizes, padding 1
+ * and 2), then folded into a batch norm. */
+static void check_winograd(void)
+{
+	static const int pads[2] = {1, 2};
+
+	for (int k = 0; k < 2; k++) {
+		aoi_net *net = aoi_net_new(64, NULL);
+		float *x = random_input(64 * 7 * 9, 21);
+		const float *y, *w;
+		aoi_shape s;
+		double worst = 0.0;
+		aoi_rng rng;
+
+		aoi_net_conv(net, 0, 70, 3, 1, pads[k], 1, 1, 0, NULL);
+		aoi_rng_seed(&rng, 3);
+		aoi_net_init_params(net, &rng);
+		w = aoi_net_params(net);
+		CHECK(aoi_net_fuse_for_inference(net, NULL) == 0);
+		CHECK(aoi_net_plan(net, 1, 7, 9, NULL) == 0);
+		y = aoi_net_forward(net, x, 0, NULL, NULL);
+		s = aoi_net_output_shape(net);
+		CHECK(s.h == 5 + 2 * pads[k] && s.w == 7 + 2 * pads[k]);
+		for (int co = 0; co < 70; co++)
+			for (int oy = 0; oy < s.h; oy++)
+				for (int ox = 0; ox < s.w; ox++)
+					worst = fmax(worst, fabs(y[(co * s.h + oy) * s.w + ox] -
+						conv_at(x, w, 64, 7, 9, pads[k], co, oy, ox)));
+		CHECK_MSG(worst < 1e-4, "winograd pad %d: off by %g", pads[k], worst);
+		aoi_net_free(net);
+		free(x);
+	}
+	check_winograd_fused();
+}
+
 static void check_errors(void)
 {
 	aoi_error err;
@@ -543,6 +621,7 @@ int main(void)
 	check_determinism_and_freezing();
 	check_fusion();
 	check_fused_unet();
+	check_winograd();
 	check_errors();
 	return check_done();
 }

@@ -159,6 +159,10 @@ static void check_convs(void)
 	aoi_net_conv(net, 0, 2, 3, 1, 1, 1, 1, 1, NULL);
 	grad_check("conv 3x3 10 in, 2 out", net, 2, 5, 17, 1);
 
+	net = new_net(64); /* direct, 16-channel blocks both ways */
+	aoi_net_conv(net, 0, 64, 3, 1, 1, 1, 1, 1, NULL);
+	grad_check("conv 3x3 64 to 64", net, 1, 5, 4, 1);
+
 	net = new_net(2);
 	aoi_net_conv(net, 0, 3, 5, 1, 1, 1, 1, 0, NULL);
 	grad_check("conv 5x5 pad 1", net, 1, 7, 6, 1);
