@@ -136,11 +136,16 @@ const float *aoi_net_forward(aoi_net *net, const float *input, int training,
 /* dout: gradient of the loss w.r.t. the output. Gradients of unfrozen
  * parameters are ADDED to aoi_net_grads(). */
 int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err);
-/* Gradient w.r.t. the input after backward (for gradient checks). */
+/* Gradient w.r.t. the input after backward (for gradient checks). Worked
+ * out on the first call after aoi_net_backward(), which skips the part of
+ * the graph where nothing trains; NULL before a backward. */
 const float *aoi_net_input_grad(const aoi_net *net);
 
 /* Inference only from here on: fold batch norm into the convolution before
- * it and fuse activations into it. Training calls fail after this. */
+ * it and fuse activations into it; wide 3x3 convolutions then run by
+ * Winograd F(2x2,3x3), and nodes' outputs share memory by lifetime (only
+ * the output's stays; aoi_net_set_output() plans again). Training calls
+ * fail after this. */
 int aoi_net_fuse_for_inference(aoi_net *net, aoi_error *err);
 
 /* Profiling (aoi-bench --layers): while times is not NULL, forward ADDS
@@ -148,7 +153,8 @@ int aoi_net_fuse_for_inference(aoi_net *net, aoi_error *err);
  * times[aoi_net_node_count() + node]; times holds twice the node count. */
 void aoi_net_set_profile(aoi_net *net, double *times);
 
-/* Threads for this net's kernels and OpenBLAS (0 = all cores). */
+/* Threads for this net's kernels and OpenBLAS (0 = all cores); forward and
+ * backward set the calling thread's OpenMP thread count to it. */
 void aoi_net_set_threads(aoi_net *net, int threads);
 
 #endif
