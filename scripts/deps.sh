@@ -4,7 +4,7 @@
 # as root, and otherwise prints the one command to run.
 set -u
 PKGS="libpng-dev libjpeg62-turbo-dev libjansson-dev libopenblas-openmp-dev pkg-config mandoc"
-OPTIONAL="zsh libopenmpi-dev openmpi-bin librabbitmq-dev rabbitmq-server"
+OPTIONAL="zsh jq libopenmpi-dev openmpi-bin librabbitmq-dev rabbitmq-server"
 
 missing() {
 	for h in png.h jpeglib.h jansson.h; do
