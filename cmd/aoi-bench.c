@@ -757,8 +757,10 @@ int main(int argc, char **argv)
 {
 	opts o;
 	aoi_error err;
-	int rc = parse_args(&o, argc, argv);
+	int rc;
 
+	aoi_cli_calm_threads(argv);
+	rc = parse_args(&o, argc, argv);
 	if (rc < 0)
 		return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
 	if (rc > 0)

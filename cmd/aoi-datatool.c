@@ -558,6 +558,7 @@ static int run_command(const command *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	aoi_cli_calm_threads(argv);
 	if (argc < 2)
 		return aoi_cli_usage_error(prog, "missing command");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

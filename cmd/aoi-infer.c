@@ -332,6 +332,7 @@ int main(int argc, char **argv)
 	args a;
 	loaded l;
 	aoi_error err;
+	aoi_cli_calm_threads(argv);
 	aoi_error_clear(&err);
 	memset(&l, 0, sizeof(l));
 	int rc = parse_args(&a, argc, argv);

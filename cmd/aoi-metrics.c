@@ -166,8 +166,10 @@ int main(int argc, char **argv)
 {
 	opts o = {.eval = {.iou_min = 0.33}, .format = "json"};
 	aoi_error err;
-	int rc = parse_opts(argc, argv, &o);
+	int rc;
 
+	aoi_cli_calm_threads(argv);
+	rc = parse_opts(argc, argv, &o);
 	if (rc >= 0)
 		return rc == 0 ? aoi_cli_close_stdout(prog, AOI_EXIT_OK) : rc;
 	aoi_error_clear(&err);

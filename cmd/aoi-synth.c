@@ -369,6 +369,7 @@ int main(int argc, char **argv)
 	aoi_progress progress;
 	int status = AOI_EXIT_OK;
 
+	aoi_cli_calm_threads(argv);
 	args_init(&a);
 	a.sub = argc > 1 ? find_sub(argv[1]) : -1;
 	if (argc > 1 && argv[1][0] != '-' && a.sub < 0)

@@ -878,6 +878,7 @@ int main(int argc, char **argv)
 {
 	setup s;
 	aoi_error err;
+	aoi_cli_calm_threads(argv);
 	memset(&s, 0, sizeof(s));
 	aoi_error_clear(&err);
 	int rc = parse_args(&s.a, argc, argv);

@@ -16,7 +16,9 @@ int aoi_cli_fail(const char *prog, const aoi_error *err)
 {
 	char buf[1200];
 
-	fprintf(stderr, "%s: error %s\n", prog, aoi_error_text(err, buf, sizeof buf));
+	/* "prog: error (at f:1): msg", but "prog: error: msg" with no place */
+	fprintf(stderr, "%s: error%s %s\n", prog, err->where[0] ? "" : ":",
+		aoi_error_text(err, buf, sizeof buf));
 	return AOI_EXIT_FAILURE;
 }
 
@@ -42,6 +44,16 @@ int aoi_cli_usage_error(const char *prog, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
 	return AOI_EXIT_USAGE;
+}
+
+void aoi_cli_calm_threads(char **argv)
+{
+	if (getenv("OMP_WAIT_POLICY"))
+		return;
+	if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+		return;
+	execv("/proc/self/exe", argv);
+	/* exec failed (no /proc): go on with the default policy */
 }
 
 void aoi_cli_version(const char *prog)

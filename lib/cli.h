@@ -19,6 +19,15 @@ int aoi_cli_failf(const char *prog, const char *fmt, ...)
 int aoi_cli_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Run the program again, once, with OMP_WAIT_POLICY=passive unless the
+ * environment already sets a policy. OpenMP threads that spin between
+ * parallel regions make a run several times slower when other processes
+ * share the cores (five training steps: 48 s instead of 6 s at load 11 on
+ * two cores), and libgomp reads the policy when it loads, before main: so
+ * the only way to change it is a new process image. Call it first thing in
+ * main; it returns when the policy is set or exec fails. */
+void aoi_cli_calm_threads(char **argv);
+
 /* "prog (aoi) VERSION" on stdout. */
 void aoi_cli_version(const char *prog);
 
