@@ -75,6 +75,9 @@ int aoi_image_crop(const aoi_image *src, aoi_image *dst, int x, int y, int width
 /* Negative margins crop. */
 int aoi_image_pad(const aoi_image *src, aoi_image *dst, int top, int right,
 		  int bottom, int left, uint8_t fill, aoi_error *err);
+/* Resize img itself (area filter when shrinking); nothing to do when it
+ * already has that size. img is left as it was on failure. */
+int aoi_image_resize_in_place(aoi_image *img, int width, int height, aoi_error *err);
 /* 1 <-> 3 channels (gray = 0.299 R + 0.587 G + 0.114 B, rounded). */
 int aoi_image_convert(const aoi_image *src, aoi_image *dst, int channels,
 		      aoi_error *err);

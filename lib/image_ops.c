@@ -354,3 +354,16 @@ int aoi_image_convert(const aoi_image *src, aoi_image *dst, int channels,
 		rgb_from_gray(src, dst);
 	return 0;
 }
+
+int aoi_image_resize_in_place(aoi_image *img, int width, int height, aoi_error *err)
+{
+	aoi_image out = { 0 };
+
+	if (img->width == width && img->height == height)
+		return 0;
+	if (aoi_image_resize(img, &out, width, height, AOI_RESIZE_AREA, err) < 0)
+		return -1;
+	aoi_image_release(img);
+	*img = out;
+	return 0;
+}

@@ -176,18 +176,6 @@ static int tiling(const aoi_infer *inf, int w, int h)
 	return inf->o.tile && (w > inf->m.width || h > inf->m.height);
 }
 
-static int resize_to(aoi_image *img, int w, int h, aoi_error *err)
-{
-	if (img->width == w && img->height == h)
-		return 0;
-	aoi_image out = { 0 };
-	if (aoi_image_resize(img, &out, w, h, AOI_RESIZE_AREA, err) < 0)
-		return -1;
-	aoi_image_release(img);
-	*img = out;
-	return 0;
-}
-
 /* Decode item i into its slot and size the buffers its jobs need. */
 static int prepare_item(aoi_infer *inf, aoi_infer_item *it, slot *s, aoi_error *err)
 {
@@ -203,8 +191,8 @@ static int prepare_item(aoi_infer *inf, aoi_infer_item *it, slot *s, aoi_error *
 		w = m->width;
 		h = m->height;
 	}
-	if (resize_to(&s->img, w, h, err) < 0 ||
-	    (m->use_template && resize_to(&s->tmpl, w, h, err) < 0))
+	if (aoi_image_resize_in_place(&s->img, w, h, err) < 0 ||
+	    (m->use_template && aoi_image_resize_in_place(&s->tmpl, w, h, err) < 0))
 		return -1;
 	s->pw = w;
 	s->ph = h;

@@ -263,18 +263,6 @@ int aoi_loader_read_images(const json_t *rec, const char *base, int channels,
 }
 
 /* Resize in place through a temporary (area filter for images). */
-static int resize_image(aoi_image *img, int w, int h, aoi_error *err)
-{
-	if (img->width == w && img->height == h)
-		return 0;
-	aoi_image out = { 0 };
-	if (aoi_image_resize(img, &out, w, h, AOI_RESIZE_AREA, err) < 0)
-		return -1;
-	aoi_image_release(img);
-	*img = out;
-	return 0;
-}
-
 static int resize_mask(aoi_mask *m, int w, int h, aoi_error *err)
 {
 	if (m->width == w && m->height == h)
@@ -309,9 +297,9 @@ static int stage_decode(const aoi_loader *l, const sample *s, stage *st, aoi_err
 		w = aoi_loader_scaled(st->orig_w, o->scale);
 		h = aoi_loader_scaled(st->orig_h, o->scale);
 	}
-	if (resize_image(&st->img, w, h, err) < 0)
+	if (aoi_image_resize_in_place(&st->img, w, h, err) < 0)
 		return -1;
-	if (o->use_template && resize_image(&st->tmpl, w, h, err) < 0)
+	if (o->use_template && aoi_image_resize_in_place(&st->tmpl, w, h, err) < 0)
 		return -1;
 	if (o->target == AOI_TARGET_MASK && resize_mask(&st->mask, w, h, err) < 0)
 		return -1;

@@ -768,6 +768,24 @@ static void test_resize_nearest(void)
 	aoi_image_release(&dst);
 }
 
+static void test_resize_in_place(void)
+{
+	aoi_image img = { 0 };
+	uint8_t *before;
+
+	CHECK(aoi_image_alloc(&img, 4, 2, 1, NULL) == 0);
+	for (int i = 0; i < 8; i++)
+		img.data[i] = (uint8_t)(i < 4 ? 10 : 30);
+	before = img.data;
+	CHECK(aoi_image_resize_in_place(&img, 4, 2, NULL) == 0);
+	CHECK(img.data == before); /* same size: untouched */
+	CHECK(aoi_image_resize_in_place(&img, 2, 1, NULL) == 0);
+	CHECK_INT(img.width, 2);
+	CHECK_INT(img.height, 1);
+	CHECK_INT(img.data[0], 20); /* area: the mean of 10 and 30 */
+	aoi_image_release(&img);
+}
+
 static void test_crop_pad_convert(void)
 {
 	uint8_t px[6] = {1, 2, 3, 4, 5, 6}; /* 3x2 */
@@ -827,6 +845,7 @@ int main(void)
 	test_resize_bilinear_reference();
 	test_resize_area_known();
 	test_resize_nearest();
+	test_resize_in_place();
 	test_crop_pad_convert();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
