@@ -20,6 +20,7 @@ typedef struct args {
 	long batch, threads, overlap, min_area;
 	int tile;          /* -1: as the model says */
 	int width, height; /* --size, 0: the model's input */
+	int min_box_w, min_box_h;
 	int keep_going;
 	const char *amqp, *consume, *publish; /* queue worker mode */
 	long prefetch;
@@ -43,6 +44,8 @@ static void usage(void)
 	       "      --overlap N       tile overlap in pixels (a quarter of the input,\n"
 	       "                        32 at most)\n"
 	       "      --min-area N      components smaller than N pixels give no box (0)\n"
+	       "      --min-box WxH     nor boxes narrower than W or lower than H pixels\n"
+	       "                        (0x0)\n"
 	       "  -k, --keep-going      skip records whose image cannot be read, with a\n"
 	       "                        warning, instead of failing\n"
 	       "      --amqp URL        work as a queue worker on this broker\n"
@@ -56,7 +59,7 @@ static void usage(void)
 	       prog);
 }
 
-enum { OPT_MASKS = 256, OPT_ROOT, OPT_TILE, OPT_RESIZE, OPT_SIZE, OPT_OVERLAP, OPT_MIN_AREA,
+enum { OPT_MASKS = 256, OPT_ROOT, OPT_TILE, OPT_RESIZE, OPT_SIZE, OPT_OVERLAP, OPT_MIN_AREA, OPT_MIN_BOX,
 	OPT_AMQP, OPT_CONSUME, OPT_PUBLISH, OPT_PREFETCH };
 
 static const struct option options[] = {
@@ -70,6 +73,7 @@ static const struct option options[] = {
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "overlap", required_argument, NULL, OPT_OVERLAP },
 	{ "min-area", required_argument, NULL, OPT_MIN_AREA },
+	{ "min-box", required_argument, NULL, OPT_MIN_BOX },
 	{ "keep-going", no_argument, NULL, 'k' },
 	{ "amqp", required_argument, NULL, OPT_AMQP },
 	{ "consume", required_argument, NULL, OPT_CONSUME },
@@ -88,6 +92,7 @@ static int parse_value(args *a, int c, const char *v, aoi_error *err)
 	case OPT_SIZE: return aoi_cli_parse_size("--size", v, &a->width, &a->height, err);
 	case OPT_OVERLAP: return aoi_cli_parse_int("--overlap", v, 0, 4096, &a->overlap, err);
 	case OPT_MIN_AREA: return aoi_cli_parse_int("--min-area", v, 0, 1L << 40, &a->min_area, err);
+	case OPT_MIN_BOX: return aoi_cli_parse_size("--min-box", v, &a->min_box_w, &a->min_box_h, err);
 	case OPT_PREFETCH: return aoi_cli_parse_int("--prefetch", v, 1, 65535, &a->prefetch, err);
 	}
 	return aoi_error_set(err, AOI_EINVAL, NULL, 0, "unhandled option");
@@ -354,6 +359,8 @@ int main(int argc, char **argv)
 		o.overlap = (int)a.overlap;
 		o.mask_dir = a.masks;
 		o.min_area = a.min_area;
+		o.min_box_w = a.min_box_w;
+		o.min_box_h = a.min_box_h;
 		if (a.threads > 0)
 			aoi_net_set_threads(l.net, (int)a.threads);
 		inf = aoi_infer_new(l.net, &l.m, &o, &err);

@@ -512,7 +512,8 @@ static json_t *segmentation_json(const aoi_infer *inf, const aoi_infer_item *it,
 	json_t *boxes = json_array();
 	for (int i = 0; i < s->ncomps; i++) {
 		const aoi_component *c = &s->comps[i];
-		if (c->area < inf->o.min_area || c->label < 1)
+		if (c->area < inf->o.min_area || c->label < 1 || c->x2 - c->x1 < inf->o.min_box_w ||
+		    c->y2 - c->y1 < inf->o.min_box_h)
 			continue;
 		json_array_append_new(boxes, json_pack("[iiiisf]", c->x1, c->y1, c->x2, c->y2,
 						       class_name(inf, c->label),

@@ -45,6 +45,7 @@ typedef struct aoi_infer_opts {
 	int overlap;           /* tile overlap in pixels; -1: auto (input / 4, <= 32) */
 	const char *mask_dir;  /* segmentation masks go to DIR/ID.png; NULL: none */
 	long min_area;         /* components smaller than this give no box */
+	int min_box_w, min_box_h; /* nor boxes narrower or lower than these */
 } aoi_infer_opts;
 
 void aoi_infer_opts_init(aoi_infer_opts *o); /* batch 4, resize, overlap auto */

@@ -18,6 +18,22 @@ expect_eq "$(od -An -tu1 -j16 -N8 "$T/masks/b03.png" | tr -s ' ')" " 0 0 0 32 0 
 	"mask at the original size"
 cp "$T/out" "$T/seg.jsonl"
 
+# --min-box drops exactly the boxes narrower or lower than its sides (a
+# model with defect classes weighed up, so that it draws boxes).
+boxes() { grep -o '\[[0-9]*,[0-9]*,[0-9]*,[0-9]*,"[a-z]*",[0-9.]*\]' "$1" | tr -d "[]" | tr ',' ' '; }
+aoi-train $SEG --epochs 8 --class-weights 0.1,1,1 -o "$T/segw.aoim" "$D" >/dev/null 2>&1
+aoi-infer -m "$T/segw.aoim" -j 1 "$D" >"$T/segw.jsonl"
+w=$(boxes "$T/segw.jsonl" | awk '$3 - $1 > w { w = $3 - $1 } END { print w + 0 }')
+expect_true "the weighed model draws boxes" test "$w" -gt 1
+run aoi-infer -m "$T/segw.aoim" --min-box "${w}x2" -j 1 "$D"
+expect_status 0 "--min-box"
+expect_eq "$(boxes "$T/out" | awk -v w="$w" '$3 - $1 < w || $4 - $2 < 2' | wc -l)" 0 "no box under ${w}x2 left"
+expect_eq "$(boxes "$T/out" | wc -l)" \
+	"$(boxes "$T/segw.jsonl" | awk -v w="$w" '$3 - $1 >= w && $4 - $2 >= 2' | wc -l)" \
+	"every box of at least ${w}x2 kept"
+run aoi-infer -m "$T/segw.aoim" --min-box "$((w + 1))x1" -j 1 "$D"
+expect_eq "$(boxes "$T/out" | wc -l)" 0 "a box side larger than all: no box"
+
 # The same predictions whatever the batch size.
 run aoi-infer -m "$T/seg.aoim" -b 3 -j 1 "$D"
 expect_eq "$(sed 's/"mask":"[^"]*",//' "$T/out" | md5sum)" \
@@ -84,7 +100,7 @@ run aoi-infer -m "$T/seg.aoim" -j 1 --keep-going "$T/d/gone.jsonl"
 expect_status 0 "--keep-going"
 expect_eq "$(wc -l <"$T/out")" 1 "--keep-going skips the bad records"
 expect_eq "$(grep -c 'warning' "$T/err")" 2 "--keep-going warns per skipped record"
-for bad in "-b 0" "--overlap -1" "--bogus"; do
+for bad in "-b 0" "--overlap -1" "--min-box 4" "--bogus"; do
 	run aoi-infer -m "$T/seg.aoim" $bad "$D"
 	expect_status 2 "bad option $bad"
 done
