@@ -19,6 +19,7 @@ void aoi_loss_opts_init(aoi_loss_opts *o)
 	o->ignore_index = -1;
 	o->smooth = 1.0f;
 	o->first_class = 0;
+	o->pixels[0] = o->pixels[1] = 0.0f;
 }
 
 static size_t numel(aoi_shape s)
@@ -301,6 +302,25 @@ static double mse_acc(const float *p, const float *t, size_t n, float *grad, flo
 	return total / n;
 }
 
+/* The MSE of (x, y) pairs whose differences count times sx and sy:
+ * fractions of the image in pixels. */
+static double mse_xy_acc(const float *p, const float *t, size_t n, float sx, float sy,
+			 float *grad, float scale)
+{
+	double total = 0.0;
+
+	if (n == 0)
+		return 0.0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+	for (size_t i = 0; i < n; i++) {
+		double s = i % 2 ? sy : sx, d = ((double)p[i] - t[i]) * s;
+		total += d * d;
+		if (grad)
+			grad[i] += (float)(scale * 2.0 * d * s / n);
+	}
+	return total / n;
+}
+
 double aoi_loss_mse(const float *pred, const float *targets, size_t n, float *grad)
 {
 	zero_grad(grad, n);
@@ -456,6 +476,10 @@ static double term_acc(const aoi_loss *loss, enum aoi_loss_kind kind, const floa
 			return aoi_error_set(err, AOI_ESHAPE, NULL, 0,
 					     "rect loss needs 8 outputs per image, not %zu",
 					     numel(s) / (s.n ? s.n : 1));
+		if (loss->opts.pixels[0] > 0.0f && loss->opts.pixels[1] > 0.0f)
+			return mse_xy_acc(out, t->values, numel(s), loss->opts.pixels[0],
+					  loss->opts.pixels[1], grad, w) +
+			       perp_acc(out, s.n, grad, w);
 		return mse_acc(out, t->values, numel(s), grad, w) +
 		       perp_acc(out, s.n, grad, w);
 	default:

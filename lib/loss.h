@@ -35,6 +35,13 @@ typedef struct aoi_loss_opts {
 	int ignore_index;          /* label that counts nowhere; -1 = none */
 	float smooth;              /* dice/IoU: added to numerator and denominator */
 	int first_class;           /* dice/IoU: classes below it (background) left out */
+	/* rect: the MSE term in pixels. Keypoint outputs are fractions of the
+	 * input's width and height; seed 002 takes the squared error of pixel
+	 * coordinates, beside which P~ (0..4, free of scale) is a small shape
+	 * term. On fractions P~ outweighs the position a thousandfold and
+	 * the corners come out in the right shape but at the wrong place.
+	 * {width, height} of the input; {0, 0} (the default) = fractions. */
+	float pixels[2];
 } aoi_loss_opts;
 
 /* ignore_index -1, smooth 1, first_class 0, no class weights */

@@ -136,6 +136,11 @@ aoi_trainer *aoi_trainer_new(aoi_net *net, aoi_loader *train, aoi_loader *val,
 	    aoi_dist_sync_net(o->dist, net, err) < 0)
 		goto fail;
 	t->out = aoi_net_output_shape(net);
+	/* seed 002's rectangle loss: squared errors of pixel coordinates */
+	if (o->task == AOI_TASK_KEYPOINTS && !(t->o.loss.opts.pixels[0] > 0.0f)) {
+		t->o.loss.opts.pixels[0] = (float)t->batch.w;
+		t->o.loss.opts.pixels[1] = (float)t->batch.h;
+	}
 	if (check_output(t, err) < 0 || alloc_buffers(t, err) < 0)
 		goto fail;
 	t->opt = aoi_optim_new_for(&o->optim, net, err);

@@ -277,6 +277,35 @@ static void test_sums(aoi_rng *r)
 	CHECK(strstr(err.msg, "mse") != NULL);
 }
 
+/* The rect term with pixels set: seed 002's MSE counts pixel coordinates
+ * (outputs are fractions of width 64 and height 32), P~ is unchanged. */
+static void test_rect_pixels(aoi_rng *r)
+{
+	aoi_loss loss;
+	aoi_error err;
+	float para[16] = {0, 0, 1, 2, 4, 0, 5, 2}, t[16] = {0}, g[16];
+	sum_case c = {&loss, {2, 8, 1, 1}, {NULL, t}};
+
+	CHECK(aoi_loss_parse(&loss, "rect", &err) == 0);
+	CHECK(loss.opts.pixels[0] == 0.0f && loss.opts.pixels[1] == 0.0f);
+	loss.opts.pixels[0] = 64.0f;
+	loss.opts.pixels[1] = 32.0f;
+	for (int i = 0; i < 8; i++)
+		para[i] /= 64.0f;
+	for (int i = 8; i < 16; i++)
+		para[i] = para[i - 8];
+	/* x: 0 1 4 5 (pixels), y: 0 2 0 2; P~ of a parallelogram is scale-free */
+	double want = (0 + 1 + 16 + 25 + (0 + 4 + 0 + 4) / 4.0) / 8.0 + 4.0 / sqrt(5.0);
+	CHECK_NEAR(aoi_loss_eval(&loss, para, c.s, &c.t, g, &err), want, 1e-4);
+	/* the MSE part of the gradient: 2 d s^2 / n in the fractions */
+	fill(para, 16, r, 0.2, 0.8);
+	fill(t, 16, r, 0.2, 0.8);
+	CHECK(grad_check(sum_loss, &c, para, 16) < 2e-3);
+	aoi_loss_opts_init(&loss.opts);
+	double frac = aoi_loss_eval(&loss, para, c.s, &c.t, NULL, &err);
+	CHECK_NEAR(frac, aoi_loss_rect(para, t, 2, NULL), 1e-6);
+}
+
 int main(void)
 {
 	aoi_rng r;
@@ -288,5 +317,6 @@ int main(void)
 	test_value_grads(&r);
 	test_perp_values();
 	test_sums(&r);
+	test_rect_pixels(&r);
 	return check_done();
 }
