@@ -16,7 +16,7 @@ static const aoi_arch_info arch_table[] = {
 	 {3, 2, 0.5, 5, {64, 32, 24, 16, 8}, 512, 512}},
 	{"mbv2-linknet", SEG, "MobileNetV2 encoder, LinkNet decoder (seed 001)", 512, 512, 32, 0,
 	 {3, 2, 1.0, 1, {32}, 512, 512}},
-	{"mbv2-linknet-s", SEG, "compact mbv2-linknet: width 0.5, prefinal 16", 512, 512, 32, 0,
+	{"mbv2-linknet-s", SEG, "compact mbv2-linknet: width 0.5, prefinal 16, bottlenecks >= 8", 512, 512, 32, 0,
 	 {3, 2, 0.5, 1, {16}, 512, 512}},
 	{"segnet", SEG, "SegNet, four VGG16 stages, max-unpool decoder (seed 004)", 224, 896, 16, 0,
 	 {3, 2, 1.0, 0, {0}, 224, 896}},
@@ -278,9 +278,10 @@ static int build_unet(builder *b, const aoi_arch_opts *o)
 	return conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
 }
 
-/* LinkNet: 1x1 to cin/4, transposed conv 3/2, 1x1 to the skip's channels
- * (each + bn + ReLU), added to the skip; head conv 1/1 with bias. */
-static int build_linknet(builder *b, const aoi_arch_opts *o)
+/* LinkNet: 1x1 to cin/4 (at least min_mid), transposed conv 3/2, 1x1 to
+ * the skip's channels (each + bn + ReLU), added to the skip; head conv 1/1
+ * with bias. */
+static int linknet(builder *b, const aoi_arch_opts *o, int min_mid)
 {
 	mbv2_features f;
 	int x = mbv2_encoder(b, o->width, &f);
@@ -288,7 +289,7 @@ static int build_linknet(builder *b, const aoi_arch_opts *o)
 			o->decoder[0]};
 
 	for (int k = 0; k < 5; k++) {
-		int mid = chans[k] / 4 > 0 ? chans[k] / 4 : 1;
+		int mid = chans[k] / 4 > min_mid ? chans[k] / 4 : min_mid;
 		block(b, "decoder.%d", k);
 		x = conv_bn(b, x, mid, 1, 1, 1, AOI_ACT_RELU);
 		if (x >= 0)
@@ -302,6 +303,22 @@ static int build_linknet(builder *b, const aoi_arch_opts *o)
 	}
 	aoi_net_set_block(b->net, "head");
 	return conv_bias(b, x, o->classes, 1, 1, 0, 1, AOI_ACT_NONE);
+}
+
+static int build_linknet(builder *b, const aoi_arch_opts *o)
+{
+	return linknet(b, o, 1);
+}
+
+/* The compact variant keeps at least 8 channels in each bottleneck: at
+ * width 0.5 cin/4 leaves 2 at strides 2 and 4, all that reaches the full
+ * resolution, and through 2 ReLU channels the net (PyTorch's too, same
+ * weights) could not even learn 4 images by heart. */
+#define LINKNET_S_MIN_MID 8
+
+static int build_linknet_s(builder *b, const aoi_arch_opts *o)
+{
+	return linknet(b, o, LINKNET_S_MIN_MID);
 }
 
 static const int vgg_stages[4][3] = {{64, 64, 0}, {128, 128, 0}, {256, 256, 256}, {512, 512, 512}};
@@ -401,6 +418,8 @@ static build_fn builder_for(const char *name)
 {
 	if (strncmp(name, "mbv2-unet", 9) == 0)
 		return build_unet;
+	if (strcmp(name, "mbv2-linknet-s") == 0)
+		return build_linknet_s;
 	if (strncmp(name, "mbv2-linknet", 12) == 0)
 		return build_linknet;
 	if (strncmp(name, "segnet", 6) == 0)
