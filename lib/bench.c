@@ -113,84 +113,12 @@ int aoi_bench_sgemm_peak(int n, int threads, int reps, aoi_bench_peak *out,
 	return 0;
 }
 
-/* The dynamic programme of aoi_bench_stage_cuts(): for the first i layers
- * in s stages, the best bottleneck b, its sum of squares q and where its
- * last stage starts (j). Row s - 1 of each table holds s stages. */
-typedef struct cut_tables {
-	int n;
-	double *prefix, *b, *q;
-	int *j;
-} cut_tables;
-
-static void cut_row(cut_tables *t, int s)
-{
-	const double *p = t->prefix;
-	int n = t->n, row = (s - 1) * (n + 1), prev = (s - 2) * (n + 1);
-
-	for (int i = s; i <= n; i++) {
-		double bb = HUGE_VAL, bq = HUGE_VAL;
-		int bj = s - 1;
-
-		for (int j = s - 1; j < i; j++) {
-			double c = p[i] - p[j];
-			double b = fmax(t->b[prev + j], c), q = t->q[prev + j] + c * c;
-
-			if (b < bb || (b == bb && q < bq))
-				bb = b, bq = q, bj = j;
-		}
-		t->b[row + i] = bb, t->q[row + i] = bq, t->j[row + i] = bj;
-	}
-}
-
-static int check_costs(const double *cost, int n, int stages, aoi_error *err)
-{
-	if (n < 1 || stages < 1 || stages > n)
-		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
-				     "cannot cut %d layers into %d stages", n, stages);
-	for (int i = 0; i < n; i++)
-		if (!(cost[i] >= 0) || isinf(cost[i]))
-			return aoi_error_set(err, AOI_EINVAL, NULL, 0,
-					     "layer %d has a bad cost %g", i, cost[i]);
-	return 0;
-}
-
+/* The split itself is the engine's (lib/nn/range.c), which pipeline
+ * stages share. */
 int aoi_bench_stage_cuts(const double *cost, int n, int stages, int *cuts,
 			 double *stage_cost, aoi_error *err)
 {
-	size_t cells;
-	cut_tables t;
-
-	if (check_costs(cost, n, stages, err) < 0)
-		return -1;
-	cells = (size_t)stages * (size_t)(n + 1);
-	t.n = n;
-	t.prefix = malloc((size_t)(n + 1) * sizeof *t.prefix);
-	t.b = calloc(cells, sizeof *t.b);
-	t.q = calloc(cells, sizeof *t.q);
-	t.j = calloc(cells, sizeof *t.j);
-	if (!t.prefix || !t.b || !t.q || !t.j) {
-		free(t.prefix), free(t.b), free(t.q), free(t.j);
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "no memory for stage cuts");
-	}
-	t.prefix[0] = 0;
-	for (int i = 0; i < n; i++)
-		t.prefix[i + 1] = t.prefix[i] + cost[i];
-	for (int i = 0; i <= n; i++) /* one stage: everything so far */
-		t.b[i] = t.prefix[i], t.q[i] = t.prefix[i] * t.prefix[i], t.j[i] = 0;
-	for (int s = 2; s <= stages; s++)
-		cut_row(&t, s);
-	/* walk back from all n layers in `stages` stages */
-	for (int s = stages, end = n; s >= 1; s--) {
-		int start = t.j[(s - 1) * (n + 1) + end];
-
-		if (stage_cost)
-			stage_cost[s - 1] = t.prefix[end] - t.prefix[start];
-		if (s >= 2)
-			cuts[s - 2] = start;
-		end = start;
-	}
-	free(t.prefix), free(t.b), free(t.q), free(t.j);
-	return 0;
+	return aoi_net_split_costs(cost, n, stages, cuts, stage_cost, err);
 }
 
 double aoi_bench_rate(double seconds, int batch)

@@ -148,6 +148,58 @@ const float *aoi_net_input_grad(const aoi_net *net);
  * fail after this. */
 int aoi_net_fuse_for_inference(aoi_net *net, aoi_error *err);
 
+/* ---- Part of the net: pipeline stages (lib/nn/range.c) ----
+ * A cut p (1 <= p < aoi_net_node_count()) splits the net before node p:
+ * nodes 0..p-1 on one side, p.. on the other. Every tensor made before p
+ * that a node from p on reads crosses the cut (with skip connections,
+ * several): outputs, and the argmax indices of a max pool that an unpool
+ * after the cut reads; the net's output too when it comes before p.
+ * A cut cannot fall inside a group aoi_net_fuse_for_inference() merged
+ * (before a batch norm or activation folded into the convolution before
+ * it): such groups run as one node. */
+#define AOI_NET_MAX_LIVE 32
+
+typedef struct aoi_live_tensor {
+	int node;
+	int indices;      /* 1: the max pool's int32 argmax indices; 0: its output */
+	aoi_shape shape;  /* as planned, n = the batch */
+	size_t per_row;   /* 4-byte values per batch row: c * h * w */
+} aoi_live_tensor;
+
+int aoi_net_cut_valid(const aoi_net *net, int p);
+/* The tensors crossing cut p, by node, into live[max]: their count, or -1
+ * (p not a valid cut, more than max tensors, or the net not planned). */
+int aoi_net_cut_live(const aoi_net *net, int p, aoi_live_tensor *live, int max,
+		     aoi_error *err);
+/* Where a crossing tensor lives in the planned net's arena: batch x
+ * per_row values (float, or int32 for indices); stage code reads it after
+ * running up to the cut and fills it before running from the cut. */
+void *aoi_net_live_data(aoi_net *net, const aoi_live_tensor *t);
+/* Inference (training off) of nodes first..end-1 only. first = 0 copies
+ * input into the input node; otherwise input is ignored and the tensors
+ * crossing cut `first` must have been filled. Nodes from `end` on are not
+ * touched. Returns the output's buffer (meaningful once the range has
+ * reached the output) or NULL. Running 0..p then p..n equals
+ * aoi_net_forward(), bit for bit, for any valid cut p. */
+const float *aoi_net_forward_range(aoi_net *net, const float *input, int first,
+				   int end, aoi_error *err);
+/* Cut the net into `stages` node ranges of about equal FLOPs at valid
+ * cuts: bounds[0] = 0 < bounds[1] < ... < bounds[stages] = node count;
+ * stage k (0-based) runs nodes bounds[k]..bounds[k+1]-1. stage_flops (may
+ * be NULL) gets each stage's FLOPs. Fails when there are fewer valid cuts
+ * than stages - 1. */
+int aoi_net_stage_bounds(const aoi_net *net, int stages, int *bounds,
+			 double *stage_flops, aoi_error *err);
+/* The split behind it, on any costs: n items of cost[0..n-1] (>= 0) into
+ * `stages` contiguous non-empty runs so that the most expensive run costs
+ * as little as possible. cuts[k] (k < stages - 1) is the first item of run
+ * k + 1; run_cost (may be NULL) gets each run's total. Among the splits
+ * with the best bottleneck it takes the most even one (least sum of
+ * squared costs), then the one with the last cut earliest (then the one
+ * before it, and so on). Needs 1 <= stages <= n. */
+int aoi_net_split_costs(const double *cost, int n, int stages, int *cuts,
+			double *run_cost, aoi_error *err);
+
 /* Profiling (aoi-bench --layers): while times is not NULL, forward ADDS
  * each node's wall-clock seconds to times[node] and backward to
  * times[aoi_net_node_count() + node]; times holds twice the node count. */

@@ -30,6 +30,21 @@ static void use_threads(const aoi_net *net)
 		omp_set_num_threads(net->threads);
 }
 
+/* Nodes first..end-1 forward (the input node has nothing to do). */
+static void run_nodes(aoi_net *net, int first, int end, int training, aoi_rng *rng)
+{
+	for (int i = first > 1 ? first : 1; i < end; i++) {
+		aoi_node *node = &net->nodes[i];
+		double t0 = net->profile ? profile_clock() : 0.0;
+
+		if (node->fused_into >= 0)
+			continue;
+		aoi_nn_ops(node->kind)->forward(net, node, training, rng);
+		if (net->profile)
+			net->profile[i] += profile_clock() - t0;
+	}
+}
+
 const float *aoi_net_forward(aoi_net *net, const float *input, int training,
 			     aoi_rng *rng, aoi_error *err)
 {
@@ -46,17 +61,33 @@ const float *aoi_net_forward(aoi_net *net, const float *input, int training,
 	}
 	use_threads(net);
 	memcpy(in->y, input, sizeof(float) * aoi_nn_numel(in->out));
-	for (int i = 1; i < net->nnodes; i++) {
-		aoi_node *node = &net->nodes[i];
-		double t0 = net->profile ? profile_clock() : 0.0;
-
-		if (node->fused_into >= 0)
-			continue;
-		aoi_nn_ops(node->kind)->forward(net, node, training, rng);
-		if (net->profile)
-			net->profile[i] += profile_clock() - t0;
-	}
+	run_nodes(net, 1, net->nnodes, training, rng);
 	net->last_training = training;
+	net->backward_done = 0;
+	net->input_grad_ready = 0;
+	return net->nodes[net->output].y;
+}
+
+const float *aoi_net_forward_range(aoi_net *net, const float *input, int first,
+				   int end, aoi_error *err)
+{
+	if (!net->planned) {
+		aoi_error_set(err, AOI_EINVAL, NULL, 0, "forward before aoi_net_plan");
+		return NULL;
+	}
+	if (first < 0 || end > net->nnodes || first >= end ||
+	    (first > 0 && !aoi_net_cut_valid(net, first)) ||
+	    (end < net->nnodes && !aoi_net_cut_valid(net, end)) || (first == 0 && !input)) {
+		aoi_error_set(err, AOI_EINVAL, NULL, 0,
+			      "cannot run nodes %d..%d of %d (not cuts, or no input)", first,
+			      end - 1, net->nnodes);
+		return NULL;
+	}
+	use_threads(net);
+	if (first == 0)
+		memcpy(net->nodes[0].y, input, sizeof(float) * aoi_nn_numel(net->nodes[0].out));
+	run_nodes(net, first, end, 0, NULL);
+	net->last_training = 0; /* no backward after part of a forward */
 	net->backward_done = 0;
 	net->input_grad_ready = 0;
 	return net->nodes[net->output].y;
