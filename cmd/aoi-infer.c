@@ -5,10 +5,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "fileio.h"
 #include "infer.h"
+#include "infer_stage.h"
 #include "model.h"
 #include "record.h"
 #include "worker.h"
@@ -24,6 +26,8 @@ typedef struct args {
 	int keep_going;
 	const char *amqp, *consume, *publish; /* queue worker mode */
 	long prefetch;
+	int stage, stages;    /* --stage K/N; 0: one process */
+	int node_a, node_b;   /* --nodes A-B; -1: not given */
 } args;
 
 static void usage(void)
@@ -54,13 +58,20 @@ static void usage(void)
 	       "      --consume QUEUE   take records from QUEUE\n"
 	       "      --publish QUEUE   put predicted records on QUEUE\n"
 	       "      --prefetch N      records the broker may send ahead (1)\n"
+	       "      --stage K/N       run stage K of an N-stage pipeline: the network cut\n"
+	       "                        into N parts of about equal computation; stage 1\n"
+	       "                        reads records, stage N writes them, the others\n"
+	       "                        read and write a binary stream (man aoi-model)\n"
+	       "      --nodes A-B       as --stage, but run nodes A to B (node numbers of\n"
+	       "                        aoi-bench --layers; A = 1 reads records, B = the\n"
+	       "                        last node writes them)\n"
 	       "  -h, --help            this help\n"
 	       "  -V, --version         version\n",
 	       prog);
 }
 
 enum { OPT_MASKS = 256, OPT_ROOT, OPT_TILE, OPT_RESIZE, OPT_SIZE, OPT_OVERLAP, OPT_MIN_AREA, OPT_MIN_BOX,
-	OPT_AMQP, OPT_CONSUME, OPT_PUBLISH, OPT_PREFETCH };
+	OPT_AMQP, OPT_CONSUME, OPT_PUBLISH, OPT_PREFETCH, OPT_STAGE, OPT_NODES };
 
 static const struct option options[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -79,10 +90,31 @@ static const struct option options[] = {
 	{ "consume", required_argument, NULL, OPT_CONSUME },
 	{ "publish", required_argument, NULL, OPT_PUBLISH },
 	{ "prefetch", required_argument, NULL, OPT_PREFETCH },
+	{ "stage", required_argument, NULL, OPT_STAGE },
+	{ "nodes", required_argument, NULL, OPT_NODES },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* "K/N" (sep '/') or "A-B" (sep '-'): two integers >= lo. */
+static int parse_pair(const char *opt, const char *v, char sep, int lo, int *a, int *b,
+		      aoi_error *err)
+{
+	char *end;
+	long x = strtol(v, &end, 10), y;
+	if (end == v || *end != sep)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "%s '%s': want two numbers "
+				     "separated by '%c'", opt, v, sep);
+	const char *w = end + 1;
+	y = strtol(w, &end, 10);
+	if (end == w || *end || x < lo || y < lo || x > 1 << 20 || y > 1 << 20)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "%s '%s': want two numbers >= %d "
+				     "separated by '%c'", opt, v, lo, sep);
+	*a = (int)x;
+	*b = (int)y;
+	return 0;
+}
 
 static int parse_value(args *a, int c, const char *v, aoi_error *err)
 {
@@ -94,8 +126,31 @@ static int parse_value(args *a, int c, const char *v, aoi_error *err)
 	case OPT_MIN_AREA: return aoi_cli_parse_int("--min-area", v, 0, 1L << 40, &a->min_area, err);
 	case OPT_MIN_BOX: return aoi_cli_parse_size("--min-box", v, &a->min_box_w, &a->min_box_h, err);
 	case OPT_PREFETCH: return aoi_cli_parse_int("--prefetch", v, 1, 65535, &a->prefetch, err);
+	case OPT_STAGE: return parse_pair("--stage", v, '/', 1, &a->stage, &a->stages, err);
+	case OPT_NODES: return parse_pair("--nodes", v, '-', 0, &a->node_a, &a->node_b, err);
 	}
 	return aoi_error_set(err, AOI_EINVAL, NULL, 0, "unhandled option");
+}
+
+/* --stage and --nodes: -1 to go on, or the exit status. */
+static int check_stage_args(const args *a)
+{
+	int staged = a->stages || a->node_a >= 0;
+	if (a->stages && a->node_a >= 0)
+		return aoi_cli_usage_error(prog, "--stage or --nodes, not both");
+	if (a->stages && a->stage > a->stages)
+		return aoi_cli_usage_error(prog, "--stage %d/%d: K is larger than N", a->stage,
+					   a->stages);
+	if (a->node_a > a->node_b)
+		return aoi_cli_usage_error(prog, "--nodes %d-%d: A is larger than B", a->node_a,
+					   a->node_b);
+	if (staged && a->amqp)
+		return aoi_cli_usage_error(prog, "--stage and --nodes do not go with --amqp");
+	int first = a->stages ? a->stage == 1 : a->node_a <= 1;
+	if (staged && !first && (a->dataset || a->root))
+		return aoi_cli_usage_error(prog, "a stage after the first reads the stream on "
+					   "standard input: no DATASET or --root");
+	return -1;
 }
 
 /* -1 to go on, or the exit status. */
@@ -107,6 +162,7 @@ static int parse_args(args *a, int argc, char **argv)
 	a->batch = 4;
 	a->overlap = -1;
 	a->tile = -1;
+	a->node_a = a->node_b = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:b:j:khV", options, NULL)) != -1) {
 		switch (c) {
@@ -139,7 +195,7 @@ static int parse_args(args *a, int argc, char **argv)
 		return aoi_cli_usage_error(prog, "--consume and --publish need --amqp");
 	if (a->amqp && a->dataset)
 		return aoi_cli_usage_error(prog, "--amqp takes no DATASET");
-	return -1;
+	return check_stage_args(a);
 }
 
 /* The model, fused, and what inference needs to know about it. */
@@ -332,6 +388,107 @@ static int run_queue(const args *a, aoi_infer *inf, aoi_error *err)
 	return 0;
 }
 
+/* Stage mode: the stage's node range, or the exit status (2: usage). */
+static int stage_nodes(const args *a, aoi_net *net, int *first, int *end, aoi_error *err)
+{
+	int n = aoi_net_node_count(net);
+	if (a->stages)
+		return aoi_infer_stage_nodes(net, a->stage, a->stages, first, end, err);
+	if (a->node_b >= n)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--nodes %d-%d: the net has nodes "
+				     "0-%d", a->node_a, a->node_b, n - 1);
+	*first = a->node_a <= 1 ? 0 : a->node_a;
+	*end = a->node_b + 1;
+	return 0;
+}
+
+/* The first stage: records in chunks of --batch, as run() reads them, into
+ * the stream. Failed records travel on: the last stage reports them. */
+static int send_records(const args *a, aoi_infer_stage *st, aoi_error *err)
+{
+	aoi_reader *r = aoi_reader_open(a->dataset, a->root, err);
+	if (!r)
+		return -1;
+	chunk c = { calloc((size_t)a->batch, sizeof(aoi_infer_item)), 0, (int)a->batch };
+	int rc = c.items ? 0 : aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	aoi_progress p;
+	aoi_progress_init(&p, "stage 1", 0);
+	while (rc == 0) {
+		json_t *rec;
+		int got = aoi_reader_next(r, &rec, err);
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
+		if (got == 1) {
+			c.items[c.n++] = (aoi_infer_item){ rec, aoi_reader_base(r),
+							   aoi_reader_name(r),
+							   aoi_reader_line(r), 0, { 0 } };
+			if (c.n < c.cap)
+				continue;
+		}
+		int n = c.n;
+		if (n)
+			rc = aoi_infer_stage_send(st, c.items, n, stdout, err);
+		drop_chunk(&c);
+		aoi_progress_step(&p, n, NULL);
+		if (got == 0)
+			break;
+	}
+	if (rc == 0)
+		rc = aoi_infer_stage_end(st, stdout, err);
+	drop_chunk(&c);
+	aoi_progress_end(&p);
+	free(c.items);
+	aoi_reader_free(r);
+	return rc;
+}
+
+/* The last stage: predicted records out, as process_chunk() writes them. */
+static int receive_records(const args *a, aoi_infer_stage *st, aoi_error *err)
+{
+	aoi_infer_item *items;
+	int n, got;
+	while ((got = aoi_infer_stage_receive(st, stdin, &items, &n, err)) == 1)
+		for (int i = 0; i < n; i++) {
+			char buf[1200];
+			if (items[i].failed && !a->keep_going) {
+				*err = items[i].err;
+				return -1;
+			}
+			if (items[i].failed)
+				fprintf(stderr, "%s: warning %s (skipped)\n", prog,
+					aoi_error_text(&items[i].err, buf, sizeof(buf)));
+			else if (aoi_record_write(stdout, items[i].rec, err) < 0)
+				return -1;
+		}
+	return got;
+}
+
+/* --stage / --nodes: one part of the pipeline. */
+static int run_stage(const args *a, aoi_infer *inf, aoi_net *net, aoi_error *err)
+{
+	int first, end;
+	if (stage_nodes(a, net, &first, &end, err) < 0)
+		return -2;
+	if (end < aoi_net_node_count(net) && isatty(STDOUT_FILENO))
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "a stage before the last writes a "
+				     "binary stream: pipe it into the next stage"), -2;
+	aoi_infer_stage *st = aoi_infer_stage_new(inf, first, end, err);
+	if (!st)
+		return -2;
+	int rc = aoi_infer_stage_begin(st, stdin, "standard input", stdout, err);
+	if (rc == 0 && aoi_infer_stage_first(st))
+		rc = send_records(a, st, err);
+	else if (rc == 0 && aoi_infer_stage_last(st))
+		rc = receive_records(a, st, err);
+	else
+		while (rc == 0 && (rc = aoi_infer_stage_relay(st, stdin, stdout, err)) == 1)
+			rc = 0;
+	aoi_infer_stage_free(st);
+	return rc < 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	args a;
@@ -364,10 +521,14 @@ int main(int argc, char **argv)
 		if (a.threads > 0)
 			aoi_net_set_threads(l.net, (int)a.threads);
 		inf = aoi_infer_new(l.net, &l.m, &o, &err);
-		rc = !inf ? -1 : a.amqp ? run_queue(&a, inf, &err) : run(&a, inf, &err);
+		rc = !inf ? -1
+		     : a.stages || a.node_a >= 0 ? run_stage(&a, inf, l.net, &err)
+		     : a.amqp ? run_queue(&a, inf, &err) : run(&a, inf, &err);
 	}
 	aoi_infer_free(inf);
 	loaded_release(&l);
+	if (rc == -2) /* a stage the model cannot have */
+		return aoi_cli_usage_error(prog, "%s", err.msg);
 	if (rc < 0)
 		return aoi_cli_fail(prog, &err);
 	return aoi_cli_close_stdout(prog, AOI_EXIT_OK);

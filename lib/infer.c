@@ -7,6 +7,7 @@
  * input size (resized), or the raw outputs (classification, keypoints).
  * The slots are then turned into predictions in parallel. */
 #include "infer.h"
+#include "infer_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,42 +15,6 @@
 
 #include "fileio.h"
 #include "raster.h"
-
-typedef struct slot {
-	aoi_image img, tmpl;   /* as decoded, shrunk by the model's scale, or resized */
-	int orig_w, orig_h;
-	int tiles;             /* cut into tiles (else resized to the input) */
-	int pw, ph;            /* size of the probability planes: img's */
-	float *prob;           /* kp x ph x pw probabilities */
-	float *weight;         /* h x w tile count (tiles) */
-	size_t prob_cap, weight_cap;
-	float out[2 * AOI_MAX_POINTS + AOI_MAX_CLASSES + 1];
-	/* segmentation results at the original size */
-	aoi_mask mask;
-	float *maxp;
-	size_t maxp_cap;
-	double mean_prob;
-	long pixels[AOI_MAX_CLASSES + 1];
-	aoi_component *comps;
-	int ncomps;
-	double *scores;
-} slot;
-
-typedef struct job {
-	int item, x0, y0;
-} job;
-
-struct aoi_infer {
-	aoi_net *net;
-	aoi_infer_model m;
-	aoi_infer_opts o;
-	int c, k, kp;          /* input channels, output channels, probability planes */
-	float *x;
-	slot *slots;
-	int nslots;
-	job *jobs;
-	int njobs, jobs_cap;
-};
 
 void aoi_infer_opts_init(aoi_infer_opts *o)
 {
@@ -144,7 +109,7 @@ void aoi_infer_free(aoi_infer *inf)
 	free(inf);
 }
 
-static int ensure_slots(aoi_infer *inf, int n, aoi_error *err)
+int aoi_infer_slots(aoi_infer *inf, int n, aoi_error *err)
 {
 	if (n <= inf->nslots)
 		return 0;
@@ -196,9 +161,14 @@ static int prepare_item(aoi_infer *inf, aoi_infer_item *it, slot *s, aoi_error *
 		return -1;
 	s->pw = w;
 	s->ph = h;
-	if (m->task != AOI_TASK_SEGMENTATION)
+	return aoi_infer_size_planes(inf, s, err);
+}
+
+int aoi_infer_size_planes(aoi_infer *inf, slot *s, aoi_error *err)
+{
+	if (inf->m.task != AOI_TASK_SEGMENTATION)
 		return 0;
-	size_t px = (size_t)w * h;
+	size_t px = (size_t)s->pw * s->ph;
 	if (ensure_floats(&s->prob, &s->prob_cap, px * inf->kp) < 0 ||
 	    (s->tiles && ensure_floats(&s->weight, &s->weight_cap, px) < 0))
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
@@ -220,7 +190,7 @@ static void decode_items(aoi_infer *inf, aoi_infer_item *items, int n)
 	}
 }
 
-static int add_job(aoi_infer *inf, int item, int x0, int y0, aoi_error *err)
+int aoi_infer_add_job(aoi_infer *inf, int item, int x0, int y0, aoi_error *err)
 {
 	if (inf->njobs == inf->jobs_cap) {
 		int cap = inf->jobs_cap ? 2 * inf->jobs_cap : 64;
@@ -259,7 +229,7 @@ static int make_jobs(aoi_infer *inf, const aoi_infer_item *items, int n, aoi_err
 			continue;
 		const slot *s = &inf->slots[i];
 		if (!s->tiles) {
-			if (add_job(inf, i, 0, 0, err) < 0)
+			if (aoi_infer_add_job(inf, i, 0, 0, err) < 0)
 				return -1;
 			continue;
 		}
@@ -267,7 +237,7 @@ static int make_jobs(aoi_infer *inf, const aoi_infer_item *items, int n, aoi_err
 		int ny = tile_origins(s->ph, inf->m.height, inf->o.overlap, ys, MAXT);
 		for (int ty = 0; ty < ny; ty++)
 			for (int tx = 0; tx < nx; tx++)
-				if (add_job(inf, i, xs[tx], ys[ty], err) < 0)
+				if (aoi_infer_add_job(inf, i, xs[tx], ys[ty], err) < 0)
 					return -1;
 	}
 	return 0;
@@ -329,33 +299,43 @@ static void store_vector(const aoi_infer *inf, const job *j, const float *out)
 		s->out[c] /= sum;
 }
 
-static int run_jobs(aoi_infer *inf, aoi_error *err)
+void aoi_infer_fill_batch(aoi_infer *inf, int j0, int m)
 {
-	int b = inf->o.batch, w = inf->m.width, h = inf->m.height;
+	int w = inf->m.width, h = inf->m.height;
 	size_t in_size = (size_t)inf->c * w * h;
+#pragma omp parallel for schedule(static)
+	for (int r = 0; r < m; r++) {
+		const job *j = &inf->jobs[j0 + r];
+		const slot *s = &inf->slots[j->item];
+		aoi_loader_to_tensor(&s->img, inf->m.use_template ? &s->tmpl : NULL, j->x0, j->y0,
+				     w, h, &inf->m.norm, inf->x + (size_t)r * in_size);
+	}
+}
+
+void aoi_infer_store_batch(aoi_infer *inf, int j0, int m, const float *out)
+{
 	aoi_shape os = aoi_net_output_shape(inf->net);
 	size_t out_size = (size_t)os.c * os.h * os.w;
+	/* rows of one batch may share an item (tiles): sequential */
+	for (int r = 0; r < m; r++) {
+		const job *j = &inf->jobs[j0 + r];
+		if (inf->m.task == AOI_TASK_SEGMENTATION)
+			store_segmentation(inf, j, out + (size_t)r * out_size);
+		else
+			store_vector(inf, j, out + (size_t)r * out_size);
+	}
+}
+
+static int run_jobs(aoi_infer *inf, aoi_error *err)
+{
+	int b = inf->o.batch;
 	for (int j0 = 0; j0 < inf->njobs; j0 += b) {
 		int m = inf->njobs - j0 < b ? inf->njobs - j0 : b;
-#pragma omp parallel for schedule(static)
-		for (int r = 0; r < m; r++) {
-			const job *j = &inf->jobs[j0 + r];
-			const slot *s = &inf->slots[j->item];
-			aoi_loader_to_tensor(&s->img, inf->m.use_template ? &s->tmpl : NULL,
-					     j->x0, j->y0, w, h, &inf->m.norm,
-					     inf->x + (size_t)r * in_size);
-		}
+		aoi_infer_fill_batch(inf, j0, m);
 		const float *out = aoi_net_forward(inf->net, inf->x, 0, NULL, err);
 		if (!out)
 			return -1;
-		/* rows of one chunk may share an item (tiles): sequential */
-		for (int r = 0; r < m; r++) {
-			const job *j = &inf->jobs[j0 + r];
-			if (inf->m.task == AOI_TASK_SEGMENTATION)
-				store_segmentation(inf, j, out + (size_t)r * out_size);
-			else
-				store_vector(inf, j, out + (size_t)r * out_size);
-		}
+		aoi_infer_store_batch(inf, j0, m, out);
 	}
 	return 0;
 }
@@ -550,15 +530,16 @@ static json_t *vector_json(const aoi_infer *inf, const slot *s)
 	return pred;
 }
 
-int aoi_infer_run(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err)
+int aoi_infer_prepare(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err)
 {
-	if (n <= 0)
-		return 0;
-	if (ensure_slots(inf, n, err) < 0)
+	if (aoi_infer_slots(inf, n, err) < 0)
 		return -1;
 	decode_items(inf, items, n);
-	if (make_jobs(inf, items, n, err) < 0 || run_jobs(inf, err) < 0)
-		return -1;
+	return make_jobs(inf, items, n, err);
+}
+
+void aoi_infer_finish(aoi_infer *inf, aoi_infer_item *items, int n)
+{
 	int seg = inf->m.task == AOI_TASK_SEGMENTATION;
 	if (seg) {
 #pragma omp parallel for schedule(dynamic)
@@ -577,5 +558,14 @@ int aoi_infer_run(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err)
 				   : vector_json(inf, &inf->slots[i]);
 		json_object_set_new(items[i].rec, "pred", pred);
 	}
+}
+
+int aoi_infer_run(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err)
+{
+	if (n <= 0)
+		return 0;
+	if (aoi_infer_prepare(inf, items, n, err) < 0 || run_jobs(inf, err) < 0)
+		return -1;
+	aoi_infer_finish(inf, items, n);
 	return 0;
 }
