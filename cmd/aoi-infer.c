@@ -62,9 +62,9 @@ static void usage(void)
 	       "                        into N parts of about equal computation; stage 1\n"
 	       "                        reads records, stage N writes them, the others\n"
 	       "                        read and write a binary stream (man aoi-model)\n"
-	       "      --nodes A-B       as --stage, but run nodes A to B (node numbers of\n"
-	       "                        aoi-bench --layers; A = 1 reads records, B = the\n"
-	       "                        last node writes them)\n"
+	       "      --nodes A-B       as --stage, but run nodes A to B (numbered as in\n"
+	       "                        aoi-bench's layer table; A = 1 reads records,\n"
+	       "                        B = the last node writes them)\n"
 	       "  -h, --help            this help\n"
 	       "  -V, --version         version\n",
 	       prog);

@@ -233,11 +233,17 @@ aoi_infer_stage *aoi_infer_stage_new(aoi_infer *inf, int first, int end, aoi_err
 {
 	aoi_net *net = inf->net;
 	int nn = aoi_net_node_count(net);
-	if (first < 0 || end > nn || first >= end || (first > 0 && !aoi_net_cut_valid(net, first)) ||
-	    (end < nn && !aoi_net_cut_valid(net, end))) {
+	if (first < 0 || end > nn || first >= end) {
+		aoi_error_set(err, AOI_EINVAL, NULL, 0, "nodes %d-%d: the net has nodes 0-%d", first,
+			      end - 1, nn - 1);
+		return NULL;
+	}
+	int bad = first > 0 && !aoi_net_cut_valid(net, first) ? first
+		  : end < nn && !aoi_net_cut_valid(net, end) ? end : 0;
+	if (bad) {
 		aoi_error_set(err, AOI_EINVAL, NULL, 0,
-			      "nodes %d-%d: a stage starts at node 1 or at a cut and ends at "
-			      "node %d or before a cut", first, end - 1, nn - 1);
+			      "no cut between nodes %d and %d: node %d is fused into the "
+			      "convolution before it", bad - 1, bad, bad);
 		return NULL;
 	}
 	aoi_infer_stage *st = calloc(1, sizeof(*st));
