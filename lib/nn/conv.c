@@ -21,6 +21,10 @@
  * sgemm wins (measured: 16 and 32 outputs were slower direct, as the
  * direct kernel streams dy from L2 once per tap). */
 #define DIRECT_WGRAD_MAX_COUT 4
+/* 3x3 ones have a kernel with all nine taps in registers
+ * (aoi_nn_direct_weight_grad3) that beats im2col + sgemm up to this many
+ * outputs. */
+#define DIRECT_WGRAD3_MAX_COUT 32
 
 /* Column buffer budget (floats) for one band of output rows. */
 #define CONV_BAND_FLOATS ((size_t)1 << 21)
@@ -347,7 +351,12 @@ static void conv_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 			int pt = c->d * (c->k - 1) - c->p;
 			aoi_direct_out o = {dx, cin, g.h, g.w, NULL, AOI_ACT_NONE, 0.0f, 1};
 
-			if (dw && c->cout <= DIRECT_WGRAD_MAX_COUT) {
+			if (dw && c->k == 3 && c->cout <= DIRECT_WGRAD3_MAX_COUT) {
+				aoi_nn_direct_pad(x, cin, g.h, g.w, c->p, col);
+				aoi_nn_direct_weight_grad3(col, cin, g.h + 2 * c->p,
+							   g.w + 2 * c->p, dy, c->cout,
+							   g.oh, g.ow, c->d, dw);
+			} else if (dw && c->cout <= DIRECT_WGRAD_MAX_COUT) {
 				aoi_nn_direct_pad(x, cin, g.h, g.w, c->p, col);
 				aoi_nn_direct_weight_grad(col, cin, g.h + 2 * c->p,
 							  g.w + 2 * c->p, dy, c->cout,

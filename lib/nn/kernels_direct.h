@@ -37,4 +37,10 @@ void aoi_nn_direct_weight_grad(const float *xp, int cin, int hp, int wp,
 			       const float *dy, int cout, int oh, int ow, int k,
 			       int d, float *dw);
 
+/* The same for 3x3 kernels and any number of outputs, two at a time with
+ * all nine taps in registers. */
+void aoi_nn_direct_weight_grad3(const float *xp, int cin, int hp, int wp,
+				const float *dy, int cout, int oh, int ow, int d,
+				float *dw);
+
 #endif

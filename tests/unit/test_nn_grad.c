@@ -150,6 +150,12 @@ static void check_convs(void)
 	aoi_net_conv(net, 0, 3, 3, 1, 2, 2, 1, 1, NULL);
 	grad_check("conv dilated", net, 1, 6, 7, 1);
 
+	/* the nine-tap weight gradient: whole 16-pixel tiles and an edge,
+	 * dilation 2, an odd number of outputs */
+	net = new_net(2);
+	aoi_net_conv(net, 0, 5, 3, 1, 2, 2, 1, 0, NULL);
+	grad_check("conv 3x3 dilated, 21 wide", net, 1, 4, 21, 1);
+
 	/* the direct kernel's 16-channel blocks, a partial one, partial tiles */
 	net = new_net(3);
 	aoi_net_conv(net, 0, 21, 3, 1, 1, 1, 1, 1, NULL);
