@@ -529,22 +529,21 @@ static void report_stages(const bench_ctx *b, int stages, const int *first, int 
 	print_json(j);
 }
 
-/* Cut nodes 1..n-1 (the input costs nothing) into --stages stages. */
+/* Cut nodes 1..n-1 (the input costs nothing) into --stages stages, where
+ * aoi-infer --stage and --nodes can cut (not inside a fused group). */
 static int cut_stages(const bench_ctx *b, int n, const double *t, const double *f,
 		      aoi_error *err)
 {
-	int stages = (int)b->o->stages, *first = malloc((size_t)stages * sizeof *first);
+	int stages = (int)b->o->stages, *first = malloc((size_t)(stages + 1) * sizeof *first);
 
 	if (!first)
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	if (aoi_bench_stage_cuts((b->o->cut_by_time ? t : f) + 1, n - 1, stages, first + 1,
-				 NULL, err) < 0) {
+	if (aoi_net_stage_bounds(b->net, stages, b->o->cut_by_time ? t : f, first, NULL,
+				 err) < 0) {
 		free(first);
 		return -1;
 	}
 	first[0] = 1;
-	for (int k = 1; k < stages; k++)
-		first[k] += 1;
 	report_stages(b, stages, first, n, t, f);
 	free(first);
 	return 0;

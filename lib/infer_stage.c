@@ -201,7 +201,7 @@ int aoi_infer_stage_nodes(const aoi_net *net, int k, int n, int *first, int *end
 	int *bounds = malloc(sizeof(int) * ((size_t)n + 1));
 	if (!bounds)
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	int rc = aoi_net_stage_bounds(net, n, bounds, NULL, err);
+	int rc = aoi_net_stage_bounds(net, n, NULL, bounds, NULL, err);
 	if (rc == 0) {
 		*first = bounds[k - 1];
 		*end = bounds[k];

@@ -183,13 +183,14 @@ void *aoi_net_live_data(aoi_net *net, const aoi_live_tensor *t);
  * aoi_net_forward(), bit for bit, for any valid cut p. */
 const float *aoi_net_forward_range(aoi_net *net, const float *input, int first,
 				   int end, aoi_error *err);
-/* Cut the net into `stages` node ranges of about equal FLOPs at valid
+/* Cut the net into `stages` node ranges of about equal cost at valid
  * cuts: bounds[0] = 0 < bounds[1] < ... < bounds[stages] = node count;
- * stage k (0-based) runs nodes bounds[k]..bounds[k+1]-1. stage_flops (may
- * be NULL) gets each stage's FLOPs. Fails when there are fewer valid cuts
+ * stage k (0-based) runs nodes bounds[k]..bounds[k+1]-1. node_cost[i] is
+ * node i's cost (measured seconds, say); NULL: its FLOPs. stage_cost (may
+ * be NULL) gets each stage's total. Fails when there are fewer valid cuts
  * than stages - 1. */
-int aoi_net_stage_bounds(const aoi_net *net, int stages, int *bounds,
-			 double *stage_flops, aoi_error *err);
+int aoi_net_stage_bounds(const aoi_net *net, int stages, const double *node_cost,
+			 int *bounds, double *stage_cost, aoi_error *err);
 /* The split behind it, on any costs: n items of cost[0..n-1] (>= 0) into
  * `stages` contiguous non-empty runs so that the most expensive run costs
  * as little as possible. cuts[k] (k < stages - 1) is the first item of run

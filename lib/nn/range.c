@@ -157,8 +157,9 @@ int aoi_net_split_costs(const double *cost, int n, int stages, int *cuts,
 }
 
 /* The valid cuts after node 1 split nodes 1.. into segments; each
- * segment's cost is its nodes' FLOPs. *nseg segments start at seg[]. */
-static int segments(const aoi_net *net, int *seg, double *cost)
+ * segment's cost is its nodes' (node_cost, or FLOPs). Returns how many
+ * segments, starting at seg[]. */
+static int segments(const aoi_net *net, const double *node_cost, int *seg, double *cost)
 {
 	int n = 0;
 	aoi_node_info info;
@@ -168,14 +169,16 @@ static int segments(const aoi_net *net, int *seg, double *cost)
 			seg[n] = i;
 			cost[n++] = 0;
 		}
-		if (aoi_net_node_info(net, i, &info) == 0)
+		if (node_cost)
+			cost[n - 1] += node_cost[i];
+		else if (aoi_net_node_info(net, i, &info) == 0)
 			cost[n - 1] += info.flops;
 	}
 	return n;
 }
 
-int aoi_net_stage_bounds(const aoi_net *net, int stages, int *bounds,
-			 double *stage_flops, aoi_error *err)
+int aoi_net_stage_bounds(const aoi_net *net, int stages, const double *node_cost,
+			 int *bounds, double *stage_cost, aoi_error *err)
 {
 	int *seg = malloc(sizeof(int) * (size_t)(net->nnodes + stages));
 	double *cost = malloc(sizeof(double) * (size_t)net->nnodes);
@@ -185,13 +188,13 @@ int aoi_net_stage_bounds(const aoi_net *net, int stages, int *bounds,
 		free(seg), free(cost);
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 	}
-	nseg = net->nnodes > 1 ? segments(net, seg, cost) : 0;
+	nseg = net->nnodes > 1 ? segments(net, node_cost, seg, cost) : 0;
 	if (stages < 1 || stages > nseg)
 		rc = aoi_error_set(err, AOI_EINVAL, NULL, 0,
-				   "%d stages: this net can be cut into %d at most", stages,
+				   "cannot cut the net into %d stages: %d at most", stages,
 				   nseg);
 	else
-		rc = aoi_net_split_costs(cost, nseg, stages, cuts, stage_flops, err);
+		rc = aoi_net_split_costs(cost, nseg, stages, cuts, stage_cost, err);
 	if (rc == 0) {
 		bounds[0] = 0;
 		for (int k = 1; k < stages; k++)

@@ -65,6 +65,12 @@ same_dirs "$T/m1" "$T/m" "--nodes, 3 stages: the same masks"
 aoi-infer -m "$T/seg.aoim" --nodes 0-$((first - 1)) -j 1 "$D" >"$T/n1"
 expect_true "--nodes 0-A: the stream of --stage 1/3" cmp "$T/n1" "$T/s1"
 
+# aoi-bench --layers --stages 3 prints the cuts --stage N/3 makes.
+aoi-bench -m "$T/seg.aoim" -t 1 --runs 1 --warmup 0 --peak-size 0 \
+	--layers --stages 3 >"$T/bench.json" 2>/dev/null
+expect_true "aoi-bench's stages start where --stage 2/3 and 3/3 do" \
+	grep -q "\"first_node\":\[1,$first,$last\]" "$T/bench.json"
+
 # Tiles: a 64x64 board through the 32x32 network, batch 3 so that the
 # tiles of one image span batches.
 aoi-infer -m "$T/seg.aoim" --tile --overlap 8 -b 3 --masks "$T/t" -j 1 "$BIG" >"$T/one.jsonl"
@@ -74,10 +80,11 @@ aoi-infer -m "$T/seg.aoim" --tile --overlap 8 -b 3 --stage 1/2 -j 1 "$BIG" |
 expect_true "tiled, 2 stages: the same records" cmp "$T/one.jsonl" "$T/two.jsonl"
 same_dirs "$T/t1" "$T/t" "tiled, 2 stages: the same mask"
 
-# Classification, four stages, two threads in the middle.
-aoi-infer -m "$T/cls.aoim" -j 1 "$D" >"$T/one.jsonl"
-aoi-infer -m "$T/cls.aoim" --stage 1/4 -j 1 "$D" | aoi-infer -m "$T/cls.aoim" --stage 2/4 -j 1 |
-	aoi-infer -m "$T/cls.aoim" --stage 3/4 -j 1 | aoi-infer -m "$T/cls.aoim" --stage 4/4 -j 1 \
+# Classification, four stages, batches of 3 (the last one short), two
+# threads in one stage.
+aoi-infer -m "$T/cls.aoim" -b 3 -j 1 "$D" >"$T/one.jsonl"
+aoi-infer -m "$T/cls.aoim" -b 3 --stage 1/4 -j 1 "$D" | aoi-infer -m "$T/cls.aoim" -b 3 --stage 2/4 -j 2 |
+	aoi-infer -m "$T/cls.aoim" -b 3 --stage 3/4 -j 1 | aoi-infer -m "$T/cls.aoim" -b 3 --stage 4/4 -j 1 \
 	>"$T/four.jsonl" 2>"$T/err"
 expect_eq "$(grep -c '"probs"' "$T/four.jsonl")" 16 "classification, 4 stages: every record"
 expect_true "classification, 4 stages: the same records" cmp "$T/one.jsonl" "$T/four.jsonl"

@@ -134,7 +134,7 @@ static void test_arch(const char *arch, int fuse, int every_cut)
 	int bounds[4];
 	double f[3], total = 0, largest = 0, sum[3] = {0, 0, 0};
 	aoi_node_info info;
-	CHECK_INT(aoi_net_stage_bounds(a, 3, bounds, f, &err), 0);
+	CHECK_INT(aoi_net_stage_bounds(a, 3, NULL, bounds, f, &err), 0);
 	CHECK(bounds[0] == 0 && bounds[3] == n && bounds[1] < bounds[2]);
 	CHECK(aoi_net_cut_valid(a, bounds[1]) && aoi_net_cut_valid(a, bounds[2]));
 	for (int i = 0; i < n; i++) {
@@ -174,10 +174,10 @@ static void test_errors(void)
 	CHECK(aoi_net_forward_range(net, NULL, 0, n, &err) == NULL); /* no input */
 	CHECK(aoi_net_forward_range(net, NULL, fused, n, &err) == NULL);
 	CHECK(aoi_net_forward_range(net, NULL, 5, 5, &err) == NULL);
-	CHECK_INT(aoi_net_stage_bounds(net, n, bounds, NULL, &err), -1);
+	CHECK_INT(aoi_net_stage_bounds(net, n, NULL, bounds, NULL, &err), -1);
 	CHECK(strstr(err.msg, "at most") != NULL);
-	CHECK_INT(aoi_net_stage_bounds(net, 0, bounds, NULL, &err), -1);
-	CHECK_INT(aoi_net_stage_bounds(net, 1, bounds, NULL, &err), 0);
+	CHECK_INT(aoi_net_stage_bounds(net, 0, NULL, bounds, NULL, &err), -1);
+	CHECK_INT(aoi_net_stage_bounds(net, 1, NULL, bounds, NULL, &err), 0);
 	CHECK(bounds[0] == 0 && bounds[1] == n);
 	/* somewhere the skip connections make several tensors cross */
 	int several = 0;
