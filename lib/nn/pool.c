@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct pool_priv {
 	int k, s, p;
@@ -45,33 +46,119 @@ static size_t maxpool_aux(const aoi_net *net, const aoi_node *node)
 	return aoi_nn_numel(node->out); /* int32 indices */
 }
 
+/* Output ox of a row from its window clipped to the image: branch-free, a
+ * NaN wins as in PyTorch, the first of equal maxima keeps its index. */
+static void maxpool_one(const float *x, float *y, int32_t *idx, int w,
+			const pool_priv *pp, int y0, int y1, int ox)
+{
+	int x0 = ox * pp->s - pp->p, x1 = x0 + pp->k, best;
+	float m;
+
+	x0 = x0 < 0 ? 0 : x0;
+	x1 = x1 > w ? w : x1;
+	best = y0 * w + x0;
+	m = x[best];
+	for (int iy = y0; iy < y1; iy++)
+		for (int ix = x0; ix < x1; ix++) {
+			float v = x[iy * w + ix];
+			int take = v > m || v != v;
+			m = take ? v : m;
+			best = take ? iy * w + ix : best;
+		}
+	y[ox] = m;
+	idx[ox] = best;
+}
+
+typedef float pool_v16 __attribute__((vector_size(64)));
+typedef float pool_v16u __attribute__((vector_size(64), aligned(4)));
+typedef int32_t pool_i16 __attribute__((vector_size(64)));
+
+/* x[off + j s] for j < 16, of a plane of n floats. */
+static void strided16(const float *x, size_t off, int s, size_t n, pool_v16 *v)
+{
+	if (s == 1) {
+		*v = *(const pool_v16u *)(x + off);
+	} else if (s == 2 && off + 32 <= n) {
+		pool_v16 a = *(const pool_v16u *)(x + off), b = *(const pool_v16u *)(x + off + 16);
+		*v = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+					     22, 24, 26, 28, 30);
+	} else {
+		for (int j = 0; j < 16; j++)
+			(*v)[j] = x[off + (size_t)j * s];
+	}
+}
+
+/* x[off + step[j]]: whole vectors when all 16 lanes are used. */
+static void lanes(const float *x, int off, const pool_i16 *step, int c, int s,
+		  size_t n, pool_v16 *v)
+{
+	if (c == 16) {
+		strided16(x, (size_t)off, s, n, v);
+		return;
+	}
+	for (int j = 0; j < 16; j++)
+		(*v)[j] = x[off + (*step)[j]];
+}
+
+/* Outputs [ox, ox + c) of a row (c <= 16), whose windows lie inside the
+ * image's columns, in one vector with the same scan (window rows, then
+ * columns) and the same rule as maxpool_one: the compares are masks, not
+ * branches that a random image mispredicts. Lanes past c repeat the last
+ * output. */
+static void maxpool_block(const float *x, float *y, int32_t *idx, int h, int w,
+			  const pool_priv *pp, int y0, int y1, int ox, int c)
+{
+	size_t n = (size_t)h * w;
+	pool_i16 step;
+	pool_v16 m;
+	pool_i16 b;
+	int first = y0 * w + ox * pp->s - pp->p;
+	float ys[16];
+	int32_t is[16];
+
+	for (int j = 0; j < 16; j++)
+		step[j] = (j < c ? j : c - 1) * pp->s;
+	lanes(x, first, &step, c, pp->s, n, &m);
+	b = first + step;
+	for (int iy = y0; iy < y1; iy++)
+		for (int kx = 0; kx < pp->k; kx++) {
+			int base = iy * w + kx - pp->p + ox * pp->s;
+			pool_v16 v;
+			pool_i16 take;
+
+			lanes(x, base, &step, c, pp->s, n, &v);
+			take = (v > m) | (v != v);
+			m = (pool_v16)(((pool_i16)v & take) | ((pool_i16)m & ~take));
+			b = ((base + step) & take) | (b & ~take);
+		}
+	memcpy(ys, &m, sizeof ys);
+	memcpy(is, &b, sizeof is);
+	memcpy(y + ox, ys, sizeof(float) * c);
+	memcpy(idx + ox, is, sizeof(int32_t) * c);
+}
+
 static void maxpool_plane(const float *x, float *y, int32_t *idx, int h, int w,
 			  const pool_priv *pp, int oh, int ow)
 {
+	/* outputs whose window starts at column >= 0 and ends by w */
+	int lo = (pp->p + pp->s - 1) / pp->s, hi = (w - pp->k + pp->p) / pp->s + 1;
+
+	hi = hi > ow ? ow : hi;
+	lo = lo > hi ? hi : lo;
 	for (int oy = 0; oy < oh; oy++) {
 		int y0 = oy * pp->s - pp->p, y1 = y0 + pp->k;
+		float *yr = y + (size_t)oy * ow;
+		int32_t *ir = idx + (size_t)oy * ow;
+
 		y0 = y0 < 0 ? 0 : y0;
 		y1 = y1 > h ? h : y1;
-		for (int ox = 0; ox < ow; ox++) {
-			int x0 = ox * pp->s - pp->p, x1 = x0 + pp->k, best;
-			float m;
-
-			x0 = x0 < 0 ? 0 : x0;
-			x1 = x1 > w ? w : x1;
-			/* branch-free: a NaN wins as in PyTorch; the first of equal
-			 * maxima keeps its index */
-			best = y0 * w + x0;
-			m = x[best];
-			for (int iy = y0; iy < y1; iy++)
-				for (int ix = x0; ix < x1; ix++) {
-					float v = x[iy * w + ix];
-					int take = v > m || v != v;
-					m = take ? v : m;
-					best = take ? iy * w + ix : best;
-				}
-			y[oy * ow + ox] = m;
-			idx[oy * ow + ox] = best;
-		}
+		for (int ox = 0; ox < lo; ox++)
+			maxpool_one(x, yr, ir, w, pp, y0, y1, ox);
+		for (int ox = lo; ox < hi; ox += 16)
+			maxpool_block(x, yr, ir, h, w, pp, y0, y1, ox,
+				      hi - ox < 16 ? hi - ox : 16);
+		for (int ox = hi; ox < ow; ox++)
+			maxpool_one(x, yr, ir, w, pp, y0, y1, ox);
 	}
 }
 

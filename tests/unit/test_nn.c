@@ -163,6 +163,65 @@ static void check_batchnorm_pytorch(void)
 	aoi_net_free(net);
 }
 
+/* Max pooling over rows wide enough for the vector path (16 outputs at a
+ * time, stride 1 and 2, with and without padding), with ties and a NaN,
+ * against a plain scan: the same maxima and the same (first) indices,
+ * seen through unpooling. */
+static void check_maxpool_wide(void)
+{
+	static const int cfg[4][3] = {{3, 2, 1}, {2, 1, 0}, {3, 2, 0}, {3, 1, 1}};
+	enum { C = 2, H = 9, W = 45 };
+	static float x[C * H * W], u[C * H * W];
+	aoi_rng rng;
+
+	aoi_rng_seed(&rng, 7);
+	for (int i = 0; i < C * H * W; i++) /* few levels: many ties */
+		x[i] = (float)aoi_rng_below(&rng, 5);
+	x[W + 33] = NAN;
+	for (int t = 0; t < 4; t++) {
+		int k = cfg[t][0], s = cfg[t][1], pad = cfg[t][2], bad = 0;
+		aoi_net *net = aoi_net_new(C, NULL);
+		int p = aoi_net_maxpool(net, 0, k, s, pad, NULL);
+		int oh = (H + 2 * pad - k) / s + 1, ow = (W + 2 * pad - k) / s + 1;
+		const float *y;
+
+		aoi_net_maxunpool(net, p, p, NULL);
+		aoi_net_set_output(net, p, NULL);
+		CHECK(aoi_net_plan(net, 1, H, W, NULL) == 0);
+		y = aoi_net_forward(net, x, 0, NULL, NULL);
+		CHECK(y != NULL);
+		for (int i = 0; i < C * H * W; i++)
+			u[i] = 0.0f;
+		for (int c = 0; y && c < C; c++)
+			for (int oy = 0; oy < oh; oy++)
+				for (int ox = 0; ox < ow; ox++) {
+					int y0 = oy * s - pad, x0 = ox * s - pad, y1 = y0 + k, x1 = x0 + k;
+					const float *xc = x + c * H * W;
+					float m, got = y[(c * oh + oy) * ow + ox];
+					int best;
+
+					y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0;
+					y1 = y1 > H ? H : y1, x1 = x1 > W ? W : x1;
+					best = y0 * W + x0, m = xc[best];
+					for (int iy = y0; iy < y1; iy++)
+						for (int ix = x0; ix < x1; ix++) {
+							float v = xc[iy * W + ix];
+							if (v > m || v != v)
+								m = v, best = iy * W + ix;
+						}
+					bad += !(got == m || (got != got && m != m));
+					u[c * H * W + best] = m;
+				}
+		aoi_net_set_output(net, p + 1, NULL);
+		const float *un = aoi_net_forward(net, x, 0, NULL, NULL);
+		for (int i = 0; un && i < C * H * W; i++)
+			bad += !(un[i] == u[i] || (un[i] != un[i] && u[i] != u[i]));
+		CHECK_MSG(bad == 0, "maxpool k %d s %d p %d: %d values or indices off", k, s,
+			  pad, bad);
+		aoi_net_free(net);
+	}
+}
+
 static void check_pools_pytorch(void)
 {
 	static const int32_t first_idx[8] = {6, 3, 4, 6, 21, 21, 19, 21};
@@ -623,6 +682,7 @@ int main(void)
 	check_against_pytorch();
 	check_batchnorm_pytorch();
 	check_pools_pytorch();
+	check_maxpool_wide();
 	check_resample_pytorch();
 	check_params_and_info();
 	check_determinism_and_freezing();
