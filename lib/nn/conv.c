@@ -51,6 +51,13 @@ static int is_depthwise(const conv_priv *c, int cin)
 	return c->groups == cin && cin > 1;
 }
 
+/* Depthwise 3x3 stride 1 padding 1, multiplier 1: the flat backward. */
+static int is_dw3(const conv_priv *c, int cin)
+{
+	return is_depthwise(c, cin) && c->cout == cin && c->k == 3 && c->s == 1 &&
+	       c->p == 1 && c->d == 1;
+}
+
 static int is_pointwise(const conv_priv *c)
 {
 	return c->k == 1 && c->s == 1 && c->p == 0;
@@ -116,6 +123,8 @@ static size_t conv_work(const aoi_net *net, const aoi_node *node)
 	int cin = in->out.c, oh = node->out.h, ow = node->out.w;
 	size_t k = (size_t)cin / c->groups * c->k * c->k, band, fwd, bwd;
 
+	if (is_dw3(c, cin) && !net->fused)
+		return (size_t)cin * aoi_nn_dw3_work_floats(in->out.h, in->out.w);
 	if (is_depthwise(c, cin) || is_pointwise(c))
 		return 0;
 	band = k * band_rows(k, oh, ow) * ow;
@@ -369,6 +378,10 @@ static void conv_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 			aoi_nn_direct_pad(dy, c->cout, g.oh, g.ow, pt, col);
 			aoi_nn_direct_conv(col, c->cout, g.oh + 2 * pt, g.ow + 2 * pt,
 					   net->work, c->k, c->d, &o);
+			continue;
+		}
+		if (is_dw3(c, cin)) {
+			aoi_nn_dw3_backward(x, w, dy, dx, dw, cin, g.h, g.w, net->work);
 			continue;
 		}
 		if (is_depthwise(c, cin)) {

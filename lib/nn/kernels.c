@@ -5,6 +5,7 @@
 #pragma GCC optimize("fp-contract=fast")
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 void aoi_nn_valid_range(int s, int off, int w, int ow, int *lo, int *hi)
@@ -416,4 +417,104 @@ void aoi_nn_accumulate(float *dst, const float *src, size_t n)
 #pragma omp parallel for schedule(static) if (n > 1 << 17)
 	for (size_t i = 0; i < n; i++)
 		dst[i] += src[i];
+}
+
+/* The depthwise 3x3, stride 1, padding 1 backward of one plane, flat: with
+ * x zero-padded to rows of wp = w + 2 and dy laid out on the same rows
+ * (zeros in the two extra columns), tap (ky, kx) pairs dy[i] with
+ * xp[i + ky wp + kx] for every i, so the weight gradient is nine dot
+ * products over one long run, and the input gradient a 3x3 correlation of
+ * the padded dy, both in whole vectors. */
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16_u __attribute__((vector_size(64), aligned(4)));
+
+size_t aoi_nn_dw3_work_floats(int h, int w)
+{
+	size_t wp = (size_t)w + 2;
+	/* padded x, then dy with a margin of a row and a column each side */
+	return (size_t)(h + 2) * wp + 16 + (size_t)h * wp + 2 * (wp + 1) + 16;
+}
+
+static void dw3_pad_plane(const float *x, int h, int w, float *xp)
+{
+	size_t wp = (size_t)w + 2;
+
+	memset(xp, 0, sizeof(float) * wp);
+	for (int y = 0; y < h; y++) {
+		float *row = xp + (y + 1) * wp;
+		row[0] = 0.0f;
+		memcpy(row + 1, x + (size_t)y * w, sizeof(float) * w);
+		row[w + 1] = 0.0f;
+	}
+	memset(xp + (h + 1) * wp, 0, sizeof(float) * (wp + 16));
+}
+
+static void dw3_weight_grad(const float *dyp, const float *xp, size_t n, size_t wp,
+			    float *dw)
+{
+	v16 acc[9];
+	float tail[9] = {0};
+	size_t i = 0;
+
+	for (int t = 0; t < 9; t++)
+		acc[t] = (v16){0};
+	for (; i + 16 <= n; i += 16) {
+		v16 g = *(const v16_u *)(dyp + i);
+		for (int t = 0; t < 9; t++)
+			acc[t] += g * *(const v16_u *)(xp + i + t / 3 * wp + t % 3);
+	}
+	for (; i < n; i++)
+		for (int t = 0; t < 9; t++)
+			tail[t] += dyp[i] * xp[i + t / 3 * wp + t % 3];
+	for (int t = 0; t < 9; t++) {
+		float lane[16], s = tail[t];
+		memcpy(lane, &acc[t], sizeof lane);
+		for (int j = 0; j < 16; j++)
+			s += lane[j];
+		dw[t] += s;
+	}
+}
+
+static void dw3_plane_backward(const float *x, const float *wt, const float *dy,
+			       float *dx, float *dw, int h, int w, float *work)
+{
+	size_t wp = (size_t)w + 2, n = (size_t)h * wp;
+	float *xp = work, *dym = xp + (h + 2) * wp + 16, *dyp = dym + wp + 1;
+
+	/* dy on rows of wp, zero margins of a row and a column both sides */
+	memset(dym, 0, sizeof(float) * (wp + 1));
+	for (int y = 0; y < h; y++) {
+		memcpy(dyp + y * wp, dy + (size_t)y * w, sizeof(float) * w);
+		dyp[y * wp + w] = dyp[y * wp + w + 1] = 0.0f;
+	}
+	memset(dyp + n, 0, sizeof(float) * (wp + 1 + 16));
+	if (dw) {
+		dw3_pad_plane(x, h, w, xp);
+		dw3_weight_grad(dyp, xp, n, wp, dw);
+	}
+	if (!dx)
+		return;
+	/* dx[iy][ix] gets w[t] dy at padded position (iy+1-ky, ix+1-kx) */
+	for (int y = 0; y < h; y++) {
+		const float *c = dyp + (size_t)(y + 1) * wp + 1;
+		float *d = dx + (size_t)y * w;
+		for (int ix = 0; ix < w; ix++) {
+			float s = 0.0f;
+			for (int t = 0; t < 9; t++)
+				s += wt[t] * c[ix - (t / 3) * (ptrdiff_t)wp - t % 3];
+			d[ix] += s;
+		}
+	}
+}
+
+void aoi_nn_dw3_backward(const float *x, const float *wt, const float *dy,
+			 float *dx, float *dw, int c, int h, int w, float *work)
+{
+	size_t plane = (size_t)h * w, per = aoi_nn_dw3_work_floats(h, w);
+
+#pragma omp parallel for schedule(static) if (c >= 2)
+	for (int ch = 0; ch < c; ch++)
+		dw3_plane_backward(x + ch * plane, wt + (size_t)ch * 9, dy + ch * plane,
+				   dx ? dx + ch * plane : NULL, dw ? dw + (size_t)ch * 9 : NULL,
+				   h, w, work + ch * per);
 }

@@ -38,6 +38,13 @@ void aoi_nn_dw_backward(const float *x, const float *wt, const float *dy,
 			float *dx, float *dw, int cout, int mult,
 			const aoi_conv_geom *g);
 
+/* The same for 3x3, stride 1, padding 1, one output per input channel
+ * (MobileNetV2's), c planes of h x w, in whole vectors; work holds
+ * c * aoi_nn_dw3_work_floats(h, w) floats. */
+size_t aoi_nn_dw3_work_floats(int h, int w);
+void aoi_nn_dw3_backward(const float *x, const float *wt, const float *dy,
+			 float *dx, float *dw, int c, int h, int w, float *work);
+
 /* y = act(y) in place over n values; _row on the calling thread only. */
 void aoi_nn_act_row(float *y, size_t n, enum aoi_act act, float alpha);
 void aoi_nn_act_forward(float *y, size_t n, enum aoi_act act, float alpha);

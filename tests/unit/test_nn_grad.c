@@ -177,6 +177,10 @@ static void check_convs(void)
 	aoi_net_conv(net, 0, 8, 3, 2, 1, 1, 4, 1, NULL);
 	grad_check("conv depthwise x2", net, 2, 7, 7, 1);
 
+	net = new_net(3); /* the flat 3x3 backward: whole vectors and a tail */
+	aoi_net_conv(net, 0, 3, 3, 1, 1, 1, 3, 1, NULL);
+	grad_check("conv depthwise 3x3, 21 wide", net, 2, 5, 21, 1);
+
 	net = new_net(3);
 	aoi_net_conv(net, 0, 3, 5, 1, 2, 1, 3, 0, NULL);
 	grad_check("conv depthwise 5x5", net, 1, 6, 6, 1);
