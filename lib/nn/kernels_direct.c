@@ -110,6 +110,13 @@ static void store_tile(const vpx *acc, int cb, int cvalid, int n,
 			acc[j] = (vpx){0};                                       \
 		for (int ci = 0; ci < cin; ci++) {                               \
 			const float *xc = x + ci * plane;                        \
+			/* the rows two channels ahead: they are in L2 at   \
+			 * best, and the loads below wait on them */         \
+			for (int ky = 0; ky < k; ky++) {                         \
+				const float *ahead = xc + 2 * plane + (size_t)ky * d * wp; \
+				__builtin_prefetch(ahead);                       \
+				__builtin_prefetch(ahead + PX + (k - 1) * d);    \
+			}                                                        \
 			for (int ky = 0; ky < k; ky++) {                         \
 				const float *row = xc + (size_t)ky * d * wp;     \
 				for (int kx = 0; kx < k; kx++, w += CB) {        \
