@@ -24,7 +24,7 @@
 /* 3x3 ones have a kernel with all nine taps in registers
  * (aoi_nn_direct_weight_grad3) that beats im2col + sgemm up to this many
  * outputs. */
-#define DIRECT_WGRAD3_MAX_COUT 32
+#define DIRECT_WGRAD3_MAX_COUT 64
 
 /* Column buffer budget (floats) for one band of output rows. */
 #define CONV_BAND_FLOATS ((size_t)1 << 21)

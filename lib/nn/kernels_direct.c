@@ -264,6 +264,12 @@ static void wgrad3_pair(const float *x, int wp, int d, const float *g0,
 			vpx du = *(const vpx_u *)(u + ox), dv = *(const vpx_u *)(v + ox);
 			for (int t = 0; t < 9; t++) {
 				vpx xv = *(const vpx_u *)(r[t / 3] + ox + t % 3 * d);
+#ifdef __AVX512F__
+				/* one load for both channels: without this the
+				 * compiler folds the load into each multiply-add
+				 * (xv is one zmm register only with AVX-512) */
+				__asm__("" : "+v"(xv));
+#endif
 				a0[t] += du * xv;
 				a1[t] += dv * xv;
 			}
