@@ -58,6 +58,13 @@ static int is_dw3(const conv_priv *c, int cin)
 	       c->p == 1 && c->d == 1;
 }
 
+/* The same with stride 2 on an even-sized input. */
+static int is_dw3s2(const conv_priv *c, int cin, int h, int w)
+{
+	return is_depthwise(c, cin) && c->cout == cin && c->k == 3 && c->s == 2 &&
+	       c->p == 1 && c->d == 1 && h % 2 == 0 && w % 2 == 0;
+}
+
 static int is_pointwise(const conv_priv *c)
 {
 	return c->k == 1 && c->s == 1 && c->p == 0;
@@ -125,6 +132,8 @@ static size_t conv_work(const aoi_net *net, const aoi_node *node)
 
 	if (is_dw3(c, cin) && !net->fused)
 		return (size_t)cin * aoi_nn_dw3_work_floats(in->out.h, in->out.w);
+	if (is_dw3s2(c, cin, in->out.h, in->out.w) && !net->fused)
+		return (size_t)cin * aoi_nn_dw3s2_work_floats(in->out.h, in->out.w);
 	if (is_depthwise(c, cin) || is_pointwise(c))
 		return 0;
 	band = k * band_rows(k, oh, ow) * ow;
@@ -382,6 +391,10 @@ static void conv_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 		}
 		if (is_dw3(c, cin)) {
 			aoi_nn_dw3_backward(x, w, dy, dx, dw, cin, g.h, g.w, net->work);
+			continue;
+		}
+		if (is_dw3s2(c, cin, g.h, g.w)) {
+			aoi_nn_dw3s2_backward(x, w, dy, dx, dw, cin, g.h, g.w, net->work);
 			continue;
 		}
 		if (is_depthwise(c, cin)) {

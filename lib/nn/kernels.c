@@ -518,3 +518,133 @@ void aoi_nn_dw3_backward(const float *x, const float *wt, const float *dy,
 				   dx ? dx + ch * plane : NULL, dw ? dw + (size_t)ch * 9 : NULL,
 				   h, w, work + ch * per);
 }
+
+/* The depthwise 3x3, stride 2, padding 1 backward of one plane (h and w
+ * even), in the same spirit. Split the padded x by row and column parity
+ * into four planes of (h/2 + 1) x (w/2 + 1): tap (ky, kx) then reads
+ * plane (ky == 1, kx == 1) shifted by (ky == 2, kx == 2), and with dy on
+ * rows of w/2 + 1 the weight gradient is again nine flat dot products.
+ * An input row gets dy rows i and i - 1 (even columns from kx = 1, odd
+ * ones from kx = 0 and 2), summed contiguously, then interleaved. */
+size_t aoi_nn_dw3s2_work_floats(int h, int w)
+{
+	size_t wq = (size_t)w / 2 + 1, pq = ((size_t)h / 2 + 1) * wq + 16;
+
+	return 4 * pq + (size_t)h / 2 * wq + 16 + 2 * wq;
+}
+
+static void dw3s2_phases(const float *x, int h, int w, size_t wq, size_t pq, float *ph)
+{
+	int hq = h / 2 + 1;
+
+	for (int a = 0; a < 2; a++)
+		for (int b = 0; b < 2; b++) {
+			float *p = ph + (size_t)(a * 2 + b) * pq;
+
+			for (int i = 0; i < hq; i++) {
+				int iy = 2 * i + a - 1;
+				float *row = p + (size_t)i * wq;
+
+				for (size_t j = 0; j < wq; j++) {
+					int ix = 2 * (int)j + b - 1;
+					row[j] = iy >= 0 && iy < h && ix >= 0 && ix < w
+							 ? x[(size_t)iy * w + ix] : 0.0f;
+				}
+			}
+			memset(p + (size_t)hq * wq, 0, sizeof(float) * 16);
+		}
+}
+
+static void dw3s2_weight_grad(const float *dyq, const float *ph, size_t n, size_t wq,
+			      size_t pq, float *dw)
+{
+	const float *src[9];
+	v16 acc[9];
+	float tail[9] = {0};
+	size_t i = 0;
+
+	for (int t = 0; t < 9; t++) {
+		int ky = t / 3, kx = t % 3;
+		src[t] = ph + (size_t)((ky == 1) * 2 + (kx == 1)) * pq +
+			 (ky == 2) * wq + (kx == 2);
+		acc[t] = (v16){0};
+	}
+	for (; i + 16 <= n; i += 16) {
+		v16 g = *(const v16_u *)(dyq + i);
+		for (int t = 0; t < 9; t++)
+			acc[t] += g * *(const v16_u *)(src[t] + i);
+	}
+	for (; i < n; i++)
+		for (int t = 0; t < 9; t++)
+			tail[t] += dyq[i] * src[t][i];
+	for (int t = 0; t < 9; t++) {
+		float lane[16], s = tail[t];
+		memcpy(lane, &acc[t], sizeof lane);
+		for (int j = 0; j < 16; j++)
+			s += lane[j];
+		dw[t] += s;
+	}
+}
+
+/* dx row iy from dy rows (oy, ky) pairs: 2 oy + ky = iy + 1. */
+static void dw3s2_input_row(const float *dyq, const float *wt, int oh, int ow,
+			    size_t wq, int iy, float *ev, float *od, float *dx)
+{
+	int i = (iy + 1) / 2;
+
+	for (int m = 0; m < ow; m++)
+		ev[m] = od[m] = 0.0f;
+	for (int ky = (iy + 1) % 2; ky < 3; ky += 2) {
+		int oy = ky == 2 ? i - 1 : i;
+		const float *g = dyq + (size_t)oy * wq;
+		const float w0 = wt[ky * 3], w1 = wt[ky * 3 + 1], w2 = wt[ky * 3 + 2];
+
+		if (oy < 0 || oy >= oh)
+			continue;
+		for (int m = 0; m < ow; m++) {
+			ev[m] += w1 * g[m];
+			od[m] += w0 * g[m + 1] + w2 * g[m];
+		}
+	}
+	for (int m = 0; m < ow; m++) {
+		dx[2 * m] += ev[m];
+		dx[2 * m + 1] += od[m];
+	}
+}
+
+static void dw3s2_plane_backward(const float *x, const float *wt, const float *dy,
+				 float *dx, float *dw, int h, int w, float *work)
+{
+	int oh = h / 2, ow = w / 2;
+	size_t wq = (size_t)ow + 1, pq = ((size_t)oh + 1) * wq + 16;
+	float *ph = work, *dyq = ph + 4 * pq, *ev = dyq + (size_t)oh * wq + 16,
+	      *od = ev + wq;
+
+	/* dy on rows of wq, a zero in the last column */
+	for (int oy = 0; oy < oh; oy++) {
+		memcpy(dyq + (size_t)oy * wq, dy + (size_t)oy * ow, sizeof(float) * ow);
+		dyq[(size_t)oy * wq + ow] = 0.0f;
+	}
+	memset(dyq + (size_t)oh * wq, 0, sizeof(float) * 16);
+	if (dw) {
+		dw3s2_phases(x, h, w, wq, pq, ph);
+		dw3s2_weight_grad(dyq, ph, (size_t)oh * wq, wq, pq, dw);
+	}
+	if (dx)
+		for (int iy = 0; iy < h; iy++)
+			dw3s2_input_row(dyq, wt, oh, ow, wq, iy, ev, od,
+					dx + (size_t)iy * w);
+}
+
+void aoi_nn_dw3s2_backward(const float *x, const float *wt, const float *dy,
+			   float *dx, float *dw, int c, int h, int w, float *work)
+{
+	size_t plane = (size_t)h * w, oplane = (size_t)(h / 2) * (w / 2);
+	size_t per = aoi_nn_dw3s2_work_floats(h, w);
+
+#pragma omp parallel for schedule(static) if (c >= 2)
+	for (int ch = 0; ch < c; ch++)
+		dw3s2_plane_backward(x + ch * plane, wt + (size_t)ch * 9, dy + ch * oplane,
+				     dx ? dx + ch * plane : NULL,
+				     dw ? dw + (size_t)ch * 9 : NULL, h, w, work + ch * per);
+}

@@ -45,6 +45,11 @@ size_t aoi_nn_dw3_work_floats(int h, int w);
 void aoi_nn_dw3_backward(const float *x, const float *wt, const float *dy,
 			 float *dx, float *dw, int c, int h, int w, float *work);
 
+/* Stride 2 (h and w even), the same way. */
+size_t aoi_nn_dw3s2_work_floats(int h, int w);
+void aoi_nn_dw3s2_backward(const float *x, const float *wt, const float *dy,
+			   float *dx, float *dw, int c, int h, int w, float *work);
+
 /* y = act(y) in place over n values; _row on the calling thread only. */
 void aoi_nn_act_row(float *y, size_t n, enum aoi_act act, float alpha);
 void aoi_nn_act_forward(float *y, size_t n, enum aoi_act act, float alpha);

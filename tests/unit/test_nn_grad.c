@@ -181,6 +181,10 @@ static void check_convs(void)
 	aoi_net_conv(net, 0, 3, 3, 1, 1, 1, 3, 1, NULL);
 	grad_check("conv depthwise 3x3, 21 wide", net, 2, 5, 21, 1);
 
+	net = new_net(3); /* stride 2 by parity planes: vectors and a tail */
+	aoi_net_conv(net, 0, 3, 3, 2, 1, 1, 3, 1, NULL);
+	grad_check("conv depthwise 3x3 stride 2, 36 wide", net, 2, 6, 36, 1);
+
 	net = new_net(3);
 	aoi_net_conv(net, 0, 3, 5, 1, 2, 1, 3, 0, NULL);
 	grad_check("conv depthwise 5x5", net, 1, 6, 6, 1);
