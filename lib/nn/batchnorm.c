@@ -124,7 +124,9 @@ static void normalize_channel(const float *x, float *y, aoi_shape s, int c,
 {
 	size_t hw = (size_t)s.h * s.w;
 
-	for (int n = 0; n < s.n; n++) {
+	/* last image first: the planes the statistics read last are still
+	 * in L2 */
+	for (int n = s.n - 1; n >= 0; n--) {
 		const float *p = x + ((size_t)n * s.c + c) * hw;
 		float *q = y + ((size_t)n * s.c + c) * hw;
 		for (size_t i = 0; i < hw; i++)
@@ -189,7 +191,9 @@ static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 			continue;
 		float k = gamma[c] * invstd, mdy = (float)(sdy / m),
 		      mdyx = (float)(sdyx / m) * invstd;
-		for (int n = 0; n < s.n; n++) {
+		/* last image first: the planes the sums read last are still
+		 * in L2 */
+		for (int n = s.n - 1; n >= 0; n--) {
 			size_t o = ((size_t)n * s.c + c) * hw;
 			for (size_t i = 0; i < hw; i++)
 				in->dy[o + i] += k * (node->dy[o + i] - mdy -
