@@ -130,7 +130,7 @@ static size_t conv_work(const aoi_net *net, const aoi_node *node)
 	int cin = in->out.c, oh = node->out.h, ow = node->out.w;
 	size_t k = (size_t)cin / c->groups * c->k * c->k, band, fwd, bwd;
 
-	if (is_dw3(c, cin) && !net->fused)
+	if (is_dw3(c, cin))
 		return (size_t)cin * aoi_nn_dw3_work_floats(in->out.h, in->out.w);
 	if (is_dw3s2(c, cin, in->out.h, in->out.w) && !net->fused)
 		return (size_t)cin * aoi_nn_dw3s2_work_floats(in->out.h, in->out.w);
@@ -277,6 +277,11 @@ static void conv_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rn
 		const float *x = in->y + n * in_img;
 		float *y = node->y + n * c->cout * ohw;
 
+		if (is_dw3(c, cin)) {
+			aoi_nn_dw3_forward(x, w, b, y, cin, g.h, g.w, c->act, c->alpha,
+					   net->work);
+			continue;
+		}
 		if (is_depthwise(c, cin)) {
 			aoi_nn_dw_forward(x, w, b, y, c->cout, c->cout / cin, &g,
 					  c->act, c->alpha);

@@ -449,6 +449,37 @@ static void dw3_pad_plane(const float *x, int h, int w, float *xp)
 	memset(xp + (h + 1) * wp, 0, sizeof(float) * (wp + 16));
 }
 
+static void dw3_plane_forward(const float *x, const float *wt, float b, float *y,
+			      int h, int w, enum aoi_act act, float alpha, float *xp)
+{
+	const float w0 = wt[0], w1 = wt[1], w2 = wt[2], w3 = wt[3], w4 = wt[4],
+		    w5 = wt[5], w6 = wt[6], w7 = wt[7], w8 = wt[8];
+	size_t wp = (size_t)w + 2;
+
+	dw3_pad_plane(x, h, w, xp);
+	for (int oy = 0; oy < h; oy++) {
+		const float *r0 = xp + oy * wp, *r1 = r0 + wp, *r2 = r1 + wp;
+		float *yr = y + (size_t)oy * w;
+
+		for (int ox = 0; ox < w; ox++)
+			yr[ox] = b + w0 * r0[ox] + w1 * r0[ox + 1] + w2 * r0[ox + 2] +
+				 w3 * r1[ox] + w4 * r1[ox + 1] + w5 * r1[ox + 2] +
+				 w6 * r2[ox] + w7 * r2[ox + 1] + w8 * r2[ox + 2];
+		aoi_nn_act_row(yr, w, act, alpha);
+	}
+}
+
+void aoi_nn_dw3_forward(const float *x, const float *wt, const float *bias, float *y,
+			int c, int h, int w, enum aoi_act act, float alpha, float *work)
+{
+	size_t plane = (size_t)h * w, per = aoi_nn_dw3_work_floats(h, w);
+
+#pragma omp parallel for schedule(static) if (c >= 2)
+	for (int ch = 0; ch < c; ch++)
+		dw3_plane_forward(x + ch * plane, wt + (size_t)ch * 9, bias ? bias[ch] : 0.0f,
+				  y + ch * plane, h, w, act, alpha, work + ch * per);
+}
+
 static void dw3_weight_grad(const float *dyp, const float *xp, size_t n, size_t wp,
 			    float *dw)
 {

@@ -45,6 +45,9 @@ size_t aoi_nn_dw3_work_floats(int h, int w);
 void aoi_nn_dw3_backward(const float *x, const float *wt, const float *dy,
 			 float *dx, float *dw, int c, int h, int w, float *work);
 
+/* The forward of the same on the zero-padded plane: no edge cases. */
+void aoi_nn_dw3_forward(const float *x, const float *wt, const float *bias, float *y,
+			int c, int h, int w, enum aoi_act act, float alpha, float *work);
 /* Stride 2 (h and w even), the same way. */
 size_t aoi_nn_dw3s2_work_floats(int h, int w);
 void aoi_nn_dw3s2_backward(const float *x, const float *wt, const float *dy,
