@@ -141,6 +141,13 @@ int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err);
  * the graph where nothing trains; NULL before a backward. */
 const float *aoi_net_input_grad(const aoi_net *net);
 
+/* Momentum of every batch norm's running statistics from the next
+ * training forward on: running = (1 - m) running + m batch.
+ * AOI_BN_MOMENTUM (PyTorch's) unless set; 1 / t at step t averages the
+ * first t batches alike. */
+#define AOI_BN_MOMENTUM 0.1
+void aoi_net_set_bn_momentum(aoi_net *net, double momentum);
+
 /* Inference only from here on: fold batch norm into the convolution before
  * it and fuse activations into it; wide 3x3 convolutions then run by
  * Winograd F(2x2,3x3), and nodes' outputs share memory by lifetime (only

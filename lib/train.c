@@ -32,6 +32,7 @@ struct aoi_trainer {
 	metrics m;
 	int rows;              /* of each global batch on this process */
 	int halt;              /* all processes agreed to stop (dist) */
+	int warm_steps;        /* batch-norm warm-up steps taken; -1 when done */
 };
 
 void aoi_train_opts_init(aoi_train_opts *o)
@@ -156,6 +157,8 @@ void aoi_trainer_free(aoi_trainer *t)
 {
 	if (!t)
 		return;
+	if (t->warm_steps > 0)
+		aoi_net_set_bn_momentum(t->net, AOI_BN_MOMENTUM);
 	aoi_batch_release(&t->batch);
 	aoi_optim_free(t->opt);
 	free(t->grad);
@@ -177,6 +180,7 @@ int aoi_trainer_resume(aoi_trainer *t, const aoi_checkpoint *ck, aoi_optim *opt,
 				     want);
 	memcpy(dst, src, want * sizeof(float));
 	t->st = *ck;
+	t->warm_steps = -1; /* the running statistics came with the weights */
 	return 0;
 }
 
@@ -246,6 +250,22 @@ static int epoch_order(aoi_trainer *t, int epoch)
 	return steps;
 }
 
+/* Batch-norm running statistics start as mean 0, variance 1, a guess
+ * that PyTorch's momentum of 0.1 keeps 0.9^t of after t steps; actual
+ * variances are nearer 0.1, so after a short run the eval-mode outputs of
+ * a deep net came out constant (mbv2-cls-s, mbv2-corners-s: the same in
+ * PyTorch). A fresh run's first steps therefore average their batches
+ * alike (momentum 1/t, a cumulative mean) until 1/t falls to 0.1. */
+static void bn_warmup(aoi_trainer *t)
+{
+	if (t->warm_steps < 0)
+		return;
+	double m = 1.0 / ++t->warm_steps;
+	aoi_net_set_bn_momentum(t->net, m > AOI_BN_MOMENTUM ? m : AOI_BN_MOMENTUM);
+	if (m <= AOI_BN_MOMENTUM)
+		t->warm_steps = -1;
+}
+
 static int train_step(aoi_trainer *t, int epoch, int step, aoi_rng *rng, double *loss,
 		      aoi_error *err)
 {
@@ -256,6 +276,7 @@ static int train_step(aoi_trainer *t, int epoch, int step, aoi_rng *rng, double 
 	if (aoi_loader_fill(t->train, &t->batch, idx, rows, epoch, 1, err) < 0)
 		return -1;
 	aoi_net_zero_grads(t->net);
+	bn_warmup(t);
 	const float *out = aoi_net_forward(t->net, t->batch.x, 1, rng, err);
 	if (!out)
 		return -1;

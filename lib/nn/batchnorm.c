@@ -221,7 +221,7 @@ int aoi_net_batchnorm(aoi_net *net, int in, aoi_error *err)
 		return -1;
 	if (!(bp = malloc(sizeof *bp)))
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*bp = (bn_priv){1e-5f, 0.1f};
+	*bp = (bn_priv){1e-5f, (float)AOI_BN_MOMENTUM};
 	id = aoi_nn_add_node(net, AOI_LAYER_BATCHNORM, 1, &in, bp, err);
 	if (id < 0)
 		return -1;
@@ -233,6 +233,13 @@ int aoi_net_batchnorm(aoi_net *net, int in, aoi_error *err)
 	/* usable before aoi_net_init_params: gamma 1, running var 1 */
 	bn_init(net, &net->nodes[id], NULL);
 	return id;
+}
+
+void aoi_net_set_bn_momentum(aoi_net *net, double momentum)
+{
+	for (int i = 0; i < net->nnodes; i++)
+		if (net->nodes[i].kind == AOI_LAYER_BATCHNORM)
+			((bn_priv *)net->nodes[i].priv)->momentum = (float)momentum;
 }
 
 void aoi_nn_batchnorm_affine(const aoi_net *net, const aoi_node *node,

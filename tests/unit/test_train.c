@@ -1,6 +1,7 @@
 /* test_train: the training loop on the tiny boards of testdata/train:
  * frozen parameters stay bit for bit, the others move, and the stop flag
  * ends the run with a checkpoint. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,8 +138,64 @@ static void test_stop(void)
 	aoi_classes_release(&cls);
 }
 
+/* A fresh run's first step sets the running statistics to that batch's
+ * (momentum 1 at step 1, not PyTorch's 0.1 towards mean 0, variance 1):
+ * the same as one training forward of the initial weights over the same
+ * samples with momentum 1. */
+static void test_bn_warmup(void)
+{
+	aoi_classes cls;
+	aoi_classes_init(&cls);
+	aoi_loader *l = boards(&cls);
+	aoi_net *net = unet();
+	aoi_error err;
+	int n = aoi_loader_count(l), c = (int)aoi_net_param_info(net, 1)->count;
+	size_t np = aoi_net_param_count(net), ns;
+	float *p0 = malloc(np * sizeof(float)), *st1 = malloc(2 * c * sizeof(float));
+	memcpy(p0, aoi_net_params(net), np * sizeof(float));
+
+	aoi_train_opts o;
+	aoi_train_opts_init(&o);
+	o.epochs = 1;
+	o.batch = n; /* one step over every sample, in any order */
+	o.max_steps = 1;
+	aoi_model_info info;
+	aoi_model_info_init(&info);
+	o.info = &info;
+	aoi_trainer *t = aoi_trainer_new(net, l, NULL, &o, &err);
+	CHECK(t != NULL && aoi_trainer_run(t, &err) == 0);
+	memcpy(st1, aoi_net_state(net, &ns), 2 * c * sizeof(float));
+	aoi_trainer_free(t);
+
+	aoi_batch b;
+	int idx[64];
+	CHECK(n <= 64 && aoi_batch_alloc(&b, l, n, &err) == 0);
+	for (int i = 0; i < n; i++)
+		idx[i] = i;
+	CHECK(aoi_loader_fill(l, &b, idx, n, 0, 1, &err) == 0);
+	memcpy(aoi_net_params(net), p0, np * sizeof(float));
+	aoi_net_set_bn_momentum(net, 1.0);
+	CHECK(aoi_net_forward(net, b.x, 1, NULL, &err) != NULL);
+	const float *st = aoi_net_state(net, &ns);
+	double worst = 0.0;
+	for (int i = 0; i < 2 * c; i++) {
+		double e = fabs(st[i] - st1[i]) / (fabs(st[i]) + 1e-3);
+		worst = e > worst ? e : worst;
+	}
+	CHECK_MSG(worst < 1e-3, "running statistics after one step differ by %g", worst);
+	CHECK_MSG(st1[c] < 0.8f, "running variance %g still near the initial 1", st1[c]);
+	aoi_batch_release(&b);
+	free(p0);
+	free(st1);
+	aoi_model_info_release(&info);
+	aoi_net_free(net);
+	aoi_loader_free(l);
+	aoi_classes_release(&cls);
+}
+
 int main(void)
 {
+	test_bn_warmup();
 	test_freeze();
 	test_stop();
 	return check_done();
