@@ -32,7 +32,6 @@ struct aoi_trainer {
 	metrics m;
 	int rows;              /* of each global batch on this process */
 	int halt;              /* all processes agreed to stop (dist) */
-	int warm_steps;        /* batch-norm warm-up steps taken; -1 when done */
 };
 
 void aoi_train_opts_init(aoi_train_opts *o)
@@ -78,6 +77,23 @@ static int check_output(const aoi_trainer *t, aoi_error *err)
 	}
 	if (t->o.task == AOI_TASK_KEYPOINTS && per % 2)
 		return aoi_error_set(err, AOI_ESHAPE, "", 0, "odd keypoint output %zu", per);
+	return 0;
+}
+
+/* Batch norm over a single value per channel (a batch of one that reaches
+ * 1x1) outputs its bias whatever the input: the net's output is constant
+ * and nothing before it learns. PyTorch refuses it too. */
+static int check_batchnorm(const aoi_trainer *t, aoi_error *err)
+{
+	aoi_node_info ni;
+	for (int i = 0; i < aoi_net_node_count(t->net); i++)
+		if (aoi_net_node_info(t->net, i, &ni) == 0 && strcmp(ni.kind, "batchnorm") == 0 &&
+		    (long)ni.out.n * ni.out.h * ni.out.w < 2)
+			return aoi_error_set(err, AOI_EINVAL, "", 0,
+					     "batch norm in %s would normalise one value per channel (%d image%s of %dx%d at %dx%d there) and output a constant: use a batch of 2 or more or a larger input",
+					     ni.block && *ni.block ? ni.block : "the net", t->rows,
+					     t->rows == 1 ? "" : "s", t->batch.w, t->batch.h,
+					     ni.out.w, ni.out.h);
 	return 0;
 }
 
@@ -142,7 +158,7 @@ aoi_trainer *aoi_trainer_new(aoi_net *net, aoi_loader *train, aoi_loader *val,
 		t->o.loss.opts.pixels[0] = (float)t->batch.w;
 		t->o.loss.opts.pixels[1] = (float)t->batch.h;
 	}
-	if (check_output(t, err) < 0 || alloc_buffers(t, err) < 0)
+	if (check_output(t, err) < 0 || check_batchnorm(t, err) < 0 || alloc_buffers(t, err) < 0)
 		goto fail;
 	t->opt = aoi_optim_new_for(&o->optim, net, err);
 	if (!t->opt)
@@ -157,8 +173,7 @@ void aoi_trainer_free(aoi_trainer *t)
 {
 	if (!t)
 		return;
-	if (t->warm_steps > 0)
-		aoi_net_set_bn_momentum(t->net, AOI_BN_MOMENTUM);
+	aoi_net_set_bn_momentum(t->net, AOI_BN_MOMENTUM);
 	aoi_batch_release(&t->batch);
 	aoi_optim_free(t->opt);
 	free(t->grad);
@@ -180,7 +195,6 @@ int aoi_trainer_resume(aoi_trainer *t, const aoi_checkpoint *ck, aoi_optim *opt,
 				     want);
 	memcpy(dst, src, want * sizeof(float));
 	t->st = *ck;
-	t->warm_steps = -1; /* the running statistics came with the weights */
 	return 0;
 }
 
@@ -233,6 +247,15 @@ static double batch_loss(aoi_trainer *t, const float *out, int rows, float *grad
 	return aoi_loss_eval(&t->o.loss, out, s, &tg, grad, err);
 }
 
+/* Optimiser steps per epoch, the same in every epoch. */
+static int epoch_steps(const aoi_trainer *t)
+{
+	int steps = (aoi_loader_count(t->train) + t->o.batch - 1) / t->o.batch;
+	if (t->o.max_steps > 0 && steps > t->o.max_steps)
+		steps = t->o.max_steps;
+	return steps;
+}
+
 /* The order of training samples for an epoch; a short tail is filled up
  * from the start so that every batch is full. */
 static int epoch_order(aoi_trainer *t, int epoch)
@@ -244,26 +267,20 @@ static int epoch_order(aoi_trainer *t, int epoch)
 	aoi_rng_seed(&base, t->o.seed ^ 0x7261696eULL);
 	aoi_rng_fork(&base, (uint64_t)epoch, &rng);
 	aoi_rng_shuffle(&rng, t->order, (size_t)n, sizeof(int));
-	int steps = (n + t->o.batch - 1) / t->o.batch;
-	if (t->o.max_steps > 0 && steps > t->o.max_steps)
-		steps = t->o.max_steps;
-	return steps;
+	return epoch_steps(t);
 }
 
 /* Batch-norm running statistics start as mean 0, variance 1, a guess
  * that PyTorch's momentum of 0.1 keeps 0.9^t of after t steps; actual
  * variances are nearer 0.1, so after a short run the eval-mode outputs of
  * a deep net came out constant (mbv2-cls-s, mbv2-corners-s: the same in
- * PyTorch). A fresh run's first steps therefore average their batches
- * alike (momentum 1/t, a cumulative mean) until 1/t falls to 0.1. */
-static void bn_warmup(aoi_trainer *t)
+ * PyTorch). The run's first steps therefore average their batches alike
+ * (momentum 1/t at step t, a cumulative mean) until 1/t falls to 0.1.
+ * t counts from the first epoch, so that a resumed run goes on exactly. */
+static void bn_warmup(aoi_trainer *t, int epoch, int step)
 {
-	if (t->warm_steps < 0)
-		return;
-	double m = 1.0 / ++t->warm_steps;
+	double m = 1.0 / ((double)epoch * epoch_steps(t) + step + 1);
 	aoi_net_set_bn_momentum(t->net, m > AOI_BN_MOMENTUM ? m : AOI_BN_MOMENTUM);
-	if (m <= AOI_BN_MOMENTUM)
-		t->warm_steps = -1;
 }
 
 static int train_step(aoi_trainer *t, int epoch, int step, aoi_rng *rng, double *loss,
@@ -276,7 +293,7 @@ static int train_step(aoi_trainer *t, int epoch, int step, aoi_rng *rng, double 
 	if (aoi_loader_fill(t->train, &t->batch, idx, rows, epoch, 1, err) < 0)
 		return -1;
 	aoi_net_zero_grads(t->net);
-	bn_warmup(t);
+	bn_warmup(t, epoch, step);
 	const float *out = aoi_net_forward(t->net, t->batch.x, 1, rng, err);
 	if (!out)
 		return -1;

@@ -17,10 +17,10 @@
  * schedule, early stopping) goes to `checkpoint_path` when set. Each
  * saved model's provenance gets the epoch, losses and metric.
  *
- * Batch norm: a fresh run's first steps move the running statistics by
- * 1/t (the mean of the batches so far) instead of PyTorch's 0.1 from the
- * initial mean 0 and variance 1, until 1/t reaches 0.1; resumed runs keep
- * 0.1 throughout.
+ * Batch norm: step t of the run (counted from its first epoch, resumed
+ * or not) moves the running statistics by 1/t (the mean of the batches so
+ * far) instead of PyTorch's 0.1 from the initial mean 0 and variance 1,
+ * until 1/t reaches 0.1.
  *
  * Stopping: when *stop becomes non-zero (a signal handler in cmd/ sets it)
  * the loop finishes the current step, saves a checkpoint and returns 1. A

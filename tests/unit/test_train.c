@@ -193,8 +193,40 @@ static void test_bn_warmup(void)
 	aoi_classes_release(&cls);
 }
 
+/* A batch of one at 32x32 reaches mbv2's stride 32 as 1x1: batch norm
+ * there would see one value per channel. */
+static void test_single_value_bn(void)
+{
+	aoi_classes cls;
+	aoi_classes_init(&cls);
+	aoi_loader *l = boards(&cls);
+	aoi_net *net = unet();
+	aoi_error err;
+	aoi_train_opts o;
+	aoi_train_opts_init(&o);
+	o.batch = 1;
+	aoi_model_info info;
+	aoi_model_info_init(&info);
+	o.info = &info;
+	aoi_trainer *t = aoi_trainer_new(net, l, NULL, &o, &err);
+	CHECK(t == NULL);
+	CHECK_MSG(t == NULL && strstr(err.msg, "one value per channel") &&
+			  strstr(err.msg, "encoder.") && strstr(err.msg, "1 image of 32x32"),
+		  "message: %s", t ? "(none)" : err.msg);
+	aoi_trainer_free(t);
+	o.batch = 2;
+	t = aoi_trainer_new(net, l, NULL, &o, &err);
+	CHECK(t != NULL);
+	aoi_trainer_free(t);
+	aoi_model_info_release(&info);
+	aoi_net_free(net);
+	aoi_loader_free(l);
+	aoi_classes_release(&cls);
+}
+
 int main(void)
 {
+	test_single_value_bn();
 	test_bn_warmup();
 	test_freeze();
 	test_stop();
