@@ -52,6 +52,10 @@ aoi_infer *aoi_infer_new(aoi_net *net, const aoi_infer_model *m, const aoi_infer
 			 aoi_error *err)
 {
 	int side = m->width < m->height ? m->width : m->height;
+	if (o->flips && m->task != AOI_TASK_SEGMENTATION) {
+		aoi_error_set(err, AOI_EINVAL, "", 0, "flips are for segmentation models");
+		return NULL;
+	}
 	if (o->batch < 1 ||
 	    (o->tile && o->overlap >= 0 && (o->overlap >= m->width / 2 || o->overlap >= m->height / 2))) {
 		aoi_error_set(err, AOI_EINVAL, "", 0,
@@ -136,6 +140,12 @@ static int ensure_floats(float **buf, size_t *cap, size_t n)
 }
 
 /* Tiles when asked for and the (shrunk) image is larger than the input. */
+/* Several outputs add up in a pixel: tiles overlap, or flips. */
+static int averaged(const aoi_infer *inf, const slot *s)
+{
+	return s->tiles || inf->o.flips;
+}
+
 static int tiling(const aoi_infer *inf, int w, int h)
 {
 	return inf->o.tile && (w > inf->m.width || h > inf->m.height);
@@ -170,10 +180,10 @@ int aoi_infer_size_planes(aoi_infer *inf, slot *s, aoi_error *err)
 		return 0;
 	size_t px = (size_t)s->pw * s->ph;
 	if (ensure_floats(&s->prob, &s->prob_cap, px * inf->kp) < 0 ||
-	    (s->tiles && ensure_floats(&s->weight, &s->weight_cap, px) < 0))
+	    (averaged(inf, s) && ensure_floats(&s->weight, &s->weight_cap, px) < 0))
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	memset(s->prob, 0, px * inf->kp * sizeof(float));
-	if (s->tiles)
+	if (averaged(inf, s))
 		memset(s->weight, 0, px * sizeof(float));
 	return 0;
 }
@@ -200,7 +210,18 @@ int aoi_infer_add_job(aoi_infer *inf, int item, int x0, int y0, aoi_error *err)
 		inf->jobs = j;
 		inf->jobs_cap = cap;
 	}
-	inf->jobs[inf->njobs++] = (job){ item, x0, y0 };
+	inf->jobs[inf->njobs++] = (job){ item, x0, y0, 0 };
+	return 0;
+}
+
+/* The job of one input window, or four with flips. */
+static int add_window(aoi_infer *inf, int item, int x0, int y0, aoi_error *err)
+{
+	for (int f = 0; f < (inf->o.flips ? 4 : 1); f++) {
+		if (aoi_infer_add_job(inf, item, x0, y0, err) < 0)
+			return -1;
+		inf->jobs[inf->njobs - 1].flip = f;
+	}
 	return 0;
 }
 
@@ -229,7 +250,7 @@ static int make_jobs(aoi_infer *inf, const aoi_infer_item *items, int n, aoi_err
 			continue;
 		const slot *s = &inf->slots[i];
 		if (!s->tiles) {
-			if (aoi_infer_add_job(inf, i, 0, 0, err) < 0)
+			if (add_window(inf, i, 0, 0, err) < 0)
 				return -1;
 			continue;
 		}
@@ -237,7 +258,7 @@ static int make_jobs(aoi_infer *inf, const aoi_infer_item *items, int n, aoi_err
 		int ny = tile_origins(s->ph, inf->m.height, inf->o.overlap, ys, MAXT);
 		for (int ty = 0; ty < ny; ty++)
 			for (int tx = 0; tx < nx; tx++)
-				if (aoi_infer_add_job(inf, i, xs[tx], ys[ty], err) < 0)
+				if (add_window(inf, i, xs[tx], ys[ty], err) < 0)
 					return -1;
 	}
 	return 0;
@@ -272,13 +293,16 @@ static void store_segmentation(const aoi_infer *inf, const job *j, const float *
 	int dw = s->pw, dh = s->ph;
 	size_t dplane = (size_t)dw * dh;
 	float probs[AOI_MAX_CLASSES + 1];
+	int avg = averaged(inf, s);
 	for (int y = 0; y < h && j->y0 + y < dh; y++)
 		for (int x = 0; x < w && j->x0 + x < dw; x++) {
 			size_t d = (size_t)(j->y0 + y) * dw + (j->x0 + x);
-			pixel_probs(out, plane, (size_t)y * w + x, inf->k, probs);
+			/* a flipped input's output is flipped the same way */
+			int sx = j->flip & 1 ? w - 1 - x : x, sy = j->flip & 2 ? h - 1 - y : y;
+			pixel_probs(out, plane, (size_t)sy * w + sx, inf->k, probs);
 			for (int c = 0; c < kp; c++)
 				s->prob[c * dplane + d] += probs[c];
-			if (s->tiles)
+			if (avg)
 				s->weight[d] += 1;
 		}
 }
@@ -299,6 +323,27 @@ static void store_vector(const aoi_infer *inf, const job *j, const float *out)
 		s->out[c] /= sum;
 }
 
+/* Mirror c planes of w x h in place: bit 0 left-right, bit 1 upside down. */
+static void flip_planes(float *x, int c, int w, int h, int flip)
+{
+	for (int p = 0; p < c; p++, x += (size_t)w * h) {
+		for (int y = 0; flip & 1 && y < h; y++) {
+			float *row = x + (size_t)y * w;
+			for (int a = 0, b = w - 1; a < b; a++, b--) {
+				float t = row[a];
+				row[a] = row[b];
+				row[b] = t;
+			}
+		}
+		for (int a = 0, b = h - 1; flip & 2 && a < b; a++, b--)
+			for (int i = 0; i < w; i++) {
+				float t = x[(size_t)a * w + i];
+				x[(size_t)a * w + i] = x[(size_t)b * w + i];
+				x[(size_t)b * w + i] = t;
+			}
+	}
+}
+
 void aoi_infer_fill_batch(aoi_infer *inf, int j0, int m)
 {
 	int w = inf->m.width, h = inf->m.height;
@@ -307,8 +352,11 @@ void aoi_infer_fill_batch(aoi_infer *inf, int j0, int m)
 	for (int r = 0; r < m; r++) {
 		const job *j = &inf->jobs[j0 + r];
 		const slot *s = &inf->slots[j->item];
+		float *x = inf->x + (size_t)r * in_size;
 		aoi_loader_to_tensor(&s->img, inf->m.use_template ? &s->tmpl : NULL, j->x0, j->y0,
-				     w, h, &inf->m.norm, inf->x + (size_t)r * in_size);
+				     w, h, &inf->m.norm, x);
+		if (j->flip)
+			flip_planes(x, inf->c, w, h, j->flip);
 	}
 }
 
@@ -340,8 +388,8 @@ static int run_jobs(aoi_infer *inf, aoi_error *err)
 	return 0;
 }
 
-/* Tiles overlap: their summed probabilities into means. */
-static void average_tiles(const aoi_infer *inf, slot *s)
+/* Tiles overlap, flips repeat: summed probabilities into means. */
+static void average_outputs(const aoi_infer *inf, slot *s)
 {
 	size_t plane = (size_t)s->pw * s->ph;
 	for (size_t p = 0; p < plane; p++) {
@@ -456,8 +504,8 @@ static void mask_path(const aoi_infer *inf, const aoi_infer_item *it, char *out,
 static int finish_segmentation(const aoi_infer *inf, aoi_infer_item *it, slot *s,
 			       aoi_error *err)
 {
-	if (s->tiles)
-		average_tiles(inf, s);
+	if (averaged(inf, s))
+		average_outputs(inf, s);
 	if (argmax_mask(inf, s, err) < 0 || components(inf, s, err) < 0)
 		return -1;
 	if (!inf->o.mask_dir)

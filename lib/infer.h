@@ -46,6 +46,8 @@ typedef struct aoi_infer_opts {
 	const char *mask_dir;  /* segmentation masks go to DIR/ID.png; NULL: none */
 	long min_area;         /* components smaller than this give no box */
 	int min_box_w, min_box_h; /* nor boxes narrower or lower than these */
+	int flips;             /* segmentation: also run each input mirrored left-right,
+				* upside down and both, and average the four */
 } aoi_infer_opts;
 
 void aoi_infer_opts_init(aoi_infer_opts *o); /* batch 4, resize, overlap auto */

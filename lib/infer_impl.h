@@ -33,6 +33,7 @@ typedef struct aoi_infer_slot {
 
 typedef struct aoi_infer_job {
 	int item, x0, y0;
+	int flip;              /* bit 0: mirrored left-right; bit 1: upside down */
 } job;
 
 struct aoi_infer {
