@@ -481,6 +481,8 @@ static int run_stage(const args *a, aoi_infer *inf, aoi_net *net, aoi_error *err
 	if (end < aoi_net_node_count(net) && isatty(STDOUT_FILENO))
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "a stage before the last writes a "
 				     "binary stream: pipe it into the next stage"), -2;
+	if (first == 0 && end == aoi_net_node_count(net)) /* the whole net: no stream */
+		return run(a, inf, err);
 	aoi_infer_stage *st = aoi_infer_stage_new(inf, first, end, err);
 	if (!st)
 		return -2;

@@ -476,10 +476,11 @@ static int read_chunk(aoi_infer_stage *st, FILE *in, aoi_error *err)
 				     "the stage stream is corrupt (no chunk where one should be)");
 	if (get_u32(st, in, &n, err) < 0)
 		return -1;
-	if (n > (1u << 20) || grow_items(st, (int)n, err) < 0)
-		return n > (1u << 20) ? aoi_error_set(err, AOI_EFORMAT, st->in_name, 0,
-						      "the stage stream is corrupt (%u records)", n)
-				      : -1;
+	if (n > (uint32_t)inf->o.batch)
+		return aoi_error_set(err, AOI_EFORMAT, st->in_name, 0,
+				     "the stage stream is corrupt (a chunk of %u records)", n);
+	if (grow_items(st, (int)n, err) < 0)
+		return -1;
 	for (uint32_t i = 0; i < n; i++) {
 		int rc = read_item(st, in, &st->items[i], err);
 		st->nitems = (int)i + 1; /* what read_item allocated is released */
@@ -494,9 +495,11 @@ static int read_chunk(aoi_infer_stage *st, FILE *in, aoi_error *err)
 		for (int k = 0; k < 3; k++)
 			if (get_i32(st, in, &v[k], err) < 0)
 				return -1;
-		if (v[0] < 0 || v[0] >= (int)n || st->items[v[0]].failed)
+		const stage_item *it = v[0] >= 0 && v[0] < (int)n ? &st->items[v[0]] : NULL;
+		if (!it || it->failed || v[1] < 0 || v[1] >= it->pw || v[2] < 0 || v[2] >= it->ph)
 			return aoi_error_set(err, AOI_EFORMAT, st->in_name, 0,
-					     "the stage stream is corrupt (job of record %d)", v[0]);
+					     "the stage stream is corrupt (a job at %d,%d of record "
+					     "%d)", v[1], v[2], v[0]);
 		if (aoi_infer_add_job(inf, v[0], v[1], v[2], err) < 0)
 			return -1;
 	}
@@ -576,6 +579,9 @@ int aoi_infer_stage_send(aoi_infer_stage *st, aoi_infer_item *items, int n, FILE
 	release_items(st);
 	if (n <= 0)
 		return 0;
+	if (n > inf->o.batch)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "a chunk of %d records: %d at most",
+				     n, inf->o.batch);
 	if (grow_items(st, n, err) < 0 || aoi_infer_prepare(inf, items, n, err) < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {

@@ -46,8 +46,8 @@ int aoi_infer_stage_last(const aoi_infer_stage *st);
 int aoi_infer_stage_begin(aoi_infer_stage *st, FILE *in, const char *in_name, FILE *out,
 			  aoi_error *err);
 
-/* First stage: n records (as for aoi_infer_run) into one chunk of the
- * stream. Records whose image cannot be read go on marked failed, with
+/* First stage: n records (as for aoi_infer_run, n at most the batch) into
+ * one chunk of the stream. Records whose image cannot be read go on marked failed, with
  * their error: the last stage reports them. */
 int aoi_infer_stage_send(aoi_infer_stage *st, aoi_infer_item *items, int n, FILE *out,
 			 aoi_error *err);

@@ -89,6 +89,10 @@ aoi-infer -m "$T/cls.aoim" -b 3 --stage 1/4 -j 1 "$D" | aoi-infer -m "$T/cls.aoi
 expect_eq "$(grep -c '"probs"' "$T/four.jsonl")" 16 "classification, 4 stages: every record"
 expect_true "classification, 4 stages: the same records" cmp "$T/one.jsonl" "$T/four.jsonl"
 
+# One stage of one: no stream, the records themselves.
+run aoi-infer -m "$T/cls.aoim" -b 3 --stage 1/1 -j 1 "$D"
+expect_true "--stage 1/1 is one process" cmp "$T/one.jsonl" "$T/out"
+
 # A record whose image is missing reaches the last stage: with -k it is
 # skipped there with the same warning as one process gives; without, the
 # last stage fails on it.
@@ -127,6 +131,15 @@ head -c -4 "$T/s2" >"$T/noend"
 run aoi-infer -m "$T/seg.aoim" --stage 3/3 -j 1 <"$T/noend"
 expect_status 1 "a stream without its end marker"
 expect_one_line_error aoi-infer "a stream without its end marker"
+# the first chunk's record count (after the header: 56 bytes and 20 per
+# tensor, then the tag) made 255
+ntens=$(od -An -tu4 -j52 -N4 "$T/s1" | tr -d ' ')
+cp "$T/s1" "$T/corrupt"
+printf '\377' | dd of="$T/corrupt" bs=1 seek=$((56 + 20 * ntens + 4)) conv=notrunc 2>/dev/null
+run aoi-infer -m "$T/seg.aoim" --stage 2/3 -j 1 <"$T/corrupt"
+expect_status 1 "a corrupt stream"
+expect_one_line_error aoi-infer "a corrupt stream"
+expect_err "corrupt" "corrupt named"
 run aoi-infer -m "$T/seg.aoim" --stage 2/3 -j 1 <"$D"
 expect_status 1 "records instead of a stream"
 expect_one_line_error aoi-infer "records instead of a stream"
