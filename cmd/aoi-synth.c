@@ -59,8 +59,9 @@ static void usage(void)
 	       "      --on FILE        the dataset of good images to paint on\n"
 	       "      --defects LO:HI  defects per image (default 1:3)\n"
 	       "augment:\n"
-	       "      --augment SPEC   as aoi-train: flip,vflip,rot=D,crop=F,zoom=LO:HI,shift=F,\n"
-	       "                       bright=B,contrast=C (default flip,rot=15,crop=0.9,zoom=0.9:1.1)\n"
+	       "      --augment SPEC   as aoi-train: flip,vflip,rot90,rot=D,crop=F,zoom=LO:HI,\n"
+	       "                       shift=F,bright=B,contrast=C\n"
+	       "                       (default flip,rot=15,crop=0.9,zoom=0.9:1.1)\n"
 	       "      --balance N      bring every label to N records (oversample with\n"
 	       "                       augmentation, undersample at random)\n",
 	       prog);

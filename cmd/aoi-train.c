@@ -78,7 +78,7 @@ static void usage(void)
 	       "      --loss SPEC         ce, bce, dice, iou, mse, rect or sums like\n"
 	       "                          ce+0.5*dice (ce; keypoints: rect for 4, else mse)\n"
 	       "      --class-weights W   auto (median frequency) or W0,W1,... (none)\n"
-	       "      --augment SPEC      e.g. flip,vflip,rot=15,crop=0.8,zoom=0.9:1.1,\n"
+	       "      --augment SPEC      e.g. flip,vflip,rot90,rot=15,crop=0.8,zoom=0.9:1.1,\n"
 	       "                          shift=0.1,bright=20,contrast=0.2 (none)\n"
 	       "      --cache-mb N        keep decoded inputs up to N MiB in memory (4096)\n"
 	       "      --checkpoint FILE   checkpoint after every epoch, for --resume\n"

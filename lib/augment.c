@@ -47,6 +47,7 @@ static void affine_invert(const double m[6], double out[6])
  * order, so that turning one option on does not change the others' draws. */
 typedef struct draws {
 	double share, cx, cy, fx, fy, theta, zoom, tx, ty, gain, offset;
+	int quarter; /* turns by 90 degrees */
 } draws;
 
 static void draw_numbers(const aoi_augment_opts *o, aoi_rng *rng, draws *d)
@@ -67,6 +68,9 @@ static void draw_numbers(const aoi_augment_opts *o, aoi_rng *rng, draws *d)
 	d->ty = aoi_rng_range(rng, -o->shift, o->shift);
 	d->gain = 1.0 + aoi_rng_range(rng, -o->contrast, o->contrast);
 	d->offset = aoi_rng_range(rng, -o->brightness, o->brightness);
+	/* drawn last and only when asked for, so that specs without rot90
+	 * draw what they did before it existed */
+	d->quarter = o->rot90 ? (int)(aoi_rng_uniform(rng) * 4) & 3 : 0;
 }
 
 void aoi_augment_draw(const aoi_augment_opts *o, aoi_rng *rng, int src_w, int src_h,
@@ -81,7 +85,12 @@ void aoi_augment_draw(const aoi_augment_opts *o, aoi_rng *rng, int src_w, int sr
 	double cx = (src_w - cw) * d.cx + cw / 2 - 0.5;
 	double cy = (src_h - ch) * d.cy + ch / 2 - 0.5;
 	double sx = out_w / cw * d.fx * d.zoom, sy = out_h / ch * d.fy * d.zoom;
-	double c = cos(d.theta), s = sin(d.theta);
+	/* quarter turns exactly (cos and sin of k * pi / 2 are not), so
+	 * that pixels land on pixels */
+	static const double qc[4] = { 1, 0, -1, 0 }, qs[4] = { 0, 1, 0, -1 };
+	double c0 = cos(d.theta), s0 = sin(d.theta);
+	double c = c0 * qc[d.quarter] - s0 * qs[d.quarter];
+	double s = s0 * qc[d.quarter] + c0 * qs[d.quarter];
 	double ox = (out_w - 1) / 2.0 + d.tx * out_w;
 	double oy = (out_h - 1) / 2.0 + d.ty * out_h;
 	double *m = a->fwd;

@@ -16,6 +16,7 @@
 typedef struct aoi_augment_opts {
 	int hflip, vflip;      /* each applied with probability 1/2 when set */
 	double rotate;         /* degrees: angle drawn from [-rotate, rotate] */
+	int rot90;             /* also turn by 0, 90, 180 or 270 degrees at random */
 	double crop;           /* keep at least this share of each side (1 = no crop) */
 	double zoom_lo, zoom_hi; /* scale drawn from [lo, hi]; 1,1 = none */
 	double shift;          /* translation, share of the size, drawn from [-shift, shift] */

@@ -781,6 +781,8 @@ static int parse_augment_item(const char *item, aoi_augment_opts *o, aoi_error *
 		return o->hflip = 1, 0;
 	if (!strcmp(key, "vflip"))
 		return o->vflip = 1, 0;
+	if (!strcmp(key, "rot90"))
+		return o->rot90 = 1, 0;
 	if (!v)
 		return aoi_error_set(err, AOI_EINVAL, "", 0, "--augment: '%s' needs a value",
 				     key);

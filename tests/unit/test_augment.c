@@ -109,6 +109,46 @@ static void test_hflip(void)
 	free(dst.data);
 }
 
+/* rot90: every quarter turn comes up, and each moves pixels exactly onto
+ * pixels (a square image; no interpolation blur). */
+static void test_rot90(void)
+{
+	enum { N = 6 };
+	aoi_augment_opts o;
+	aoi_augment a;
+	aoi_rng rng;
+	aoi_image src = gray(N, N, 1, 0), dst = { 0 };
+	int seen[4] = { 0 };
+
+	for (int i = 0; i < N * N; i++)
+		src.data[i] = (uint8_t)(i * 7);
+	aoi_augment_opts_init(&o);
+	o.rot90 = 1;
+	aoi_rng_seed(&rng, 3);
+	for (int t = 0; t < 40; t++) {
+		aoi_augment_draw(&o, &rng, N, N, N, N, &a);
+		CHECK(aoi_augment_image(&a, &src, &dst, NULL) == 0);
+		/* which turn: where the source's (0, 0) corner went */
+		double x = 0, y = 0;
+		aoi_augment_point(&a, &x, &y);
+		int q = x < 1 && y < 1 ? 0 : x > 1 && y < 1 ? 1 : x > 1 ? 2 : 3;
+		int ok = 1;
+		for (int yy = 0; yy < N; yy++)
+			for (int xx = 0; xx < N; xx++) {
+				double sx = xx, sy = yy;
+				aoi_augment_point(&a, &sx, &sy);
+				int ox = (int)lround(sx), oy = (int)lround(sy);
+				ok &= fabs(sx - ox) < 1e-9 && fabs(sy - oy) < 1e-9 &&
+				      dst.data[oy * N + ox] == src.data[yy * N + xx];
+			}
+		CHECK_MSG(ok, "turn %d does not move pixels onto pixels", q);
+		seen[q]++;
+	}
+	CHECK(seen[0] && seen[1] && seen[2] && seen[3]);
+	free(src.data);
+	free(dst.data);
+}
+
 /* The heart of it: a dot at a keypoint, augmented, is brightest at the
  * augmented keypoint, for many random transforms and output sizes. */
 static void test_keypoint_follows_pixels(void)
@@ -281,6 +321,7 @@ int main(void)
 {
 	test_identity();
 	test_hflip();
+	test_rot90();
 	test_keypoint_follows_pixels();
 	test_inverse();
 	test_mask_and_box();
