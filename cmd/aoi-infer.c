@@ -148,11 +148,12 @@ static int check_stage_args(const args *a)
 	if (a->node_a > a->node_b)
 		return aoi_cli_usage_error(prog, "--nodes %d-%d: A is larger than B", a->node_a,
 					   a->node_b);
-	if (staged && a->flips)
-		return aoi_cli_usage_error(prog, "--flips does not go with --stage or --nodes");
 	if (staged && a->amqp)
 		return aoi_cli_usage_error(prog, "--stage and --nodes do not go with --amqp");
 	int first = a->stages ? a->stage == 1 : a->node_a <= 1;
+	if (staged && a->flips && !first)
+		return aoi_cli_usage_error(prog, "--flips goes to the first stage (the others "
+					   "follow its stream)");
 	if (staged && !first && (a->dataset || a->root))
 		return aoi_cli_usage_error(prog, "a stage after the first reads the stream on "
 					   "standard input: no DATASET or --root");

@@ -3,14 +3,15 @@
  * tensor values little-endian, 4-byte values.
  *
  *   header  "AOISTAGE", u32 version 1, 32-byte model digest, u32 cut (the
- *           first node of the stage reading it), u32 batch, u32 tensors,
+ *           first node of the stage reading it), u32 batch, u32 flags (bit
+ *           0: --flips), u32 tensors,
  *           per tensor u32 node, kind (0 float32 output, 1 int32 max-pool
  *           indices), c, h, w
  *   chunk   "CHNK", u32 records; per record: u32 failed, i32 original
  *           width, height, plane width, height, tiled, i64 line, str
  *           input name, [failed: i32 code, str where, i64 line, str
  *           message], str record (JSON); u32 jobs; per job i32 record,
- *           x0, y0
+ *           x0, y0, flip
  *   batch   "BTCH", u32 rows, then per tensor rows x c x h x w values
  *   end     "END!"
  *
@@ -306,6 +307,7 @@ static void write_header(const aoi_infer_stage *st, FILE *out)
 	fwrite(st->digest, 1, 32, out);
 	put_u32(out, (uint32_t)st->end);
 	put_u32(out, (uint32_t)st->inf->o.batch);
+	put_u32(out, st->inf->o.flips ? 1u : 0u);
 	put_u32(out, (uint32_t)st->nout);
 	for (int i = 0; i < st->nout; i++) {
 		const aoi_live_tensor *t = &st->out[i];
@@ -343,13 +345,14 @@ static int read_header(aoi_infer_stage *st, FILE *in, aoi_error *err)
 {
 	char magic[8];
 	uint8_t digest[32];
-	uint32_t version, cut, batch;
+	uint32_t version, cut, batch, flags;
 	if (fread(magic, 1, 8, in) != 8 || memcmp(magic, STAGE_MAGIC, 8))
 		return aoi_error_set(err, AOI_EFORMAT, st->in_name, 0,
 				     "not an aoi-infer stage stream (want the output of "
 				     "aoi-infer --stage K/N with K < N)");
 	if (get_u32(st, in, &version, err) < 0 || get_bytes(st, in, digest, 32, err) < 0 ||
-	    get_u32(st, in, &cut, err) < 0 || get_u32(st, in, &batch, err) < 0)
+	    get_u32(st, in, &cut, err) < 0 || get_u32(st, in, &batch, err) < 0 ||
+	    get_u32(st, in, &flags, err) < 0)
 		return -1;
 	if (version != STAGE_VERSION)
 		return aoi_error_set(err, AOI_EFORMAT, st->in_name, 0,
@@ -366,6 +369,12 @@ static int read_header(aoi_infer_stage *st, FILE *in, aoi_error *err)
 		return aoi_error_set(err, AOI_EFORMAT, st->in_name, 0,
 				     "the stage stream has batches of %u; this stage --batch %d",
 				     batch, st->inf->o.batch);
+	if (flags > 1)
+		return aoi_error_set(err, AOI_EFORMAT, st->in_name, 0,
+				     "the stage stream is corrupt (flags %u)", flags);
+	/* the first stage's --flips: its jobs carry the flips, the last
+	 * stage averages them */
+	st->inf->o.flips = (int)(flags & 1);
 	return read_tensors(st, in, err);
 }
 
@@ -426,6 +435,7 @@ static void write_chunk(const aoi_infer_stage *st, FILE *out)
 		put_u32(out, (uint32_t)inf->jobs[j].item);
 		put_u32(out, (uint32_t)inf->jobs[j].x0);
 		put_u32(out, (uint32_t)inf->jobs[j].y0);
+		put_u32(out, (uint32_t)inf->jobs[j].flip);
 	}
 }
 
@@ -491,17 +501,19 @@ static int read_chunk(aoi_infer_stage *st, FILE *in, aoi_error *err)
 		return -1;
 	inf->njobs = 0;
 	for (uint32_t j = 0; j < njobs; j++) {
-		int v[3];
-		for (int k = 0; k < 3; k++)
+		int v[4];
+		for (int k = 0; k < 4; k++)
 			if (get_i32(st, in, &v[k], err) < 0)
 				return -1;
 		const stage_item *it = v[0] >= 0 && v[0] < (int)n ? &st->items[v[0]] : NULL;
-		if (!it || it->failed || v[1] < 0 || v[1] >= it->pw || v[2] < 0 || v[2] >= it->ph)
+		if (!it || it->failed || v[1] < 0 || v[1] >= it->pw || v[2] < 0 || v[2] >= it->ph ||
+		    v[3] < 0 || v[3] > (inf->o.flips ? 3 : 0))
 			return aoi_error_set(err, AOI_EFORMAT, st->in_name, 0,
 					     "the stage stream is corrupt (a job at %d,%d of record "
 					     "%d)", v[1], v[2], v[0]);
 		if (aoi_infer_add_job(inf, v[0], v[1], v[2], err) < 0)
 			return -1;
+		inf->jobs[inf->njobs - 1].flip = v[3];
 	}
 	return 1;
 }

@@ -80,6 +80,16 @@ aoi-infer -m "$T/seg.aoim" --tile --overlap 8 -b 3 --stage 1/2 -j 1 "$BIG" |
 expect_true "tiled, 2 stages: the same records" cmp "$T/one.jsonl" "$T/two.jsonl"
 same_dirs "$T/t1" "$T/t" "tiled, 2 stages: the same mask"
 
+# --flips on the first stage: the others follow.
+aoi-infer -m "$T/seg.aoim" --flips -b 3 --masks "$T/f" -j 1 "$D" >"$T/one.jsonl"
+mv "$T/f" "$T/f1"
+aoi-infer -m "$T/seg.aoim" --flips -b 3 --stage 1/2 -j 1 "$D" |
+	aoi-infer -m "$T/seg.aoim" -b 3 --stage 2/2 --masks "$T/f" -j 1 >"$T/two.jsonl" 2>"$T/err"
+expect_true "--flips, 2 stages: the same records" cmp "$T/one.jsonl" "$T/two.jsonl"
+same_dirs "$T/f1" "$T/f" "--flips, 2 stages: the same masks"
+run aoi-infer -m "$T/seg.aoim" --flips --stage 2/2 </dev/null
+expect_status 2 "--flips on a later stage"
+
 # Classification, four stages, batches of 3 (the last one short), two
 # threads in one stage.
 aoi-infer -m "$T/cls.aoim" -b 3 -j 1 "$D" >"$T/one.jsonl"
@@ -131,11 +141,11 @@ head -c -4 "$T/s2" >"$T/noend"
 run aoi-infer -m "$T/seg.aoim" --stage 3/3 -j 1 <"$T/noend"
 expect_status 1 "a stream without its end marker"
 expect_one_line_error aoi-infer "a stream without its end marker"
-# the first chunk's record count (after the header: 56 bytes and 20 per
+# the first chunk's record count (after the header: 60 bytes and 20 per
 # tensor, then the tag) made 255
-ntens=$(od -An -tu4 -j52 -N4 "$T/s1" | tr -d ' ')
+ntens=$(od -An -tu4 -j56 -N4 "$T/s1" | tr -d ' ')
 cp "$T/s1" "$T/corrupt"
-printf '\377' | dd of="$T/corrupt" bs=1 seek=$((56 + 20 * ntens + 4)) conv=notrunc 2>/dev/null
+printf '\377' | dd of="$T/corrupt" bs=1 seek=$((60 + 20 * ntens + 4)) conv=notrunc 2>/dev/null
 run aoi-infer -m "$T/seg.aoim" --stage 2/3 -j 1 <"$T/corrupt"
 expect_status 1 "a corrupt stream"
 expect_one_line_error aoi-infer "a corrupt stream"
