@@ -21,7 +21,7 @@ cp "$T/out" "$T/seg.jsonl"
 # --min-box drops exactly the boxes narrower or lower than its sides (a
 # model with defect classes weighed up, so that it draws boxes).
 boxes() { grep -o '\[[0-9]*,[0-9]*,[0-9]*,[0-9]*,"[a-z]*",[0-9.]*\]' "$1" | tr -d "[]" | tr ',' ' '; }
-aoi-train $SEG --epochs 8 --class-weights 0.1,1,1 -o "$T/segw.aoim" "$D" >/dev/null 2>&1
+aoi-train $SEG --epochs 8 --class-weights 0.02,1,1 -o "$T/segw.aoim" "$D" >/dev/null 2>&1
 aoi-infer -m "$T/segw.aoim" -j 1 "$D" >"$T/segw.jsonl"
 w=$(boxes "$T/segw.jsonl" | awk '$3 - $1 > w { w = $3 - $1 } END { print w + 0 }')
 expect_true "the weighed model draws boxes" test "$w" -gt 1
