@@ -285,33 +285,32 @@ static void drop_chunk(chunk *c)
 	c->n = 0;
 }
 
-/* Predict the chunk and write its records in order; a record that failed
- * ends the run unless keep_going, after the records before it. */
-static int process_chunk(aoi_infer *inf, chunk *c, int keep_going, aoi_error *err)
+/* Write predicted records in order; a record that failed ends the run
+ * unless keep_going, after the records before it. */
+static int write_items(const aoi_infer_item *items, int n, int keep_going, aoi_error *err)
 {
-	if (aoi_infer_run(inf, c->items, c->n, err) < 0) {
-		drop_chunk(c);
-		return -1;
-	}
-	int rc = 0;
-	for (int i = 0; i < c->n && rc == 0; i++) {
-		aoi_infer_item *it = &c->items[i];
+	for (int i = 0; i < n; i++) {
 		char buf[1200];
-		if (it->failed && !keep_going) {
-			*err = it->err;
-			rc = -1;
-		} else if (it->failed) {
-			fprintf(stderr, "%s: warning %s (skipped)\n", prog,
-				aoi_error_text(&it->err, buf, sizeof(buf)));
-		} else {
-			rc = aoi_record_write(stdout, it->rec, err);
+		if (items[i].failed && !keep_going) {
+			*err = items[i].err;
+			return -1;
 		}
+		if (items[i].failed)
+			fprintf(stderr, "%s: warning %s (skipped)\n", prog,
+				aoi_error_text(&items[i].err, buf, sizeof(buf)));
+		else if (aoi_record_write(stdout, items[i].rec, err) < 0)
+			return -1;
 	}
-	drop_chunk(c);
-	return rc;
+	return 0;
 }
 
-static int run(const args *a, aoi_infer *inf, aoi_error *err)
+/* What to do with each chunk of records read: predict and write them, or
+ * send them down a stage stream. */
+typedef int (*chunk_fn)(void *ctx, chunk *c, aoi_error *err);
+
+/* Read the dataset in chunks of --batch records and hand each to fn. */
+static int read_chunks(const args *a, const char *what, chunk_fn fn, void *ctx,
+		       aoi_error *err)
 {
 	aoi_reader *r = aoi_reader_open(a->dataset, a->root, err);
 	if (!r)
@@ -319,7 +318,7 @@ static int run(const args *a, aoi_infer *inf, aoi_error *err)
 	chunk c = { calloc((size_t)a->batch, sizeof(aoi_infer_item)), 0, (int)a->batch };
 	int rc = c.items ? 0 : aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 	aoi_progress p;
-	aoi_progress_init(&p, "infer", 0);
+	aoi_progress_init(&p, what, 0);
 	while (rc == 0) {
 		json_t *rec;
 		int got = aoi_reader_next(r, &rec, err);
@@ -336,7 +335,8 @@ static int run(const args *a, aoi_infer *inf, aoi_error *err)
 		}
 		int n = c.n;
 		if (n)
-			rc = process_chunk(inf, &c, a->keep_going, err);
+			rc = fn(ctx, &c, err);
+		drop_chunk(&c);
 		aoi_progress_step(&p, n, NULL);
 		if (got == 0)
 			break;
@@ -346,6 +346,25 @@ static int run(const args *a, aoi_infer *inf, aoi_error *err)
 	free(c.items);
 	aoi_reader_free(r);
 	return rc;
+}
+
+typedef struct predict_ctx {
+	aoi_infer *inf;
+	int keep_going;
+} predict_ctx;
+
+static int predict_chunk(void *ctx, chunk *c, aoi_error *err)
+{
+	predict_ctx *pc = ctx;
+	if (aoi_infer_run(pc->inf, c->items, c->n, err) < 0)
+		return -1;
+	return write_items(c->items, c->n, pc->keep_going, err);
+}
+
+static int run(const args *a, aoi_infer *inf, aoi_error *err)
+{
+	predict_ctx pc = { inf, a->keep_going };
+	return read_chunks(a, "infer", predict_chunk, &pc, err);
 }
 
 /* Queue worker mode: set by SIGTERM/SIGINT, read by the worker between
@@ -410,66 +429,28 @@ static int stage_nodes(const args *a, aoi_net *net, int *first, int *end, aoi_er
 	return 0;
 }
 
+static int send_chunk(void *ctx, chunk *c, aoi_error *err)
+{
+	return aoi_infer_stage_send(ctx, c->items, c->n, stdout, err);
+}
+
 /* The first stage: records in chunks of --batch, as run() reads them, into
  * the stream. Failed records travel on: the last stage reports them. */
 static int send_records(const args *a, aoi_infer_stage *st, aoi_error *err)
 {
-	aoi_reader *r = aoi_reader_open(a->dataset, a->root, err);
-	if (!r)
+	if (read_chunks(a, "stage 1", send_chunk, st, err) < 0)
 		return -1;
-	chunk c = { calloc((size_t)a->batch, sizeof(aoi_infer_item)), 0, (int)a->batch };
-	int rc = c.items ? 0 : aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	aoi_progress p;
-	aoi_progress_init(&p, "stage 1", 0);
-	while (rc == 0) {
-		json_t *rec;
-		int got = aoi_reader_next(r, &rec, err);
-		if (got < 0) {
-			rc = -1;
-			break;
-		}
-		if (got == 1) {
-			c.items[c.n++] = (aoi_infer_item){ rec, aoi_reader_base(r),
-							   aoi_reader_name(r),
-							   aoi_reader_line(r), 0, { 0 } };
-			if (c.n < c.cap)
-				continue;
-		}
-		int n = c.n;
-		if (n)
-			rc = aoi_infer_stage_send(st, c.items, n, stdout, err);
-		drop_chunk(&c);
-		aoi_progress_step(&p, n, NULL);
-		if (got == 0)
-			break;
-	}
-	if (rc == 0)
-		rc = aoi_infer_stage_end(st, stdout, err);
-	drop_chunk(&c);
-	aoi_progress_end(&p);
-	free(c.items);
-	aoi_reader_free(r);
-	return rc;
+	return aoi_infer_stage_end(st, stdout, err);
 }
 
-/* The last stage: predicted records out, as process_chunk() writes them. */
+/* The last stage: predicted records out, as run() writes them. */
 static int receive_records(const args *a, aoi_infer_stage *st, aoi_error *err)
 {
 	aoi_infer_item *items;
 	int n, got;
 	while ((got = aoi_infer_stage_receive(st, stdin, &items, &n, err)) == 1)
-		for (int i = 0; i < n; i++) {
-			char buf[1200];
-			if (items[i].failed && !a->keep_going) {
-				*err = items[i].err;
-				return -1;
-			}
-			if (items[i].failed)
-				fprintf(stderr, "%s: warning %s (skipped)\n", prog,
-					aoi_error_text(&items[i].err, buf, sizeof(buf)));
-			else if (aoi_record_write(stdout, items[i].rec, err) < 0)
-				return -1;
-		}
+		if (write_items(items, n, a->keep_going, err) < 0)
+			return -1;
 	return got;
 }
 
