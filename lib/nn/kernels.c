@@ -428,6 +428,19 @@ void aoi_nn_accumulate(float *dst, const float *src, size_t n)
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16_u __attribute__((vector_size(64), aligned(4)));
 
+/* dw[t] += the lanes of acc[t] summed after tail[t], for the nine taps: the
+ * end of both 3x3 weight-gradient loops, in one fixed order. */
+static void add_tap_sums(const v16 acc[9], const float tail[9], float *dw)
+{
+	for (int t = 0; t < 9; t++) {
+		float lane[16], s = tail[t];
+		memcpy(lane, &acc[t], sizeof lane);
+		for (int j = 0; j < 16; j++)
+			s += lane[j];
+		dw[t] += s;
+	}
+}
+
 size_t aoi_nn_dw3_work_floats(int h, int w)
 {
 	size_t wp = (size_t)w + 2;
@@ -497,13 +510,7 @@ static void dw3_weight_grad(const float *dyp, const float *xp, size_t n, size_t 
 	for (; i < n; i++)
 		for (int t = 0; t < 9; t++)
 			tail[t] += dyp[i] * xp[i + t / 3 * wp + t % 3];
-	for (int t = 0; t < 9; t++) {
-		float lane[16], s = tail[t];
-		memcpy(lane, &acc[t], sizeof lane);
-		for (int j = 0; j < 16; j++)
-			s += lane[j];
-		dw[t] += s;
-	}
+	add_tap_sums(acc, tail, dw);
 }
 
 static void dw3_plane_backward(const float *x, const float *wt, const float *dy,
@@ -608,13 +615,7 @@ static void dw3s2_weight_grad(const float *dyq, const float *ph, size_t n, size_
 	for (; i < n; i++)
 		for (int t = 0; t < 9; t++)
 			tail[t] += dyq[i] * src[t][i];
-	for (int t = 0; t < 9; t++) {
-		float lane[16], s = tail[t];
-		memcpy(lane, &acc[t], sizeof lane);
-		for (int j = 0; j < 16; j++)
-			s += lane[j];
-		dw[t] += s;
-	}
+	add_tap_sums(acc, tail, dw);
 }
 
 /* dx row iy from dy rows (oy, ky) pairs: 2 oy + ky = iy + 1. */
