@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 struct aoi_optim {
 	aoi_optim_opts o;
 	size_t nparams;
@@ -12,6 +14,18 @@ struct aoi_optim {
 	size_t nstate;
 	float *state; /* steps[ntensors], m[nparams], v[nparams] (Adam) */
 };
+
+/* This thread's share [lo, lo + len) of n elements, in contiguous blocks
+ * of whole 64-byte lines where possible. */
+static void thread_span(size_t n, size_t *lo, size_t *len)
+{
+	size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+	size_t per = (n + nt - 1) / nt;
+
+	per = (per + 15) & ~(size_t)15;
+	*lo = t * per < n ? t * per : n;
+	*len = *lo + per < n ? per : n - *lo;
+}
 
 static const char *const optim_names[AOI_OPTIM_COUNT] = {"sgd", "adam", "adamw"};
 static const char *const sched_names[AOI_SCHED_COUNT] = {"const", "step", "cosine", "plateau"};
@@ -100,22 +114,80 @@ void aoi_optim_free(aoi_optim *opt)
 	free(opt);
 }
 
+/* The update rules below are elementwise: each thread takes one span and
+ * the span functions take restrict pointers and loop-invariant flags, so
+ * that the compiler vectorises them (a loop reading the options through
+ * a pointer that might alias p cannot be). Arithmetic stays in double,
+ * in the same order, so results do not depend on the split and match
+ * the scalar loops bit for bit. (Adam's loop stays scalar: sqrt() may set
+ * errno, which GCC does not vectorise without -fno-math-errno.) */
+#define OPTIM_PARALLEL_MIN 65536
+
+typedef struct sgd_coefs {
+	double lr, mu, damp, wd;
+	int nesterov, first;
+} sgd_coefs;
+
 /* torch.optim.SGD: d = g + wd p; buf = d on the first step, else
  * momentum buf + (1 - dampening) d; p -= lr (nesterov ? d + momentum buf : buf). */
+static void sgd_span_plain(const sgd_coefs *c, float *restrict p, const float *restrict g,
+			   size_t n)
+{
+	const double lr = c->lr, wd = c->wd;
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = (float)(p[i] - lr * (g[i] + wd * p[i]));
+}
+
+static void sgd_span_momentum(const sgd_coefs *c, float *restrict p,
+			      const float *restrict g, float *restrict buf, size_t n)
+{
+	const double lr = c->lr, mu = c->mu, damp = c->damp, wd = c->wd;
+	const int first = c->first, nesterov = c->nesterov;
+
+	for (size_t i = 0; i < n; i++) {
+		double d = g[i] + wd * p[i];
+		double b = first ? d : mu * buf[i] + damp * d;
+		buf[i] = (float)b;
+		d = nesterov ? d + mu * b : b;
+		p[i] = (float)(p[i] - lr * d);
+	}
+}
+
 static void sgd_update(const aoi_optim_opts *o, float *p, const float *g, float *buf,
 		       size_t n, double wd, int first)
 {
-	double lr = o->lr, mu = o->momentum, damp = 1.0 - o->dampening;
+	const sgd_coefs c = {o->lr, o->momentum, 1.0 - o->dampening, wd, o->nesterov, first};
 
-#pragma omp parallel for if (n > 65536) schedule(static)
+#pragma omp parallel if (n > OPTIM_PARALLEL_MIN)
+	{
+		size_t lo, len;
+
+		thread_span(n, &lo, &len);
+		if (buf)
+			sgd_span_momentum(&c, p + lo, g + lo, buf + lo, len);
+		else
+			sgd_span_plain(&c, p + lo, g + lo, len);
+	}
+}
+
+typedef struct adam_coefs {
+	double b1, b2, step, root_bc2, l2, shrink, eps;
+} adam_coefs;
+
+static void adam_span(const adam_coefs *c, float *restrict p, const float *restrict g,
+		      float *restrict m, float *restrict v, size_t n)
+{
+	const double b1 = c->b1, b2 = c->b2, step = c->step, root_bc2 = c->root_bc2;
+	const double l2 = c->l2, shrink = c->shrink, eps = c->eps;
+
 	for (size_t i = 0; i < n; i++) {
-		double d = g[i] + wd * p[i];
-		if (buf) {
-			double b = first ? d : mu * buf[i] + damp * d;
-			buf[i] = (float)b;
-			d = o->nesterov ? d + mu * b : b;
-		}
-		p[i] = (float)(p[i] - lr * d);
+		double d = g[i] + l2 * p[i];
+		double mi = b1 * m[i] + (1.0 - b1) * d;
+		double vi = b2 * v[i] + (1.0 - b2) * d * d;
+		m[i] = (float)mi;
+		v[i] = (float)vi;
+		p[i] = (float)(p[i] * shrink - step * mi / (sqrt(vi) / root_bc2 + eps));
 	}
 }
 
@@ -125,18 +197,20 @@ static void adam_update(const aoi_optim_opts *o, float *p, const float *g, float
 			float *v, size_t n, double wd, double t)
 {
 	double b1 = o->beta1, b2 = o->beta2, lr = o->lr;
-	double step = lr / (1.0 - pow(b1, t)), root_bc2 = sqrt(1.0 - pow(b2, t));
-	double l2 = o->kind == AOI_OPTIM_ADAM ? wd : 0.0;
-	double shrink = o->kind == AOI_OPTIM_ADAMW ? 1.0 - lr * wd : 1.0;
+	const adam_coefs c = {
+		.b1 = b1, .b2 = b2,
+		.step = lr / (1.0 - pow(b1, t)), .root_bc2 = sqrt(1.0 - pow(b2, t)),
+		.l2 = o->kind == AOI_OPTIM_ADAM ? wd : 0.0,
+		.shrink = o->kind == AOI_OPTIM_ADAMW ? 1.0 - lr * wd : 1.0,
+		.eps = o->eps,
+	};
 
-#pragma omp parallel for if (n > 65536) schedule(static)
-	for (size_t i = 0; i < n; i++) {
-		double d = g[i] + l2 * p[i];
-		double mi = b1 * m[i] + (1.0 - b1) * d;
-		double vi = b2 * v[i] + (1.0 - b2) * d * d;
-		m[i] = (float)mi;
-		v[i] = (float)vi;
-		p[i] = (float)(p[i] * shrink - step * mi / (sqrt(vi) / root_bc2 + o->eps));
+#pragma omp parallel if (n > OPTIM_PARALLEL_MIN)
+	{
+		size_t lo, len;
+
+		thread_span(n, &lo, &len);
+		adam_span(&c, p + lo, g + lo, m + lo, v + lo, len);
 	}
 }
 
