@@ -55,6 +55,8 @@ static void act_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 {
 	const act_priv *a = node->priv;
 
+	if (node->fused_into >= 0) /* its batch norm takes this gradient */
+		return;
 	if (aoi_nn_dx_wanted(b, 0))
 		aoi_nn_act_backward(node->y, node->dy, aoi_nn_in(net, node, 0)->dy,
 				    aoi_nn_numel(node->out), a->act, a->alpha);

@@ -3,15 +3,51 @@
  * momentum 0.1 towards the mean and the unbiased variance; inference uses
  * the running statistics. Parameters weight (gamma) and bias (beta); state
  * running_mean then running_var; aux keeps the batch mean and 1/std for
- * backward. */
+ * backward. In a net planned for training, a batch norm read only by an
+ * activation also applies it (run.c, aoi_nn_fuse_for_training): one pass
+ * over memory less each way, and no gradient buffer between the two. */
 #include "nn/layer.h"
+#include "nn/fuse_train.h"
+#include "nn/kernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 typedef struct bn_priv {
 	float eps, momentum;
+	int act; /* the activation node it computes too, or -1 */
 } bn_priv;
+
+void aoi_nn_batchnorm_set_act(aoi_node *bn, int act)
+{
+	((bn_priv *)bn->priv)->act = act;
+}
+
+int aoi_nn_batchnorm_act(const aoi_node *bn)
+{
+	return ((const bn_priv *)bn->priv)->act;
+}
+
+/* The activation applied after normalising, and where the gradient of its
+ * output is (the node's own dy when there is none). */
+typedef struct bn_act {
+	enum aoi_act act;
+	float alpha;
+	const float *dy;
+} bn_act;
+
+static bn_act fused_act(const aoi_net *net, const aoi_node *node)
+{
+	const bn_priv *bp = node->priv;
+	bn_act a = {AOI_ACT_NONE, 0.0f, node->dy};
+
+	if (bp->act >= 0) {
+		aoi_nn_activation_get(&net->nodes[bp->act], &a.act, &a.alpha);
+		a.dy = net->nodes[bp->act].dy;
+	}
+	return a;
+}
 
 static int bn_shape(aoi_net *net, aoi_node *node, aoi_error *err)
 {
@@ -81,25 +117,148 @@ static double plane_sqdev(const float *p, size_t n, float mu)
 	return s;
 }
 
-/* Sum of dy and of dy * (x - mu). */
-static void plane_dot(const float *dy, const float *x, size_t n, float mu,
-		      double *sdy, double *sdyx)
+/* The gradient at the batch norm's output from the activation's output y
+ * and gradient dy (the formulas of aoi_nn_act_backward). */
+static inline float act_grad(float y, float dy, enum aoi_act act, float alpha)
 {
-	float a[16] = {0}, b[16] = {0};
+	switch (act) {
+	case AOI_ACT_RELU:
+		return y > 0.0f ? dy : 0.0f;
+	case AOI_ACT_RELU6: { /* two selects: && would be a branch */
+		float g = y > 0.0f ? dy : 0.0f;
+		return y < 6.0f ? g : 0.0f;
+	}
+	case AOI_ACT_LEAKY:
+		return y > 0.0f ? dy : dy * alpha;
+	case AOI_ACT_SIGMOID:
+		return dy * y * (1.0f - y);
+	default:
+		return dy;
+	}
+}
+
+/* 16 floats, and their lane masks: GCC's vector extension, because with
+ * the selects of act_grad the loop over 16 lanes no longer vectorises. */
+typedef float bn_v16 __attribute__((vector_size(64)));
+typedef float bn_v16u __attribute__((vector_size(64), aligned(4)));
+typedef int32_t bn_i16 __attribute__((vector_size(64)));
+
+/* act_grad on the 16 lanes at y and dy, the same values (through
+ * pointers: vectors passed by value change the ABI without AVX-512). */
+static inline void act_grad16(const float *yp, const float *dyp, enum aoi_act act,
+			      float alpha, bn_v16 *g)
+{
+	const bn_v16 zero = {0}, six = zero + 6.0f, one = zero + 1.0f;
+	bn_v16 y = *(const bn_v16u *)yp, dy = *(const bn_v16u *)dyp;
+	bn_i16 m;
+
+	switch (act) {
+	case AOI_ACT_RELU:
+		m = y > zero;
+		*g = (bn_v16)(m & (bn_i16)dy);
+		break;
+	case AOI_ACT_RELU6:
+		m = (y > zero) & (y < six);
+		*g = (bn_v16)(m & (bn_i16)dy);
+		break;
+	case AOI_ACT_LEAKY:
+		m = y > zero;
+		*g = (bn_v16)((m & (bn_i16)dy) | (~m & (bn_i16)(dy * alpha)));
+		break;
+	case AOI_ACT_SIGMOID:
+		*g = dy * y * (one - y);
+		break;
+	default:
+		*g = dy;
+		break;
+	}
+}
+
+/* Sum of g and of g * (x - mu), g the gradient at the output (act is a
+ * constant where this is inlined: one loop per activation), in 16 float
+ * lanes added up in double. */
+static inline void plane_dot_act(const float *dy, const float *y, const float *x,
+				 size_t n, float mu, enum aoi_act act, float alpha,
+				 double *sdy, double *sdyx)
+{
+	bn_v16 a = {0}, b = {0};
 	size_t i = 0;
 
-	for (; i + 16 <= n; i += 16)
-		for (int j = 0; j < 16; j++) {
-			a[j] += dy[i + j];
-			b[j] += dy[i + j] * (x[i + j] - mu);
-		}
+	for (; i + 16 <= n; i += 16) {
+		bn_v16 g;
+
+		act_grad16(y + i, dy + i, act, alpha, &g);
+		a += g;
+		b += g * (*(const bn_v16u *)(x + i) - mu);
+	}
 	for (int j = 0; j < 16; j++) {
 		*sdy += a[j];
 		*sdyx += b[j];
 	}
 	for (; i < n; i++) {
-		*sdy += dy[i];
-		*sdyx += (double)dy[i] * (x[i] - mu);
+		float g = act_grad(y[i], dy[i], act, alpha);
+		*sdy += g;
+		*sdyx += (double)g * (x[i] - mu);
+	}
+}
+
+/* What a channel's input gradient needs besides the planes. */
+typedef struct bn_dx {
+	float mean, k, mdy, mdyx;
+} bn_dx;
+
+/* dx += k (g - mean(g) - (x - mu) mean(g (x - mu)) / var). */
+static inline void plane_dx_act(const float *dy, const float *y, const float *x,
+				float *dx, size_t n, const bn_dx *d, enum aoi_act act,
+				float alpha)
+{
+	float mu = d->mean, k = d->k, mdy = d->mdy, mdyx = d->mdyx;
+
+	for (size_t i = 0; i < n; i++)
+		dx[i] += k * (act_grad(y[i], dy[i], act, alpha) - mdy - (x[i] - mu) * mdyx);
+}
+
+static void plane_dot(const float *dy, const float *y, const float *x, size_t n,
+		      float mu, const bn_act *a, double *sdy, double *sdyx)
+{
+	switch (a->act) {
+	case AOI_ACT_RELU:
+		plane_dot_act(dy, y, x, n, mu, AOI_ACT_RELU, 0.0f, sdy, sdyx);
+		break;
+	case AOI_ACT_RELU6:
+		plane_dot_act(dy, y, x, n, mu, AOI_ACT_RELU6, 0.0f, sdy, sdyx);
+		break;
+	case AOI_ACT_LEAKY:
+		plane_dot_act(dy, y, x, n, mu, AOI_ACT_LEAKY, a->alpha, sdy, sdyx);
+		break;
+	case AOI_ACT_SIGMOID:
+		plane_dot_act(dy, y, x, n, mu, AOI_ACT_SIGMOID, 0.0f, sdy, sdyx);
+		break;
+	default:
+		plane_dot_act(dy, y, x, n, mu, AOI_ACT_NONE, 0.0f, sdy, sdyx);
+		break;
+	}
+}
+
+static void plane_dx(const float *dy, const float *y, const float *x, float *dx,
+		     size_t n, const bn_dx *d, const bn_act *a)
+{
+	switch (a->act) {
+	case AOI_ACT_RELU:
+		plane_dx_act(dy, y, x, dx, n, d, AOI_ACT_RELU, 0.0f);
+		break;
+	case AOI_ACT_RELU6:
+		plane_dx_act(dy, y, x, dx, n, d, AOI_ACT_RELU6, 0.0f);
+		break;
+	case AOI_ACT_LEAKY:
+		plane_dx_act(dy, y, x, dx, n, d, AOI_ACT_LEAKY, a->alpha);
+		break;
+	case AOI_ACT_SIGMOID:
+		plane_dx_act(dy, y, x, dx, n, d, AOI_ACT_SIGMOID, 0.0f);
+		break;
+	default:
+		plane_dx_act(dy, y, x, dx, n, d, AOI_ACT_NONE, 0.0f);
+		break;
 	}
 }
 
@@ -120,7 +279,7 @@ static void channel_stats(const float *x, aoi_shape s, int c, double *mean,
 }
 
 static void normalize_channel(const float *x, float *y, aoi_shape s, int c,
-			      float scale, float shift)
+			      float scale, float shift, const bn_act *a)
 {
 	size_t hw = (size_t)s.h * s.w;
 
@@ -131,6 +290,7 @@ static void normalize_channel(const float *x, float *y, aoi_shape s, int c,
 		float *q = y + ((size_t)n * s.c + c) * hw;
 		for (size_t i = 0; i < hw; i++)
 			q[i] = p[i] * scale + shift;
+		aoi_nn_act_row(q, hw, a->act, a->alpha); /* still in cache */
 	}
 }
 
@@ -142,6 +302,7 @@ static void bn_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 	float *rmean = net->state + node->state_off, *rvar = rmean + node->out.c;
 	aoi_shape s = node->out;
 	double m = (double)s.n * s.h * s.w;
+	bn_act a = fused_act(net, node);
 
 	(void)rng;
 #pragma omp parallel for schedule(static)
@@ -159,12 +320,13 @@ static void bn_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 		node->aux[c] = (float)mean;
 		node->aux[s.c + c] = (float)invstd;
 		normalize_channel(in->y, node->y, s, c, (float)(gamma[c] * invstd),
-				  (float)(beta[c] - mean * gamma[c] * invstd));
+				  (float)(beta[c] - mean * gamma[c] * invstd), &a);
 	}
 }
 
 static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 {
+	const bn_priv *bp = node->priv;
 	aoi_node *in = aoi_nn_in(net, node, 0);
 	const float *gamma = aoi_nn_param(net, node, 0);
 	float *dgamma = aoi_nn_grad_wanted(b, 0) ? aoi_nn_grad(net, node, 0) : NULL;
@@ -172,6 +334,9 @@ static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 	aoi_shape s = node->out;
 	size_t hw = (size_t)s.h * s.w;
 	double m = (double)s.n * hw;
+	bn_act a = fused_act(net, node);
+	/* the activation's output (no activation: never read) */
+	const float *ay = bp->act >= 0 ? node->y : a.dy;
 
 #pragma omp parallel for schedule(static)
 	for (int c = 0; c < s.c; c++) {
@@ -180,7 +345,7 @@ static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 
 		for (int n = 0; n < s.n; n++) {
 			size_t o = ((size_t)n * s.c + c) * hw;
-			plane_dot(node->dy + o, in->y + o, hw, mean, &sdy, &sdyx);
+			plane_dot(a.dy + o, ay + o, in->y + o, hw, mean, &a, &sdy, &sdyx);
 		}
 		sdyx *= invstd;
 		if (dgamma)
@@ -189,15 +354,13 @@ static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 			dbeta[c] += (float)sdy;
 		if (!aoi_nn_dx_wanted(b, 0))
 			continue;
-		float k = gamma[c] * invstd, mdy = (float)(sdy / m),
-		      mdyx = (float)(sdyx / m) * invstd;
+		bn_dx d = {mean, gamma[c] * invstd, (float)(sdy / m),
+			   (float)(sdyx / m) * invstd};
 		/* last image first: the planes the sums read last are still
 		 * in L2 */
 		for (int n = s.n - 1; n >= 0; n--) {
 			size_t o = ((size_t)n * s.c + c) * hw;
-			for (size_t i = 0; i < hw; i++)
-				in->dy[o + i] += k * (node->dy[o + i] - mdy -
-						      (in->y[o + i] - mean) * mdyx);
+			plane_dx(a.dy + o, ay + o, in->y + o, in->dy + o, hw, &d, &a);
 		}
 	}
 }
@@ -221,7 +384,7 @@ int aoi_net_batchnorm(aoi_net *net, int in, aoi_error *err)
 		return -1;
 	if (!(bp = malloc(sizeof *bp)))
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*bp = (bn_priv){1e-5f, (float)AOI_BN_MOMENTUM};
+	*bp = (bn_priv){1e-5f, (float)AOI_BN_MOMENTUM, -1};
 	id = aoi_nn_add_node(net, AOI_LAYER_BATCHNORM, 1, &in, bp, err);
 	if (id < 0)
 		return -1;

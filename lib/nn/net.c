@@ -3,6 +3,7 @@
  * activation arena, the flat parameter/gradient/state arrays, freezing and
  * introspection. Running it is in run.c; the layers are one file each. */
 #include "nn/layer.h"
+#include "nn/fuse_train.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -309,8 +310,11 @@ int aoi_net_set_output(aoi_net *net, int node, aoi_error *err)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "output node %d does not exist", node);
 	net->output = node;
-	/* the shared inference arena depends on which node is kept */
-	if (net->fused && net->planned)
+	/* the shared inference arena depends on which node is kept; a batch
+	 * norm made the output must keep its own output, not its
+	 * activation's */
+	if (net->planned && (net->fused || (net->nodes[node].kind == AOI_LAYER_BATCHNORM &&
+					    aoi_nn_batchnorm_act(&net->nodes[node]) >= 0)))
 		return aoi_net_plan(net, net->batch, net->height, net->width, err);
 	return 0;
 }
@@ -330,8 +334,11 @@ static int plan_shapes(aoi_net *net, int batch, int height, int width,
 	return 0;
 }
 
-/* Training: every node keeps its own output, gradient and aux. Point the
- * nodes at their slices; with arena NULL only count. */
+/* Training: every node keeps its own output, gradient and aux, except
+ * that an activation fused into its batch norm shares the batch norm's
+ * output and the batch norm needs no gradient of its own (it reads the
+ * activation's). Point the nodes at their slices; with arena NULL only
+ * count. */
 static size_t layout_training(aoi_net *net, float *arena)
 {
 	size_t off = 0;
@@ -341,10 +348,18 @@ static size_t layout_training(aoi_net *net, float *arena)
 		const aoi_layer_ops *ops = aoi_nn_ops(node->kind);
 		size_t n = round_up(aoi_nn_numel(node->out));
 		size_t aux = ops->aux_floats ? round_up(ops->aux_floats(net, node)) : 0;
+		int shares_y = node->fused_into >= 0;
+		int has_dy = !(node->kind == AOI_LAYER_BATCHNORM &&
+			       aoi_nn_batchnorm_act(node) >= 0);
 
-		node->y = arena ? arena + off : NULL;
-		node->dy = arena ? arena + off + n : NULL;
-		off += 2 * n;
+		if (shares_y) { /* an earlier node, already placed */
+			node->y = arena ? net->nodes[node->fused_into].y : NULL;
+		} else {
+			node->y = arena ? arena + off : NULL;
+			off += n;
+		}
+		node->dy = arena && has_dy ? arena + off : NULL;
+		off += has_dy ? n : 0;
 		node->aux = aux && arena ? arena + off : NULL;
 		off += aux;
 	}
@@ -472,6 +487,8 @@ int aoi_net_plan(aoi_net *net, int batch, int height, int width, aoi_error *err)
 	net->arena = net->work = NULL;
 	if (plan_shapes(net, batch, height, width, err) < 0)
 		return -1;
+	if (!net->fused)
+		aoi_nn_fuse_for_training(net);
 	total = layout_arena(net, NULL);
 	net->work_floats = work_needed(net);
 	net->arena = alloc_floats(total);

@@ -1,6 +1,7 @@
 /* run.c: forward, backward (and the input gradient worked out on demand),
  * inference fusion and threads. */
 #include "nn/layer.h"
+#include "nn/fuse_train.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,8 @@ static void mark_needs_grad(aoi_net *net)
 
 static void zero_dy(aoi_node *node)
 {
-	memset(node->dy, 0, sizeof(float) * aoi_nn_numel(node->out));
+	if (node->dy) /* NULL: a batch norm that takes its activation's */
+		memset(node->dy, 0, sizeof(float) * aoi_nn_numel(node->out));
 }
 
 int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err)
@@ -261,16 +263,44 @@ static int fuse_conv(aoi_net *net, int id, aoi_error *err)
 	return 0;
 }
 
+/* Undo the training fusion (net not fused for inference). */
+static void unfuse_training(aoi_net *net)
+{
+	for (int i = 0; i < net->nnodes; i++) {
+		net->nodes[i].fused_into = -1;
+		if (net->nodes[i].kind == AOI_LAYER_BATCHNORM)
+			aoi_nn_batchnorm_set_act(&net->nodes[i], -1);
+	}
+}
+
+void aoi_nn_fuse_for_training(aoi_net *net)
+{
+	unfuse_training(net);
+	for (int i = 1; i < net->nnodes; i++) {
+		int next = net->nodes[i].kind == AOI_LAYER_BATCHNORM ? only_consumer(net, i) : -1;
+
+		if (next >= 0 && net->nodes[next].kind == AOI_LAYER_ACTIVATION) {
+			net->nodes[next].fused_into = i;
+			aoi_nn_batchnorm_set_act(&net->nodes[i], next);
+		}
+	}
+}
+
 int aoi_net_fuse_for_inference(aoi_net *net, aoi_error *err)
 {
+	int planned = net->planned;
+
 	if (net->fused)
 		return 0;
+	/* the training layout no longer holds once this starts */
+	unfuse_training(net);
+	net->planned = 0;
 	for (int i = 1; i < net->nnodes; i++)
 		if (net->nodes[i].kind == AOI_LAYER_CONV && net->nodes[i].fused_into < 0)
 			if (fuse_conv(net, i, err) < 0)
 				return -1;
 	net->fused = 1;
-	if (net->planned)
+	if (planned)
 		return aoi_net_plan(net, net->batch, net->height, net->width, err);
 	return 0;
 }

@@ -233,9 +233,19 @@ static void check_norm_act(void)
 	grad_check("conv+bn+relu6", net, 2, 4, 4, 2);
 
 	for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
+		char name[64];
+
 		net = new_net(2);
 		aoi_net_activation(net, 0, acts[i].act, acts[i].alpha, NULL);
 		grad_check(acts[i].name, net, 2, 3, 3, acts[i].scale);
+		/* a batch norm doing its activation's work (planes of 25:
+		 * whole vectors and a tail) */
+		net = new_net(2);
+		c = aoi_net_conv(net, 0, 2, 1, 1, 0, 1, 1, 0, NULL);
+		c = aoi_net_batchnorm(net, c, NULL);
+		aoi_net_activation(net, c, acts[i].act, acts[i].alpha, NULL);
+		snprintf(name, sizeof name, "conv+bn+%s", acts[i].name);
+		grad_check(name, net, 2, 5, 5, 2);
 	}
 	net = new_net(4);
 	aoi_net_softmax(net, 0, NULL);
@@ -341,10 +351,106 @@ static void check_block_frozen(void)
 	grad_check("frozen stem + inverted residual", net, 2, 5, 5, 2);
 }
 
+/* conv + batch norm + act: the plan fuses act into the batch norm unless
+ * the batch norm has another reader; `spare` adds one (an identity
+ * activation nobody reads). */
+static aoi_net *bn_act_net(enum aoi_act act, float alpha, int spare)
+{
+	aoi_net *net = new_net(3);
+	int c = aoi_net_conv(net, 0, 4, 3, 1, 1, 1, 1, 0, NULL);
+	int bn = aoi_net_batchnorm(net, c, NULL);
+	int out = aoi_net_activation(net, bn, act, alpha, NULL);
+
+	if (spare)
+		aoi_net_activation(net, bn, AOI_ACT_NONE, 0, NULL);
+	aoi_net_set_output(net, out, NULL);
+	return net;
+}
+
+static int same_floats(const float *a, const float *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+/* The fused batch norm + activation gives the values of the two layers
+ * run apart, bit for bit: outputs (training and inference), input and
+ * parameter gradients, running statistics. gamma 3 and beta 0.5 put
+ * values on both sides of ReLU6's 0 and 6. */
+static void check_bn_act_fused(void)
+{
+	static const struct {
+		enum aoi_act act;
+		float alpha;
+	} acts[] = {{AOI_ACT_RELU, 0}, {AOI_ACT_RELU6, 0}, {AOI_ACT_LEAKY, 0.1f},
+		    {AOI_ACT_SIGMOID, 0}};
+	enum { N = 2, C = 3, H = 7, W = 9 };
+
+	for (size_t k = 0; k < sizeof acts / sizeof acts[0]; k++) {
+		aoi_net *net[2];
+		const float *y[2], *yi[2];
+		float *x = malloc(sizeof(float) * N * C * H * W), *r = NULL;
+		size_t ny = 0, np = 0;
+		aoi_rng rng;
+
+		for (int f = 0; f < 2; f++) {
+			net[f] = bn_act_net(acts[k].act, acts[k].alpha, f);
+			CHECK(aoi_net_plan(net[f], N, H, W, NULL) == 0);
+			aoi_rng_seed(&rng, 5);
+			aoi_net_init_params(net[f], &rng);
+			np = aoi_net_param_count(net[f]);
+			for (size_t i = 0; i < np; i++) /* conv weights, then gamma, beta */
+				aoi_net_params(net[f])[i] = i < np - 8 ? aoi_net_params(net[f])[i]
+							 : i < np - 4 ? 3.0f : 0.5f;
+		}
+		aoi_shape os = aoi_net_output_shape(net[0]);
+		ny = (size_t)os.n * os.c * os.h * os.w;
+		r = malloc(sizeof(float) * ny);
+		aoi_rng_seed(&rng, 6);
+		for (size_t i = 0; i < (size_t)N * C * H * W; i++)
+			x[i] = (float)aoi_rng_range(&rng, -1, 1);
+		for (size_t i = 0; i < ny; i++)
+			r[i] = (float)aoi_rng_range(&rng, -1, 1);
+		for (int f = 0; f < 2; f++) {
+			aoi_net_zero_grads(net[f]);
+			y[f] = aoi_net_forward(net[f], x, 1, NULL, NULL);
+			CHECK(y[f] && aoi_net_backward(net[f], r, NULL) == 0);
+		}
+		int clipped = 0;
+		for (size_t i = 0; y[0] && i < ny; i++)
+			clipped += y[0][i] == 0.0f || y[0][i] == 6.0f;
+		CHECK_MSG(acts[k].act != AOI_ACT_RELU6 || clipped > 10, "relu6: %d clipped", clipped);
+		CHECK_MSG(y[0] && y[1] && same_floats(y[0], y[1], ny), "act %d: outputs differ",
+			  (int)acts[k].act);
+		CHECK_MSG(same_floats(aoi_net_grads(net[0]), aoi_net_grads(net[1]), np),
+			  "act %d: parameter gradients differ", (int)acts[k].act);
+		CHECK_MSG(same_floats(aoi_net_input_grad(net[0]), aoi_net_input_grad(net[1]),
+				      (size_t)N * C * H * W),
+			  "act %d: input gradients differ", (int)acts[k].act);
+		CHECK(same_floats(aoi_net_state(net[0], NULL), aoi_net_state(net[1], NULL), 8));
+		for (int f = 0; f < 2; f++)
+			yi[f] = aoi_net_forward(net[f], x, 0, NULL, NULL);
+		CHECK_MSG(yi[0] && yi[1] && same_floats(yi[0], yi[1], ny),
+			  "act %d: inference outputs differ", (int)acts[k].act);
+		/* made the output, the batch norm gives its own values again */
+		CHECK(aoi_net_set_output(net[0], 2, NULL) == 0);
+		yi[0] = aoi_net_forward(net[0], x, 0, NULL, NULL);
+		int negative = 0;
+		for (size_t i = 0; yi[0] && i < ny; i++)
+			negative += yi[0][i] < 0.0f;
+		CHECK_MSG(negative > 10, "batch norm output: %d negative", negative);
+		aoi_net_free(net[0]), aoi_net_free(net[1]);
+		free(x), free(r);
+	}
+}
+
 int main(void)
 {
 	check_convs();
 	check_norm_act();
+	check_bn_act_fused();
 	check_pools();
 	check_graph_layers();
 	check_block_frozen();

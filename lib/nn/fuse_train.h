@@ -1,0 +1,18 @@
+/* fuse_train.h: private to lib/nn. Training fusion of a batch norm and its
+ * activation (run.c decides at plan time, on a net not fused for
+ * inference): a batch norm whose only reader is an activation also applies
+ * it, in place, and takes its gradient. The activation node is marked
+ * fused_into the batch norm (as in inference fusion its output is the batch
+ * norm's y; its dy stays its own) and does nothing; the batch norm's own dy
+ * is then not needed (NULL). */
+#ifndef AOI_NN_FUSE_TRAIN_H
+#define AOI_NN_FUSE_TRAIN_H
+
+#include "nn/layer.h"
+
+void aoi_nn_fuse_for_training(aoi_net *net);
+/* The activation node a batch norm computes, or -1 (set_act: -1 undoes). */
+void aoi_nn_batchnorm_set_act(aoi_node *bn, int act);
+int aoi_nn_batchnorm_act(const aoi_node *bn);
+
+#endif
