@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cblas.h>
+#include <omp.h>
 
 /* Weight gradients of direct convolutions with at most this many outputs
  * (a segmentation head) are direct too: sgemm with M = 2 crawls. Above it
@@ -35,6 +36,7 @@ typedef struct conv_priv {
 	float alpha;
 	float *fw, *fb;   /* batch norm folded in (inference), else NULL */
 	float *wu;        /* Winograd filters of fw, else NULL */
+	int slots;        /* threads the Winograd scratch was planned for */
 } conv_priv;
 
 static aoi_conv_geom conv_geom(const aoi_net *net, const aoi_node *node)
@@ -80,19 +82,37 @@ static int is_direct(const conv_priv *c, int cin)
 	return c->groups == 1 && c->s == 1 && c->k > 1 && c->p <= c->d * (c->k - 1);
 }
 
-/* In a net fused for inference, 3x3 stride-1 convolutions between many
- * channels run by Winograd F(2x2, 3x3): its 16 sgemms are cout x cin, so
- * both must be large enough for them to run at speed; below these the
- * direct kernel wins (measured on mbv2-unet's decoder at 512x512: 80 -> 32
- * faster, 32 -> 32 slower). Training keeps the direct kernel: on batches
- * of 256x256 images the per-image tile counts are too small to gain. */
-#define WINOGRAD_MIN_IN 64
-#define WINOGRAD_MIN_OUT 32
+/* 3x3 and 5x5 stride-1 convolutions between enough channels run by
+ * Winograd's F(4x4, 3x3) (a 5x5 as four 3x3 windows), in training too:
+ * forward, and backward to the input, which is the same kind of
+ * convolution. Below these counts the transforms outweigh the saved
+ * multiplies and the direct kernel wins (measured on mbv2-unet's
+ * decoder). */
+#define WINOGRAD_MIN_IN 16
+#define WINOGRAD_MIN_OUT 16
+/* Weight gradients by Winograd above this many outputs; up to it the
+ * direct nine-tap kernel is faster (aoi_nn_direct_weight_grad3). */
+#define WINOGRAD_WGRAD_MIN_OUT (DIRECT_WGRAD3_MAX_COUT + 1)
 
-static int is_winograd(const conv_priv *c, int cin)
+static int is_winograd(const aoi_net *net, const conv_priv *c, int cin)
 {
-	return c->groups == 1 && c->k == 3 && c->s == 1 && c->d == 1 && c->p <= 2 &&
-	       cin >= WINOGRAD_MIN_IN && c->cout >= WINOGRAD_MIN_OUT;
+	return !net->exact_conv && c->groups == 1 && (c->k == 3 || c->k == 5) &&
+	       c->s == 1 && c->d == 1 && c->p < c->k && cin >= WINOGRAD_MIN_IN &&
+	       c->cout >= WINOGRAD_MIN_OUT;
+}
+
+static int is_winograd_wgrad(const aoi_net *net, const conv_priv *c, int cin)
+{
+	return is_winograd(net, c, cin) && c->cout >= WINOGRAD_WGRAD_MIN_OUT;
+}
+
+/* Threads a Winograd convolution may use: its scratch has room for this
+ * many, fixed when the net is planned. */
+static int winograd_slots(const aoi_net *net)
+{
+	int t = aoi_nn_threads(net), procs = omp_get_num_procs();
+
+	return t > procs ? t : procs;
 }
 
 static int conv_shape(aoi_net *net, aoi_node *node, aoi_error *err)
@@ -123,9 +143,21 @@ static int band_rows(size_t k, int oh, int ow)
 	return rows > (size_t)oh ? oh : (int)rows;
 }
 
+/* Winograd's filters and scratch, for the forward (transpose 0) or the
+ * backward to the input (1). */
+static size_t winograd_floats(const conv_priv *c, int cin, int transpose)
+{
+	int from = transpose ? c->cout : cin, to = transpose ? cin : c->cout;
+
+	return aoi_nn_winograd_filter_floats(to, from, c->k) +
+	       aoi_nn_winograd_work_floats(to, from, c->slots);
+}
+
+/* Also fixes how many threads a Winograd convolution may use: as many as
+ * its scratch here has room for. */
 static size_t conv_work(const aoi_net *net, const aoi_node *node)
 {
-	const conv_priv *c = node->priv;
+	conv_priv *c = node->priv;
 	const aoi_node *in = aoi_nn_in(net, node, 0);
 	int cin = in->out.c, oh = node->out.h, ow = node->out.w;
 	size_t k = (size_t)cin / c->groups * c->k * c->k, band, fwd, bwd;
@@ -149,10 +181,17 @@ static size_t conv_work(const aoi_net *net, const aoi_node *node)
 	if (aoi_nn_direct_padded_floats(cin, in->out.h, in->out.w, c->p) > bwd)
 		bwd = aoi_nn_direct_padded_floats(cin, in->out.h, in->out.w, c->p);
 	bwd += aoi_nn_direct_packed_floats(cin, c->cout, c->k);
-	if (net->fused && is_winograd(c, cin)) {
-		size_t wino = aoi_nn_winograd_filter_floats(c->cout, cin) +
-			      aoi_nn_winograd_work_floats(c->cout, cin, oh, ow);
-		fwd = wino > fwd ? wino : fwd;
+	if (is_winograd(net, c, cin)) {
+		size_t wgrad = aoi_nn_winograd_wgrad_floats(c->cout, cin, c->k, in->out.n,
+							    oh, ow);
+
+		c->slots = winograd_slots(net);
+		if (winograd_floats(c, cin, 0) > fwd)
+			fwd = winograd_floats(c, cin, 0);
+		if (!net->fused && winograd_floats(c, cin, 1) > bwd)
+			bwd = winograd_floats(c, cin, 1);
+		if (!net->fused && is_winograd_wgrad(net, c, cin) && wgrad > bwd)
+			bwd = wgrad;
 	}
 	return fwd > bwd ? fwd : bwd;
 }
@@ -228,28 +267,58 @@ static void conv_forward_direct(aoi_net *net, aoi_node *node, const float *w,
 	}
 }
 
+/* The convolution of a batch as a Winograd job: x to y, or back from
+ * dy to dx (transpose: the flipped kernels, padded by k - 1 - p). */
+static aoi_wino_job winograd_job(const aoi_net *net, const aoi_node *node, int transpose)
+{
+	const conv_priv *c = node->priv;
+	const aoi_node *in = aoi_nn_in(net, node, 0);
+	aoi_shape a = in->out, b = node->out;
+	int p = transpose ? c->k - 1 - c->p : c->p;
+
+	if (transpose)
+		return (aoi_wino_job){node->dy, b.n, b.c, b.h, b.w, -p, -p, c->k, in->dy,
+				      a.c, a.h, a.w, NULL, AOI_ACT_NONE, 0.0f, 1};
+	return (aoi_wino_job){in->y, a.n, a.c, a.h, a.w, -p, -p, c->k, node->y, b.c,
+			      b.h, b.w, NULL, c->act, c->alpha, 0};
+}
+
 static void conv_forward_winograd(aoi_net *net, aoi_node *node, const float *w,
 				  const float *b)
 {
 	const conv_priv *c = node->priv;
-	const aoi_node *in = aoi_nn_in(net, node, 0);
-	int cin = in->out.c, h = in->out.h, wd = in->out.w;
-	int oh = node->out.h, ow = node->out.w;
+	aoi_wino_job j = winograd_job(net, node, 0);
 	const float *u = c->wu;
 	float *work = net->work;
 
 	if (!u) { /* weights that train: transform them every time */
-		aoi_nn_winograd_filter(w, c->cout, cin, work);
+		aoi_nn_winograd_filter(w, j.cout, j.cin, c->k, 0, work);
 		u = work;
-		work += aoi_nn_winograd_filter_floats(c->cout, cin);
+		work += aoi_nn_winograd_filter_floats(j.cout, j.cin, c->k);
 	}
-	for (int n = 0; n < in->out.n; n++) {
-		float *y = node->y + (size_t)n * c->cout * oh * ow;
+	j.bias = b;
+	aoi_nn_winograd_conv(&j, u, c->slots, work);
+}
 
-		aoi_nn_winograd_conv(in->y + (size_t)n * cin * h * wd, cin, h, wd, c->p, u,
-				     y, c->cout, oh, ow, work);
-		aoi_nn_bias_act(y, c->cout, (size_t)oh * ow, b, c->act, c->alpha);
-	}
+/* dx += the backward of the convolution to its input. */
+static void conv_backward_winograd(aoi_net *net, aoi_node *node, const float *w)
+{
+	const conv_priv *c = node->priv;
+	aoi_wino_job j = winograd_job(net, node, 1);
+	float *u = net->work;
+
+	aoi_nn_winograd_filter(w, j.cout, j.cin, c->k, 1, u);
+	aoi_nn_winograd_conv(&j, u, c->slots,
+			     u + aoi_nn_winograd_filter_floats(j.cout, j.cin, c->k));
+}
+
+/* dw += the weight gradient over the batch. */
+static void conv_weight_grad_winograd(aoi_net *net, aoi_node *node, float *dw)
+{
+	aoi_wino_job j = winograd_job(net, node, 0);
+
+	j.y = node->dy;
+	aoi_nn_winograd_weight_grad(&j, dw, net->work);
 }
 
 static void conv_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
@@ -265,7 +334,7 @@ static void conv_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rn
 
 	(void)training;
 	(void)rng;
-	if (net->fused && is_winograd(c, cin)) {
+	if (is_winograd(net, c, cin)) {
 		conv_forward_winograd(net, node, w, b);
 		return;
 	}
@@ -357,7 +426,14 @@ static void conv_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 	size_t wg = (size_t)og * cg * c->k * c->k;
 
 	float *col = net->work;
+	int wino_dx = want_dx && is_winograd(net, c, cin);
+	float *wino_dw = is_winograd_wgrad(net, c, cin) ? dw : NULL;
 
+	/* Winograd's run on the whole batch after the loop */
+	if (wino_dx)
+		want_dx = 0;
+	if (wino_dw)
+		dw = NULL;
 	if (is_direct(c, cin) && want_dx) {
 		/* the input gradient goes the direct way; packed weights first */
 		aoi_nn_direct_pack(w, cin, c->cout, c->k, 1, net->work);
@@ -414,6 +490,10 @@ static void conv_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 			conv_grad_image(&j, &g);
 		}
 	}
+	if (wino_dw)
+		conv_weight_grad_winograd(net, node, wino_dw);
+	if (wino_dx)
+		conv_backward_winograd(net, node, w);
 }
 
 static void conv_free(void *p)
@@ -455,7 +535,7 @@ int aoi_net_conv(aoi_net *net, int in, int out_channels, int kernel, int stride,
 	if (!(c = calloc(1, sizeof *c)))
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 	*c = (conv_priv){out_channels, kernel, stride, pad, dilation, groups, bias != 0,
-			 AOI_ACT_NONE, 0.0f, NULL, NULL, NULL};
+			 AOI_ACT_NONE, 0.0f, NULL, NULL, NULL, 1};
 	id = aoi_nn_add_node(net, AOI_LAYER_CONV, 1, &in, c, err);
 	if (id < 0)
 		return -1;
@@ -487,13 +567,18 @@ int aoi_nn_conv_fold(aoi_net *net, aoi_node *node, const float *scale,
 		c->fb[co] = (b ? b[co] : 0.0f) * scale[co] + shift[co];
 	}
 	cin = aoi_nn_in(net, node, 0)->out.c;
-	if (is_winograd(c, cin)) { /* the folded weights never change again */
-		c->wu = malloc(sizeof(float) * aoi_nn_winograd_filter_floats(c->cout, cin));
+	if (is_winograd(net, c, cin)) { /* the folded weights never change again */
+		c->wu = malloc(sizeof(float) * aoi_nn_winograd_filter_floats(c->cout, cin, c->k));
 		if (!c->wu)
 			return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-		aoi_nn_winograd_filter(c->fw, c->cout, cin, c->wu);
+		aoi_nn_winograd_filter(c->fw, c->cout, cin, c->k, 0, c->wu);
 	}
 	return 0;
+}
+
+void aoi_net_set_winograd(aoi_net *net, int on)
+{
+	net->exact_conv = !on;
 }
 
 int aoi_nn_conv_set_act(aoi_node *node, enum aoi_act act, float alpha)

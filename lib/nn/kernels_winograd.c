@@ -1,169 +1,516 @@
-/* kernels_winograd.c: 3x3 stride-1 convolution by Winograd's F(2x2, 3x3)
- * (Lavin and Gray 2016): each 4x4 input tile becomes 16 values
- * (V = B^T d B), each filter 16 values (U = G g G^T); the 16 products
- * summed over input channels are 16 sgemms (cout x cin) x (cin x tiles),
- * and each 4x4 result gives a 2x2 output (A^T M A). 2.25 times fewer
- * multiplies than direct; worth it when the sgemms are large, i.e. when
- * both channel counts are. */
+/* kernels_winograd.c: 3x3 stride-1 convolution by Winograd's F(4x4, 3x3)
+ * (Lavin and Gray 2016). Each 6x6 input tile becomes 36 values
+ * (V = B^T d B), each filter 36 values (U = G g G^T); the 36 products
+ * summed over input channels are small matrix products, and each 6x6
+ * result gives a 4x4 output (A^T M A): four times fewer multiplies than
+ * the direct convolution.
+ *
+ * The work goes in blocks of 32 tiles, numbered across the whole batch so
+ * that small images still fill a block; a thread transforms a block's
+ * inputs, multiplies and writes its outputs while they are in its cache.
+ * The products run in registers: 8 output channels by 32 tiles, the
+ * filters packed 8 channels together (aoi_nn_winograd_filter), the
+ * inputs laid out [value][channel][tile]. Kernels larger than 3x3 run as
+ * their 3x3 windows, each a Winograd convolution of the input shifted by
+ * the window's offset, summed.
+ *
+ * The weight gradient uses the same transforms backwards:
+ * dW = G^T [sum over tiles of (A dy A^T) . (B^T d B)] G, the sums being
+ * sgemms over chunks of tiles. */
 #include "nn/kernels_winograd.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include <cblas.h>
+#include <omp.h>
+
+#include "nn/kernels.h"
 
 #pragma GCC optimize("fp-contract=fast")
 
-size_t aoi_nn_winograd_filter_floats(int cout, int cin)
+#define TB 32 /* tiles per block: two vectors */
+#define CB 8  /* output channels per register block */
+#define NX 36 /* transformed values per tile */
+#define CHUNK_BLOCKS 16 /* weight gradient: tiles per sgemm, in blocks */
+
+typedef float v16 __attribute__((vector_size(64)));
+
+static int round_cb(int c)
 {
-	return (size_t)16 * cout * cin;
+	return (c + CB - 1) / CB * CB;
 }
 
-/* Tiles per block: V for a block (16 x cin x tb) stays near 8 MB. */
-static int tile_block(int cin, int tiles)
+/* A k x k kernel runs as sides x sides windows of 3x3. */
+static int sides(int k)
 {
-	int tb = (int)(((size_t)1 << 21) / (16 * (size_t)cin));
-
-	tb = tb < 32 ? 32 : tb;
-	return tb > tiles ? tiles : tb;
+	return (k + 2) / 3;
 }
 
-size_t aoi_nn_winograd_work_floats(int cout, int cin, int oh, int ow)
+static size_t part_floats(int cout, int cin)
 {
-	int tiles = ((oh + 1) / 2) * ((ow + 1) / 2), tb = tile_block(cin, tiles);
-
-	return (size_t)16 * tb * (cin + cout);
+	return (size_t)NX * round_cb(cout) * cin;
 }
 
-/* U[xi][co][ci] = (G g G^T)[xi] for each 3x3 filter g = w[co][ci]. */
-void aoi_nn_winograd_filter(const float *w, int cout, int cin, float *u)
+size_t aoi_nn_winograd_filter_floats(int cout, int cin, int k)
+{
+	return (size_t)sides(k) * sides(k) * part_floats(cout, cin);
+}
+
+/* u = G g over three values a stride apart, six results. */
+static inline void filter_1d(const float *g, int s, float *u, int us)
+{
+	const float c4 = 1.0f / 4, c6 = 1.0f / 6, c12 = 1.0f / 12, c24 = 1.0f / 24;
+	float a = g[0], b = g[s], c = g[2 * s];
+
+	u[0] = a * c4;
+	u[us] = -(a + b + c) * c6;
+	u[2 * us] = -(a - b + c) * c6;
+	u[3 * us] = a * c24 + b * c12 + c * c6;
+	u[4 * us] = a * c24 - b * c12 + c * c6;
+	u[5 * us] = c;
+}
+
+/* u = G g G^T for one 3x3 filter g (rows of 3). */
+static void filter_tile(const float g[9], float u[NX])
+{
+	float t[18];
+
+	for (int j = 0; j < 3; j++) /* columns: t is 6 x 3 */
+		filter_1d(g + j, 3, t + j, 3);
+	for (int i = 0; i < 6; i++) /* rows */
+		filter_1d(t + 3 * i, 1, u + 6 * i, 1);
+}
+
+static size_t thread_floats(int cout, int cin)
+{
+	/* V and M, and room to align the start to 64 bytes */
+	return (size_t)NX * TB * ((size_t)cin + round_cb(cout)) + 16;
+}
+
+size_t aoi_nn_winograd_work_floats(int cout, int cin, int threads)
+{
+	return (size_t)(threads > 0 ? threads : 1) * thread_floats(cout, cin);
+}
+
+/* Tap (ky, kx) of the kernel from ci to co, zero past k. */
+static float tap(const float *w, int cout, int cin, int k, int transpose, int co,
+		 int ci, int ky, int kx)
+{
+	if (ky >= k || kx >= k)
+		return 0.0f;
+	if (transpose) /* w is [ci][co], rotated by 180 degrees */
+		return w[(((size_t)ci * cout + co) * k + k - 1 - ky) * k + k - 1 - kx];
+	return w[(((size_t)co * cin + ci) * k + ky) * k + kx];
+}
+
+/* Per window, layout [value][block of CB outputs][input][CB], zero past
+ * cout. */
+void aoi_nn_winograd_filter(const float *w, int cout, int cin, int k, int transpose,
+			    float *u)
+{
+	int nb = round_cb(cout) / CB, sd = sides(k);
+
+	memset(u, 0, sizeof(float) * aoi_nn_winograd_filter_floats(cout, cin, k));
+#pragma omp parallel for schedule(static)
+	for (int co = 0; co < cout; co++)
+		for (int q = 0; q < sd * sd; q++) {
+			float *uq = u + q * part_floats(cout, cin);
+
+			for (int ci = 0; ci < cin; ci++) {
+				float g[9], t[NX];
+
+				for (int i = 0; i < 9; i++)
+					g[i] = tap(w, cout, cin, k, transpose, co, ci,
+						   3 * (q / sd) + i / 3, 3 * (q % sd) + i % 3);
+				filter_tile(g, t);
+				for (int xi = 0; xi < NX; xi++)
+					uq[(((size_t)xi * nb + co / CB) * cin + ci) * CB + co % CB] = t[xi];
+			}
+		}
+}
+
+/* Where a block's tiles lie: image, top-left output pixel. */
+typedef struct tile_map {
+	int count;
+	int img[TB], oy[TB], ox[TB];
+} tile_map;
+
+typedef struct wino_geom {
+	int th, tw; /* tiles down and across an image */
+	long tiles; /* in the batch */
+} wino_geom;
+
+static void map_block(const wino_geom *g, long t0, long total, tile_map *m)
+{
+	long per = (long)g->th * g->tw;
+
+	m->count = total - t0 < TB ? (int)(total - t0) : TB;
+	for (int t = 0; t < m->count; t++) {
+		long i = (t0 + t) % per;
+
+		m->img[t] = (int)((t0 + t) / per);
+		m->oy[t] = 4 * (int)(i / g->tw);
+		m->ox[t] = 4 * (int)(i % g->tw);
+	}
+}
+
+/* The 6x6 input patches of a block, one channel, as d[value][tile]. */
+static void gather_patches(const aoi_wino_job *j, const tile_map *m, int ci,
+			   int top, int left, float d[NX][TB])
+{
+	size_t plane = (size_t)j->h * j->w;
+
+	for (int t = 0; t < m->count; t++) {
+		const float *x = j->x + ((size_t)m->img[t] * j->cin + ci) * plane;
+		int y0 = m->oy[t] + top, x0 = m->ox[t] + left;
+
+		if (y0 >= 0 && x0 >= 0 && y0 + 6 <= j->h && x0 + 6 <= j->w) {
+			const float *s = x + (size_t)y0 * j->w + x0;
+			for (int i = 0; i < 6; i++)
+				for (int k = 0; k < 6; k++)
+					d[i * 6 + k][t] = s[(size_t)i * j->w + k];
+			continue;
+		}
+		for (int i = 0; i < 6; i++)
+			for (int k = 0; k < 6; k++) {
+				int yy = y0 + i, xx = x0 + k;
+				d[i * 6 + k][t] = yy >= 0 && yy < j->h && xx >= 0 && xx < j->w
+							  ? x[(size_t)yy * j->w + xx] : 0.0f;
+			}
+	}
+	for (int t = m->count; t < TB; t++)
+		for (int i = 0; i < NX; i++)
+			d[i][t] = 0.0f;
+}
+
+/* r = B^T d over six vectors a stride apart. */
+static inline void input_1d(const v16 *d, int s, v16 *r, int rs)
+{
+	v16 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s],
+	    d5 = d[5 * s];
+
+	r[0] = 4 * d0 - 5 * d2 + d4;
+	r[rs] = d4 + d3 - 4 * (d1 + d2);
+	r[2 * rs] = d4 - d3 + 4 * (d1 - d2);
+	r[3 * rs] = d4 - d2 + 2 * (d3 - d1);
+	r[4 * rs] = d4 - d2 - 2 * (d3 - d1);
+	r[5 * rs] = 4 * d1 - 5 * d3 + d5;
+}
+
+/* V = B^T d B for the block's tiles, each channel ci, into
+ * v[(value * cin + ci) * ld + tile]. */
+static void transform_input(const aoi_wino_job *j, const tile_map *m, int top,
+			    int left, float *v, size_t ld)
+{
+	float d[NX][TB] __attribute__((aligned(64)));
+
+	for (int ci = 0; ci < j->cin; ci++) {
+		gather_patches(j, m, ci, top, left, d);
+		for (int h = 0; h < TB / 16; h++) {
+			v16 in[NX], t[NX];
+
+			for (int i = 0; i < NX; i++)
+				in[i] = *(const v16 *)&d[i][16 * h];
+			for (int k = 0; k < 6; k++) /* columns */
+				input_1d(in + k, 6, t + k, 6);
+			for (int i = 0; i < 6; i++) /* rows */
+				input_1d(t + 6 * i, 1, in + 6 * i, 1);
+			for (int i = 0; i < NX; i++)
+				*(v16 *)(v + ((size_t)i * j->cin + ci) * ld + 16 * h) = in[i];
+		}
+	}
+}
+
+/* M[value][co][tile] = sum over ci of U[value][co][ci] V[value][ci][tile]. */
+static void multiply(const float *u, const float *v, float *mm, int cin, int cout)
+{
+	int nb = round_cb(cout) / CB;
+
+	for (int xi = 0; xi < NX; xi++) {
+		const float *vx = v + (size_t)xi * cin * TB;
+
+		for (int b = 0; b < nb; b++) {
+			const float *ub = u + ((size_t)xi * nb + b) * cin * CB;
+			float *mb = mm + ((size_t)xi * nb + b) * CB * TB;
+			v16 lo[CB] = {0}, hi[CB] = {0};
+
+			for (int ci = 0; ci < cin; ci++) {
+				v16 a = *(const v16 *)(vx + (size_t)ci * TB);
+				v16 c = *(const v16 *)(vx + (size_t)ci * TB + 16);
+
+				for (int r = 0; r < CB; r++) {
+					lo[r] += ub[(size_t)ci * CB + r] * a;
+					hi[r] += ub[(size_t)ci * CB + r] * c;
+				}
+			}
+			for (int r = 0; r < CB; r++) {
+				*(v16 *)(mb + r * TB) = lo[r];
+				*(v16 *)(mb + r * TB + 16) = hi[r];
+			}
+		}
+	}
+}
+
+/* r = A^T m over six vectors a stride apart, four results. */
+static inline void output_1d(const v16 *m, int s, v16 *r, int rs)
+{
+	v16 a = m[s] + m[2 * s], b = m[s] - m[2 * s];
+	v16 c = m[3 * s] + m[4 * s], d = m[3 * s] - m[4 * s];
+
+	r[0] = m[0] + a + c;
+	r[rs] = b + 2 * d;
+	r[2 * rs] = a + 4 * c;
+	r[3 * rs] = b + 8 * d + m[5 * s];
+}
+
+/* The 4x4 outputs of every tile of the block for output channel co. */
+static void transform_output(const float *mm, int cout, int co, float o[16][TB])
+{
+	size_t stride = (size_t)round_cb(cout) * TB;
+
+	for (int h = 0; h < TB / 16; h++) {
+		v16 in[NX], t[24], r[16];
+
+		for (int i = 0; i < NX; i++)
+			in[i] = *(const v16 *)(mm + i * stride + (size_t)co * TB + 16 * h);
+		for (int k = 0; k < 6; k++) /* columns: t is 4 x 6 */
+			output_1d(in + k, 6, t + k, 6);
+		for (int i = 0; i < 4; i++) /* rows */
+			output_1d(t + 6 * i, 1, r + 4 * i, 1);
+		for (int i = 0; i < 16; i++)
+			*(v16 *)&o[i][16 * h] = r[i];
+	}
+}
+
+/* The block's outputs of channel co into y: added to what is there with
+ * accumulate, bias and activation applied with finish. */
+static void store_outputs(const aoi_wino_job *j, const tile_map *m, const float *mm,
+			  int accumulate, int finish)
+{
+	float o[16][TB] __attribute__((aligned(64)));
+	size_t plane = (size_t)j->oh * j->ow;
+
+	for (int co = 0; co < j->cout; co++) {
+		transform_output(mm, j->cout, co, o);
+		for (int t = 0; accumulate && t < m->count; t++) {
+			const float *y = j->y + ((size_t)m->img[t] * j->cout + co) * plane;
+			int rows = j->oh - m->oy[t] < 4 ? j->oh - m->oy[t] : 4;
+			int cols = j->ow - m->ox[t] < 4 ? j->ow - m->ox[t] : 4;
+
+			for (int i = 0; i < rows; i++)
+				for (int k = 0; k < cols; k++)
+					o[i * 4 + k][t] += y[(size_t)(m->oy[t] + i) * j->ow + m->ox[t] + k];
+		}
+		if (finish) {
+			float b = j->bias ? j->bias[co] : 0.0f;
+			for (int i = 0; i < 16; i++)
+				for (int t = 0; t < TB; t++)
+					o[i][t] += b;
+			aoi_nn_act_row(&o[0][0], 16 * TB, j->act, j->alpha);
+		}
+		for (int t = 0; t < m->count; t++) {
+			float *y = j->y + ((size_t)m->img[t] * j->cout + co) * plane;
+			int rows = j->oh - m->oy[t] < 4 ? j->oh - m->oy[t] : 4;
+			int cols = j->ow - m->ox[t] < 4 ? j->ow - m->ox[t] : 4;
+
+			for (int i = 0; i < rows; i++)
+				for (int k = 0; k < cols; k++)
+					y[(size_t)(m->oy[t] + i) * j->ow + m->ox[t] + k] = o[i * 4 + k][t];
+		}
+	}
+}
+
+static float *align64(float *p)
+{
+	return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
+static wino_geom geometry(const aoi_wino_job *j)
+{
+	wino_geom g;
+
+	g.th = (j->oh + 3) / 4;
+	g.tw = (j->ow + 3) / 4;
+	g.tiles = (long)j->n * g.th * g.tw;
+	return g;
+}
+
+void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
+			  float *work)
+{
+	wino_geom g = geometry(j);
+	long blocks = (g.tiles + TB - 1) / TB;
+	size_t per = thread_floats(j->cout, j->cin);
+	int sd = sides(j->k);
+
+	if (threads > blocks)
+		threads = (int)blocks;
+	if (threads < 1)
+		threads = 1;
+#pragma omp parallel num_threads(threads)
+	{
+		int id = omp_get_thread_num(), nt = omp_get_num_threads();
+		float *v = align64(work + id * per);
+		float *mm = v + (size_t)NX * TB * j->cin;
+		tile_map m;
+
+		for (long b = id; b < blocks; b += nt) {
+			map_block(&g, b * TB, g.tiles, &m);
+			for (int q = 0; q < sd * sd; q++) {
+				transform_input(j, &m, j->top + 3 * (q / sd),
+						j->left + 3 * (q % sd), v, TB);
+				multiply(u + q * part_floats(j->cout, j->cin), v, mm, j->cin,
+					 j->cout);
+				store_outputs(j, &m, mm, j->accumulate || q > 0,
+					      !j->accumulate && q == sd * sd - 1);
+			}
+		}
+	}
+}
+
+/* ---- the weight gradient ---- */
+
+static long chunk_blocks(long tiles)
+{
+	long blocks = (tiles + TB - 1) / TB;
+
+	return blocks < CHUNK_BLOCKS ? blocks : CHUNK_BLOCKS;
+}
+
+size_t aoi_nn_winograd_wgrad_floats(int cout, int cin, int k, int n, int oh, int ow)
+{
+	long tiles = (long)n * ((oh + 3) / 4) * ((ow + 3) / 4);
+	size_t c = (size_t)chunk_blocks(tiles) * TB, parts = (size_t)sides(k) * sides(k);
+
+	return (size_t)NX * (c * ((size_t)cin + cout) + parts * cout * cin) + 16;
+}
+
+/* z = A dy over four vectors a stride apart, six results. */
+static inline void grad_1d(const v16 *d, int s, v16 *r, int rs)
+{
+	v16 even = d[0] + d[2 * s], odd = d[s] + d[3 * s];
+	v16 even4 = d[0] + 4 * d[2 * s], odd4 = 2 * d[s] + 8 * d[3 * s];
+
+	r[0] = d[0];
+	r[rs] = even + odd;
+	r[2 * rs] = even - odd;
+	r[3 * rs] = even4 + odd4;
+	r[4 * rs] = even4 - odd4;
+	r[5 * rs] = d[3 * s];
+}
+
+/* Z = A dy A^T for the block's 4x4 output-gradient tiles, each channel co,
+ * into z[(value * cout + co) * ld + tile]. */
+static void transform_grad(const aoi_wino_job *j, const tile_map *m, float *z,
+			   size_t ld)
+{
+	float d[16][TB] __attribute__((aligned(64)));
+	size_t plane = (size_t)j->oh * j->ow;
+
+	for (int co = 0; co < j->cout; co++) {
+		memset(d, 0, sizeof d);
+		for (int t = 0; t < m->count; t++) {
+			const float *dy = j->y + ((size_t)m->img[t] * j->cout + co) * plane;
+			int rows = j->oh - m->oy[t] < 4 ? j->oh - m->oy[t] : 4;
+			int cols = j->ow - m->ox[t] < 4 ? j->ow - m->ox[t] : 4;
+
+			for (int i = 0; i < rows; i++)
+				for (int k = 0; k < cols; k++)
+					d[i * 4 + k][t] = dy[(size_t)(m->oy[t] + i) * j->ow + m->ox[t] + k];
+		}
+		for (int h = 0; h < TB / 16; h++) {
+			v16 in[16], t[24], r[NX];
+
+			for (int i = 0; i < 16; i++)
+				in[i] = *(const v16 *)&d[i][16 * h];
+			for (int k = 0; k < 4; k++) /* columns: t is 6 x 4 */
+				grad_1d(in + k, 4, t + k, 4);
+			for (int i = 0; i < 6; i++) /* rows */
+				grad_1d(t + 4 * i, 1, r + 6 * i, 1);
+			for (int i = 0; i < NX; i++)
+				*(v16 *)(z + ((size_t)i * j->cout + co) * ld + 16 * h) = r[i];
+		}
+	}
+}
+
+/* g = G^T m: six values a stride apart to three. */
+static void wgrad_1d(const float *m, int s, float *g, int gs)
+{
+	const float c4 = 1.0f / 4, c6 = 1.0f / 6, c12 = 1.0f / 12, c24 = 1.0f / 24;
+	float a = m[s] + m[2 * s], b = m[2 * s] - m[s];
+	float c = m[3 * s] + m[4 * s], e = m[3 * s] - m[4 * s];
+
+	g[0] = m[0] * c4 - a * c6 + c * c24;
+	g[gs] = b * c6 + e * c12;
+	g[2 * gs] = (c - a) * c6 + m[5 * s];
+}
+
+/* dw's window at (ky0, kx0) += G^T M G for every pair of channels. */
+static void add_weight_window(const float *mw, int cout, int cin, int k, int ky0,
+			      int kx0, float *dw)
 {
 	size_t plane = (size_t)cout * cin;
 
+#pragma omp parallel for schedule(static)
 	for (int co = 0; co < cout; co++)
 		for (int ci = 0; ci < cin; ci++) {
-			const float *g = w + ((size_t)co * cin + ci) * 9;
-			float t[4][3], r[4][4];
+			float m[NX], t[18], r[9];
+			float *w = dw + ((size_t)co * cin + ci) * k * k;
 
-			for (int j = 0; j < 3; j++) { /* t = G g */
-				t[0][j] = g[j];
-				t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-				t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-				t[3][j] = g[6 + j];
-			}
-			for (int i = 0; i < 4; i++) { /* r = t G^T */
-				r[i][0] = t[i][0];
-				r[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-				r[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-				r[i][3] = t[i][2];
-			}
-			for (int i = 0; i < 16; i++)
-				u[i * plane + (size_t)co * cin + ci] = r[i / 4][i % 4];
+			for (int xi = 0; xi < NX; xi++)
+				m[xi] = mw[xi * plane + (size_t)co * cin + ci];
+			for (int i = 0; i < 6; i++) /* rows: t is 6 x 3 */
+				wgrad_1d(m + 6 * i, 1, t + 3 * i, 1);
+			for (int b = 0; b < 3; b++) /* columns */
+				wgrad_1d(t + b, 3, r + b, 3);
+			for (int a = 0; a < 3 && ky0 + a < k; a++)
+				for (int b = 0; b < 3 && kx0 + b < k; b++)
+					w[(ky0 + a) * k + kx0 + b] += r[a * 3 + b];
 		}
 }
 
-/* The 4x4 input tile at (y0, x0), zero outside the image. */
-static void load_tile(const float *x, int h, int w, int y0, int x0, float d[4][4])
+/* Per chunk of tiles: the output gradients transformed once, the inputs
+ * once per window of the kernel, and 36 sgemms per window summing over the
+ * chunk's tiles into that window's M. */
+void aoi_nn_winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work)
 {
-	for (int i = 0; i < 4; i++)
-		for (int j = 0; j < 4; j++) {
-			int y = y0 + i, xx = x0 + j;
-			d[i][j] = (y >= 0 && y < h && xx >= 0 && xx < w)
-					  ? x[(size_t)y * w + xx] : 0.0f;
-		}
-}
+	wino_geom g = geometry(j);
+	long blocks = (g.tiles + TB - 1) / TB, cb = chunk_blocks(g.tiles);
+	size_t c = (size_t)cb * TB, part = (size_t)NX * j->cout * j->cin;
+	float *v = align64(work), *z = v + (size_t)NX * c * j->cin;
+	float *mw = z + (size_t)NX * c * j->cout;
+	int sd = sides(j->k);
 
-/* V = B^T d B into v[xi * stride]. */
-static void input_transform(float d[4][4], float *v, size_t stride)
-{
-	float t[4][4];
-
-	for (int j = 0; j < 4; j++) {
-		t[0][j] = d[0][j] - d[2][j];
-		t[1][j] = d[1][j] + d[2][j];
-		t[2][j] = d[2][j] - d[1][j];
-		t[3][j] = d[1][j] - d[3][j];
-	}
-	for (int i = 0; i < 4; i++) {
-		v[(i * 4 + 0) * stride] = t[i][0] - t[i][2];
-		v[(i * 4 + 1) * stride] = t[i][1] + t[i][2];
-		v[(i * 4 + 2) * stride] = t[i][2] - t[i][1];
-		v[(i * 4 + 3) * stride] = t[i][1] - t[i][3];
-	}
-}
-
-/* Y = A^T m A: the 2x2 outputs of one tile from m[xi * stride]. */
-static void output_transform(const float *m, size_t stride, float y[2][2])
-{
-	float t[2][4], q[16];
-
-	for (int i = 0; i < 16; i++)
-		q[i] = m[i * stride];
-	for (int j = 0; j < 4; j++) {
-		t[0][j] = q[j] + q[4 + j] + q[8 + j];
-		t[1][j] = q[4 + j] - q[8 + j] - q[12 + j];
-	}
-	for (int i = 0; i < 2; i++) {
-		y[i][0] = t[i][0] + t[i][1] + t[i][2];
-		y[i][1] = t[i][1] - t[i][2] - t[i][3];
-	}
-}
-
-static void transform_block(const float *x, int cin, int h, int w, int p, int tw,
-			    int t0, int tb, float *v)
-{
-	size_t stride = (size_t)cin * tb;
+	for (long b0 = 0; b0 < blocks; b0 += cb) {
+		long nb = blocks - b0 < cb ? blocks - b0 : cb;
 
 #pragma omp parallel for schedule(static)
-	for (int ci = 0; ci < cin; ci++)
-		for (int t = 0; t < tb; t++) {
-			float d[4][4];
-			int ty = (t0 + t) / tw, tx = (t0 + t) % tw;
+		for (long b = 0; b < nb; b++) {
+			tile_map m;
 
-			load_tile(x + (size_t)ci * h * w, h, w, 2 * ty - p, 2 * tx - p, d);
-			input_transform(d, v + (size_t)ci * tb + t, stride);
+			map_block(&g, (b0 + b) * TB, g.tiles, &m);
+			transform_grad(j, &m, z + b * TB, c);
 		}
-}
-
-/* The 2x2 outputs of a block of tiles; bias and activation are the
- * caller's, in one pass afterwards. */
-static void store_block(const float *m, float *y, int cout, int oh, int ow,
-			int tw, int t0, int tb)
-{
-	size_t stride = (size_t)cout * tb;
+		for (int q = 0; q < sd * sd; q++) {
+			int top = j->top + 3 * (q / sd), left = j->left + 3 * (q % sd);
 
 #pragma omp parallel for schedule(static)
-	for (int co = 0; co < cout; co++) {
-		float *yc = y + (size_t)co * oh * ow;
+			for (long b = 0; b < nb; b++) {
+				tile_map m;
 
-		for (int t = 0; t < tb; t++) {
-			float r[2][2];
-			int ty = (t0 + t) / tw, tx = (t0 + t) % tw;
-
-			output_transform(m + (size_t)co * tb + t, stride, r);
-			for (int i = 0; i < 2 && 2 * ty + i < oh; i++)
-				for (int j = 0; j < 2 && 2 * tx + j < ow; j++)
-					yc[(size_t)(2 * ty + i) * ow + 2 * tx + j] = r[i][j];
+				map_block(&g, (b0 + b) * TB, g.tiles, &m);
+				transform_input(j, &m, top, left, v + b * TB, c);
+			}
+			for (int xi = 0; xi < NX; xi++)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->cout,
+					    j->cin, (int)(nb * TB), 1.0f,
+					    z + (size_t)xi * j->cout * c, (int)c,
+					    v + (size_t)xi * j->cin * c, (int)c, b0 ? 1.0f : 0.0f,
+					    mw + q * part + (size_t)xi * j->cout * j->cin, j->cin);
 		}
 	}
-}
-
-void aoi_nn_winograd_conv(const float *x, int cin, int h, int w, int p,
-			  const float *u, float *y, int cout, int oh, int ow, float *work)
-{
-	int th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = th * tw;
-	int tb = tile_block(cin, tiles);
-	size_t uplane = (size_t)cout * cin;
-
-	for (int t0 = 0; t0 < tiles; t0 += tb) {
-		int n = tiles - t0 < tb ? tiles - t0 : tb;
-		float *v = work, *m = work + (size_t)16 * cin * n;
-
-		transform_block(x, cin, h, w, p, tw, t0, n, v);
-		for (int xi = 0; xi < 16; xi++)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, n,
-				    cin, 1.0f, u + xi * uplane, cin,
-				    v + (size_t)xi * cin * n, n, 0.0f,
-				    m + (size_t)xi * cout * n, n);
-		store_block(m, y, cout, oh, ow, tw, t0, n);
-	}
+	for (int q = 0; q < sd * sd; q++)
+		add_weight_window(mw + q * part, j->cout, j->cin, j->k, 3 * (q / sd),
+				  3 * (q % sd), dw);
 }

@@ -1,19 +1,48 @@
 /* kernels_winograd.h: private to lib/nn. 3x3 stride-1 convolution by
- * Winograd's F(2x2, 3x3) (kernels_winograd.c). */
+ * Winograd's F(4x4, 3x3) over a whole batch (kernels_winograd.c). */
 #ifndef AOI_NN_KERNELS_WINOGRAD_H
 #define AOI_NN_KERNELS_WINOGRAD_H
 
 #include <stddef.h>
 
-size_t aoi_nn_winograd_filter_floats(int cout, int cin);
-/* Scratch for aoi_nn_winograd_conv (not counting the filter). */
-size_t aoi_nn_winograd_work_floats(int cout, int cin, int oh, int ow);
-/* The transformed filters of w (cout x cin x 3 x 3). */
-void aoi_nn_winograd_filter(const float *w, int cout, int cin, float *u);
-/* y (cout x oh x ow, oh = h + 2p - 2) = the convolution of one image x
- * (cin x h x w) padded by p, without bias. */
-void aoi_nn_winograd_conv(const float *x, int cin, int h, int w, int p,
-			  const float *u, float *y, int cout, int oh, int ow,
+#include "net.h"
+
+/* One convolution of n images x (cin x h x w) by k x k kernels, stride
+ * 1, into y, n x cout x oh x ow: output (oy, ox) reads the window whose
+ * top-left input pixel is (oy + top, ox + left), zero outside the image
+ * (top = left = -padding). Without accumulate y = act(conv + bias) (bias
+ * may be NULL); with it y += conv. Kernels larger than 3x3 run as their
+ * 3x3 windows at multiples of 3 (a 5x5 as four), each by Winograd. */
+typedef struct aoi_wino_job {
+	const float *x;
+	int n, cin, h, w, top, left, k;
+	float *y;
+	int cout, oh, ow;
+	const float *bias;
+	enum aoi_act act;
+	float alpha;
+	int accumulate;
+} aoi_wino_job;
+
+size_t aoi_nn_winograd_filter_floats(int cout, int cin, int k);
+/* The transformed filters of w, cout x cin x k x k; with transpose w is
+ * cin x cout x k x k taken rotated by 180 degrees (the backward of a
+ * convolution to its input). */
+void aoi_nn_winograd_filter(const float *w, int cout, int cin, int k,
+			    int transpose, float *u);
+/* Scratch for aoi_nn_winograd_conv with up to `threads` threads. */
+size_t aoi_nn_winograd_work_floats(int cout, int cin, int threads);
+/* Threads over blocks of tiles, at most `threads`; every output is
+ * computed by one thread in one order, whatever their number. u from
+ * aoi_nn_winograd_filter. */
+void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
 			  float *work);
+
+/* The weight gradient the same way: dw (cout x cin x k x k) += the
+ * correlation of the inputs j->x with the output gradients, here j->y
+ * (n x cout x oh x ow); j->bias, act and accumulate are not used. Its
+ * sums run through sgemm (OpenBLAS threads). */
+size_t aoi_nn_winograd_wgrad_floats(int cout, int cin, int k, int n, int oh, int ow);
+void aoi_nn_winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work);
 
 #endif

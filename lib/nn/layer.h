@@ -83,6 +83,7 @@ struct aoi_net {
 	float *work;
 	size_t work_floats;
 	int threads;
+	int exact_conv;       /* aoi_net_set_winograd(net, 0) */
 	int fused;
 	int last_training;    /* the last forward was in training mode */
 	int backward_done;
@@ -131,6 +132,8 @@ int aoi_nn_add_param(aoi_net *net, int node, const char *what, int ndim,
 int aoi_nn_add_state(aoi_net *net, int node, size_t count, aoi_error *err);
 /* Node creation failed after priv was allocated: drop the node. */
 int aoi_nn_fail_node(aoi_net *net, int node);
+/* The threads the net runs on (aoi_net_set_threads, else all cores). */
+int aoi_nn_threads(const aoi_net *net);
 
 static inline aoi_node *aoi_nn_in(const aoi_net *net, const aoi_node *node, int i)
 {

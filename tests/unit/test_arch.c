@@ -292,6 +292,11 @@ static void test_torch_forward(void)
 		aoi_error err;
 		o.input_h = o.input_w = 64;
 		aoi_net *net = aoi_arch_build(r->name, &o, &err);
+		/* SegNet's unpooling carries the first max pool's argmax to the
+		 * output, and this smooth input gives that pool near-ties that
+		 * Winograd's last-place differences break the other way */
+		if (net && strncmp(r->name, "segnet", 6) == 0)
+			aoi_net_set_winograd(net, 0);
 		CHECK_MSG(net && aoi_net_plan(net, 1, 64, 64, &err) == 0, "%s: %s", r->name, err.msg);
 		if (!net)
 			continue;
@@ -367,7 +372,10 @@ static void fill_hash(aoi_net *net)
  * values (stride 32, batch 2): PyTorch in float32 moves the stem 2.4% less
  * far than in float64 and its second loss differs by 6e-4, so the stem is
  * checked by how far it moved (5%) and the second loss to 3e-3; the head
- * and the first batch norm's statistics are well conditioned. */
+ * and the first batch norm's statistics are well conditioned, but our
+ * float32 kernels still land 1e-5 to 3e-5 off float64 there (direct or
+ * Winograd convolutions; builds that contract multiply-adds differently
+ * differ by as much), so the head is checked to 5e-5. */
 static void test_torch_train_step(void)
 {
 	static const double want_loss[2] = {1.2577758, 1.2531562};
@@ -428,7 +436,7 @@ static void test_torch_train_step(void)
 	CHECK_MSG(fabs(sqrt(move) - want_stem_move) < 0.05 * want_stem_move,
 		  "stem moved %.8g, torch %.8g", sqrt(move), want_stem_move);
 	for (int i = 0; i < 4; i++)
-		CHECK_MSG(fabs(w[head->offset + i] - want_head[i]) < 2e-5,
+		CHECK_MSG(fabs(w[head->offset + i] - want_head[i]) < 5e-5,
 			  "head[%d] %.8g, torch %.8g", i, w[head->offset + i], want_head[i]);
 	for (int i = 0; i < 3; i++) {
 		CHECK_MSG(fabs(st[i] - want_rm[i]) < 1e-5, "running mean[%d] %.8g, torch %.8g", i,

@@ -542,23 +542,6 @@ static void check_fused_unet(void)
 	free(got);
 }
 
-/* Convolution by definition, in double, for one image (padding p, 3x3). */
-static double conv_at(const float *x, const float *w, int cin, int h, int wd,
-		      int p, int co, int oy, int ox)
-{
-	double s = 0.0;
-
-	for (int ci = 0; ci < cin; ci++)
-		for (int ky = 0; ky < 3; ky++)
-			for (int kx = 0; kx < 3; kx++) {
-				int iy = oy - p + ky, ix = ox - p + kx;
-				if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
-					s += (double)w[((co * cin + ci) * 3 + ky) * 3 + kx] *
-					     x[(ci * h + iy) * wd + ix];
-			}
-	return s;
-}
-
 /* Folded into a batch norm, the Winograd filters are made once at fusion. */
 static void check_winograd_fused(void)
 {
@@ -584,9 +567,117 @@ static void check_winograd_fused(void)
 	free(x);
 }
 
-/* Fused for inference, 3x3 convolutions from 64 or more channels take the
- * Winograd path: check it against the definition (odd sizes, padding 1
- * and 2), then folded into a batch norm. */
+/* A k x k convolution by definition, in double, one image. */
+static double conv_k_at(const float *x, const float *w, int cin, int h, int wd,
+			int k, int p, int co, int oy, int ox)
+{
+	double s = 0.0;
+
+	for (int ci = 0; ci < cin; ci++)
+		for (int ky = 0; ky < k; ky++)
+			for (int kx = 0; kx < k; kx++) {
+				int iy = oy - p + ky, ix = ox - p + kx;
+				if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+					s += (double)w[((co * cin + ci) * k + ky) * k + kx] *
+					     x[(ci * h + iy) * wd + ix];
+			}
+	return s;
+}
+
+/* Its gradient to the input at (ci, iy, ix). */
+static double conv_dx_at(const float *dy, const float *w, int cin, int cout, int oh,
+			 int ow, int k, int p, int ci, int iy, int ix)
+{
+	double s = 0.0;
+
+	for (int co = 0; co < cout; co++)
+		for (int ky = 0; ky < k; ky++)
+			for (int kx = 0; kx < k; kx++) {
+				int oy = iy + p - ky, ox = ix + p - kx;
+				if (oy >= 0 && oy < oh && ox >= 0 && ox < ow)
+					s += (double)w[((co * cin + ci) * k + ky) * k + kx] *
+					     dy[(co * oh + oy) * ow + ox];
+			}
+	return s;
+}
+
+/* And to weight (co, ci, ky, kx), over the batch. */
+static double conv_dw_at(const float *x, const float *dy, int n, int cin, int cout,
+			 int h, int wd, int oh, int ow, int p, int co, int ci, int ky,
+			 int kx)
+{
+	double s = 0.0;
+
+	for (int b = 0; b < n; b++)
+		for (int oy = 0; oy < oh; oy++)
+			for (int ox = 0; ox < ow; ox++) {
+				int iy = oy - p + ky, ix = ox - p + kx;
+				if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+					s += (double)dy[((b * cout + co) * oh + oy) * ow + ox] *
+					     x[((b * cin + ci) * h + iy) * wd + ix];
+			}
+	return s;
+}
+
+/* Training runs Winograd too, forward, back to the input and (from 65
+ * outputs) to the weights: two images whose tiles share a block, outputs
+ * not in whole blocks of 8, 3x3 with every padding and 5x5. */
+static void check_winograd_training(int k, int p, int cout)
+{
+	enum { N = 2, CIN = 16, H = 19, W = 23 };
+	aoi_net *net = aoi_net_new(CIN, NULL);
+	float *x = random_input(N * CIN * H * W, 31 + p), *dy;
+	const float *y, *w, *dx, *dw;
+	double worst = 0.0, worst_dx = 0.0, worst_dw = 0.0;
+	aoi_rng rng;
+	aoi_shape s;
+
+	aoi_net_conv(net, 0, cout, k, 1, p, 1, 1, 0, NULL);
+	aoi_rng_seed(&rng, 4);
+	aoi_net_init_params(net, &rng);
+	w = aoi_net_params(net);
+	CHECK(aoi_net_plan(net, N, H, W, NULL) == 0);
+	y = aoi_net_forward(net, x, 1, &rng, NULL);
+	s = aoi_net_output_shape(net);
+	dy = random_input((size_t)N * cout * s.h * s.w, 41 + p);
+	for (int n = 0; n < N; n++)
+		for (int co = 0; co < cout; co++)
+			for (int oy = 0; oy < s.h; oy++)
+				for (int ox = 0; ox < s.w; ox++)
+					worst = fmax(worst, fabs(y[((n * cout + co) * s.h + oy) * s.w + ox] -
+						conv_k_at(x + n * CIN * H * W, w, CIN, H, W, k, p, co, oy, ox)));
+	CHECK_MSG(worst < 1e-4, "winograd %dx%d pad %d: off by %g", k, k, p, worst);
+	aoi_net_zero_grads(net);
+	CHECK(aoi_net_backward(net, dy, NULL) == 0);
+	dx = aoi_net_input_grad(net);
+	for (int n = 0; n < N; n++)
+		for (int ci = 0; ci < CIN; ci++)
+			for (int iy = 0; iy < H; iy++)
+				for (int ix = 0; ix < W; ix++)
+					worst_dx = fmax(worst_dx, fabs(dx[((n * CIN + ci) * H + iy) * W + ix] -
+						conv_dx_at(dy + n * cout * s.h * s.w, w, CIN, cout,
+							   s.h, s.w, k, p, ci, iy, ix)));
+	CHECK_MSG(worst_dx < 1e-4, "winograd %dx%d input gradient pad %d: off by %g", k, k,
+		  p, worst_dx);
+	dw = aoi_net_grads(net);
+	for (int co = 0; co < cout; co += 7)
+		for (int ci = 0; ci < CIN; ci += 3)
+			for (int t = 0; t < k * k; t++) {
+				double ref = conv_dw_at(x, dy, N, CIN, cout, H, W, s.h, s.w, p, co,
+							ci, t / k, t % k);
+				worst_dw = fmax(worst_dw, fabs(dw[(co * CIN + ci) * k * k + t] - ref) /
+							  fmax(1.0, fabs(ref)));
+			}
+	CHECK_MSG(worst_dw < 1e-4, "winograd %dx%d weight gradient pad %d, %d outputs: off by %g",
+		  k, k, p, cout, worst_dw);
+	aoi_net_free(net);
+	free(dy);
+	free(x);
+}
+
+/* Fused for inference, 3x3 convolutions between 16 or more channels take
+ * the Winograd path: check it against the definition (odd sizes, padding 1
+ * and 2), then folded into a batch norm, then in training. */
 static void check_winograd(void)
 {
 	static const int pads[2] = {1, 2};
@@ -612,12 +703,17 @@ static void check_winograd(void)
 			for (int oy = 0; oy < s.h; oy++)
 				for (int ox = 0; ox < s.w; ox++)
 					worst = fmax(worst, fabs(y[(co * s.h + oy) * s.w + ox] -
-						conv_at(x, w, 64, 7, 9, pads[k], co, oy, ox)));
+						conv_k_at(x, w, 64, 7, 9, 3, pads[k], co, oy, ox)));
 		CHECK_MSG(worst < 1e-4, "winograd pad %d: off by %g", pads[k], worst);
 		aoi_net_free(net);
 		free(x);
 	}
 	check_winograd_fused();
+	for (int p = 0; p <= 2; p++)
+		check_winograd_training(3, p, 20);
+	check_winograd_training(3, 1, 70);
+	check_winograd_training(5, 2, 20);
+	check_winograd_training(5, 1, 66);
 }
 
 static void check_errors(void)
