@@ -35,6 +35,9 @@
 #define CHUNK_BLOCKS 16 /* weight gradient: tiles per sgemm, in blocks */
 
 typedef float v16 __attribute__((vector_size(64)));
+typedef float v8 __attribute__((vector_size(4 * CB)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+typedef int v16i __attribute__((vector_size(64)));
 
 static int round_cb(int c)
 {
@@ -57,11 +60,12 @@ size_t aoi_nn_winograd_filter_floats(int cout, int cin, int k)
 	return (size_t)sides(k) * sides(k) * part_floats(cout, cin);
 }
 
-/* u = G g over three values a stride apart, six results. */
-static inline void filter_1d(const float *g, int s, float *u, int us)
+/* u = G g over three values a stride apart, six results, for CB filters
+ * at once. */
+static inline void filter_1d(const v8 *g, int s, v8 *u, int us)
 {
 	const float c4 = 1.0f / 4, c6 = 1.0f / 6, c12 = 1.0f / 12, c24 = 1.0f / 24;
-	float a = g[0], b = g[s], c = g[2 * s];
+	v8 a = g[0], b = g[s], c = g[2 * s];
 
 	u[0] = a * c4;
 	u[us] = -(a + b + c) * c6;
@@ -71,10 +75,10 @@ static inline void filter_1d(const float *g, int s, float *u, int us)
 	u[5 * us] = c;
 }
 
-/* u = G g G^T for one 3x3 filter g (rows of 3). */
-static void filter_tile(const float g[9], float u[NX])
+/* u = G g G^T for CB 3x3 filters g (rows of 3), lane by lane. */
+static void filter_tiles(const v8 g[9], v8 u[NX])
 {
-	float t[18];
+	v8 t[18];
 
 	for (int j = 0; j < 3; j++) /* columns: t is 6 x 3 */
 		filter_1d(g + j, 3, t + j, 3);
@@ -105,27 +109,30 @@ static float tap(const float *w, int cout, int cin, int k, int transpose, int co
 }
 
 /* Per window, layout [value][block of CB outputs][input][CB], zero past
- * cout. */
+ * cout: a block's CB filters are transformed together, lane by lane. */
 void aoi_nn_winograd_filter(const float *w, int cout, int cin, int k, int transpose,
 			    float *u)
 {
 	int nb = round_cb(cout) / CB, sd = sides(k);
 
-	memset(u, 0, sizeof(float) * aoi_nn_winograd_filter_floats(cout, cin, k));
-#pragma omp parallel for schedule(static)
-	for (int co = 0; co < cout; co++)
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int b = 0; b < nb; b++)
 		for (int q = 0; q < sd * sd; q++) {
 			float *uq = u + q * part_floats(cout, cin);
 
 			for (int ci = 0; ci < cin; ci++) {
-				float g[9], t[NX];
+				v8 g[9], t[NX];
 
-				for (int i = 0; i < 9; i++)
-					g[i] = tap(w, cout, cin, k, transpose, co, ci,
-						   3 * (q / sd) + i / 3, 3 * (q % sd) + i % 3);
-				filter_tile(g, t);
+				for (int r = 0; r < CB; r++)
+					for (int i = 0; i < 9; i++)
+						g[i][r] = b * CB + r < cout
+							  ? tap(w, cout, cin, k, transpose, b * CB + r, ci,
+								3 * (q / sd) + i / 3, 3 * (q % sd) + i % 3)
+							  : 0.0f;
+				filter_tiles(g, t);
 				for (int xi = 0; xi < NX; xi++)
-					uq[(((size_t)xi * nb + co / CB) * cin + ci) * CB + co % CB] = t[xi];
+					memcpy(uq + (((size_t)xi * nb + b) * cin + ci) * CB, &t[xi],
+					       sizeof t[xi]);
 			}
 		}
 }
@@ -155,9 +162,42 @@ static void map_block(const wino_geom *g, long t0, long total, tile_map *m)
 	}
 }
 
-/* The 6x6 input patches of a block, one channel, as d[value][tile]. */
+/* Lanes kk, kk + 4, ..., kk + 60 of the 64 floats at p (kk < 4) into
+ * out: column kk of sixteen tiles side by side. */
+static inline void every_fourth(const float *p, int kk, v16 *out)
+{
+	static const v16i pick[4] = {
+		{0, 4, 8, 12, 16, 20, 24, 28},
+		{1, 5, 9, 13, 17, 21, 25, 29},
+		{2, 6, 10, 14, 18, 22, 26, 30},
+		{3, 7, 11, 15, 19, 23, 27, 31},
+	};
+	const v16i join = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+	v16 a0 = *(const v16u *)p, a1 = *(const v16u *)(p + 16);
+	v16 a2 = *(const v16u *)(p + 32), a3 = *(const v16u *)(p + 48);
+
+	*out = __builtin_shuffle(__builtin_shuffle(a0, a1, pick[kk]),
+				 __builtin_shuffle(a2, a3, pick[kk]), join);
+}
+
+/* Tiles 16h..16h+15 of the block lie side by side in one row of tiles,
+ * their patches (and the 68 columns every_fourth reads) inside the
+ * image. */
+static int side_by_side(const aoi_wino_job *j, const tile_map *m, int h, int top,
+			int left)
+{
+	int t0 = 16 * h, y0 = m->oy[t0] + top, x0 = m->ox[t0] + left;
+
+	if (t0 + 16 > m->count || y0 < 0 || y0 + 6 > j->h || x0 < 0 || x0 + 68 > j->w)
+		return 0;
+	return m->img[t0 + 15] == m->img[t0] && m->oy[t0 + 15] == m->oy[t0] &&
+	       m->ox[t0 + 15] == m->ox[t0] + 60;
+}
+
+/* The 6x6 input patches of a block, one channel, as d[value][tile]; fast
+ * says which halves are side_by_side. */
 static void gather_patches(const aoi_wino_job *j, const tile_map *m, int ci,
-			   int top, int left, float d[NX][TB])
+			   int top, int left, const int fast[TB / 16], float d[NX][TB])
 {
 	size_t plane = (size_t)j->h * j->w;
 
@@ -165,6 +205,14 @@ static void gather_patches(const aoi_wino_job *j, const tile_map *m, int ci,
 		const float *x = j->x + ((size_t)m->img[t] * j->cin + ci) * plane;
 		int y0 = m->oy[t] + top, x0 = m->ox[t] + left;
 
+		if (fast[t / 16]) {
+			const float *s = x + (size_t)y0 * j->w + x0;
+			for (int i = 0; i < 6; i++, s += j->w)
+				for (int k = 0; k < 6; k++)
+					every_fourth(s + (k & 4), k & 3, (v16 *)&d[i * 6 + k][t]);
+			t += 15;
+			continue;
+		}
 		if (y0 >= 0 && x0 >= 0 && y0 + 6 <= j->h && x0 + 6 <= j->w) {
 			const float *s = x + (size_t)y0 * j->w + x0;
 			for (int i = 0; i < 6; i++)
@@ -204,9 +252,12 @@ static void transform_input(const aoi_wino_job *j, const tile_map *m, int top,
 			    int left, float *v, size_t ld)
 {
 	float d[NX][TB] __attribute__((aligned(64)));
+	int fast[TB / 16];
 
+	for (int h = 0; h < TB / 16; h++)
+		fast[h] = side_by_side(j, m, h, top, left);
 	for (int ci = 0; ci < j->cin; ci++) {
-		gather_patches(j, m, ci, top, left, d);
+		gather_patches(j, m, ci, top, left, fast, d);
 		for (int h = 0; h < TB / 16; h++) {
 			v16 in[NX], t[NX];
 

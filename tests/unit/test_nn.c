@@ -621,10 +621,11 @@ static double conv_dw_at(const float *x, const float *dy, int n, int cin, int co
 
 /* Training runs Winograd too, forward, back to the input and (from 65
  * outputs) to the weights: two images whose tiles share a block, outputs
- * not in whole blocks of 8, 3x3 with every padding and 5x5. */
-static void check_winograd_training(int k, int p, int cout)
+ * not in whole blocks of 8, 3x3 with every padding and 5x5; images wide
+ * enough for rows of 16 tiles side by side (read as vectors). */
+static void check_winograd_training(int k, int p, int cout, int H, int W)
 {
-	enum { N = 2, CIN = 16, H = 19, W = 23 };
+	enum { N = 2, CIN = 16 };
 	aoi_net *net = aoi_net_new(CIN, NULL);
 	float *x = random_input(N * CIN * H * W, 31 + p), *dy;
 	const float *y, *w, *dx, *dw;
@@ -710,10 +711,12 @@ static void check_winograd(void)
 	}
 	check_winograd_fused();
 	for (int p = 0; p <= 2; p++)
-		check_winograd_training(3, p, 20);
-	check_winograd_training(3, 1, 70);
-	check_winograd_training(5, 2, 20);
-	check_winograd_training(5, 1, 66);
+		check_winograd_training(3, p, 20, 19, 23);
+	check_winograd_training(3, 1, 70, 19, 23);
+	check_winograd_training(5, 2, 20, 19, 23);
+	check_winograd_training(5, 1, 66, 19, 23);
+	check_winograd_training(3, 1, 20, 9, 150);
+	check_winograd_training(5, 0, 66, 10, 141);
 }
 
 static void check_errors(void)
