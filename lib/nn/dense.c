@@ -50,13 +50,16 @@ static void dense_init(aoi_net *net, aoi_node *node, aoi_rng *rng)
 	}
 }
 
-/* Batches of 24 to 32 or 56 to 64 samples get our own product:
- * OpenBLAS packs the whole weight matrix for a product this thin, and on
- * AlexNet's fc6 (32 x 9216 by 9216 x 4096) took 50 ms on one core where
- * the loop below takes 31 (23 alone: 100 GFLOP/s). Samples go in panels of DENSE_NB, the
- * input transposed into net->work so that one weight times DENSE_NB
- * samples is two vector FMAs; DENSE_RB weight rows share each panel
- * load. Every output is one sum over k in order, whatever the threads. */
+/* Batches of 24 to 32 or 56 to 64 samples get our own products for the
+ * output and the input gradient: OpenBLAS packs the whole weight matrix
+ * for a product this thin. On AlexNet's fc6 (32 x 9216 by 9216 x 4096,
+ * one core) the forward took 50 ms there and takes 31 here (23 alone:
+ * 100 GFLOP/s). Samples go in panels of DENSE_NB, transposed into
+ * net->work, so that one weight times DENSE_NB samples is two vector
+ * FMAs; DENSE_RB weight rows share each panel load. Every output is one
+ * sum in a fixed order, whatever the number of threads. The weight
+ * gradient (a product over only the batch) stays with OpenBLAS, which
+ * does it well. */
 #define DENSE_NB 32
 #define DENSE_RB 8
 
@@ -73,7 +76,9 @@ static size_t dense_work(const aoi_net *net, const aoi_node *node)
 	const dense_priv *d = node->priv;
 
 	(void)net;
-	return dense_own_kernel(node->out.n) ? (size_t)DENSE_NB * d->in : 0;
+	/* the forward's input panel; the backward's output-gradient panel
+	 * and input-gradient sums */
+	return dense_own_kernel(node->out.n) ? (size_t)DENSE_NB * ((size_t)d->in + d->out) : 0;
 }
 
 /* xt[k][j] = x[j][k] for the nb samples of a panel, zero beyond them */
@@ -184,6 +189,86 @@ static void dense_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *r
 	}
 }
 
+/* dxt[k][0..32) += sum_r w[r][k] g[r][0..32) for rb rows r (a constant)
+ * and k in [k0, k1): the output gradient of the rows stays in registers
+ * while the weight rows stream by in order. */
+DENSE_FUSED static inline void dense_dx_rows(const float *w, size_t in, const float *g,
+					     int rb, size_t k0, size_t k1, float *dxt)
+{
+	dense_vec gv[DENSE_RB][2];
+
+	for (int r = 0; r < rb; r++) {
+		memcpy(&gv[r][0], g + (size_t)r * DENSE_NB, sizeof gv[r][0]);
+		memcpy(&gv[r][1], g + (size_t)r * DENSE_NB + 16, sizeof gv[r][1]);
+	}
+	for (size_t k = k0; k < k1; k++) {
+		dense_vec a0, a1;
+
+		memcpy(&a0, dxt + k * DENSE_NB, sizeof a0);
+		memcpy(&a1, dxt + k * DENSE_NB + 16, sizeof a1);
+		for (int r = 0; r < rb; r++) {
+			const float wr = w[(size_t)r * in + k];
+			a0 += wr * gv[r][0];
+			a1 += wr * gv[r][1];
+		}
+		memcpy(dxt + k * DENSE_NB, &a0, sizeof a0);
+		memcpy(dxt + k * DENSE_NB + 16, &a1, sizeof a1);
+	}
+}
+
+DENSE_FUSED static void dense_dx_block(const float *w, size_t in, const float *g, size_t k0,
+				       size_t k1, float *dxt)
+{
+	dense_dx_rows(w, in, g, DENSE_RB, k0, k1, dxt);
+}
+
+DENSE_FUSED static void dense_dx_one(const float *w, size_t in, const float *g, size_t k0,
+				     size_t k1, float *dxt)
+{
+	dense_dx_rows(w, in, g, 1, k0, k1, dxt);
+}
+
+/* Columns of the input gradient per chunk: 128 KB of it stays in L2 while
+ * every weight row goes by. */
+#define DENSE_KC 1024
+
+/* dx[j][k] += sum_o dy[j][o] w[o][k] for the nb samples of one panel (gt
+ * = dy transposed and padded); dxt collects the sums in row order */
+static void dense_dx_panel(const dense_priv *d, const float *gt, const float *w, int nb,
+			   float *dxt, float *dx)
+{
+	size_t in = (size_t)d->in, out = (size_t)d->out;
+	int chunks = (d->in + DENSE_KC - 1) / DENSE_KC;
+
+	memset(dxt, 0, sizeof(float) * DENSE_NB * in);
+#pragma omp parallel for schedule(static)
+	for (int c = 0; c < chunks; c++) {
+		size_t k0 = (size_t)c * DENSE_KC, k1 = k0 + DENSE_KC < in ? k0 + DENSE_KC : in;
+		size_t o = 0;
+
+		for (; o + DENSE_RB <= out; o += DENSE_RB)
+			dense_dx_block(w + o * in, in, gt + o * DENSE_NB, k0, k1, dxt);
+		for (; o < out; o++)
+			dense_dx_one(w + o * in, in, gt + o * DENSE_NB, k0, k1, dxt);
+		for (int j = 0; j < nb; j++)
+			for (size_t k = k0; k < k1; k++)
+				dx[(size_t)j * in + k] += dxt[k * DENSE_NB + j];
+	}
+}
+
+static void dense_dx_own(const dense_priv *d, const float *dy, const float *w, int n,
+			 float *work, float *dx)
+{
+	float *gt = work, *dxt = work + (size_t)DENSE_NB * d->out;
+
+	for (int j0 = 0; j0 < n; j0 += DENSE_NB) {
+		int nb = n - j0 < DENSE_NB ? n - j0 : DENSE_NB;
+
+		dense_pack_panel(dy + (size_t)j0 * d->out, nb, d->out, gt);
+		dense_dx_panel(d, gt, w, nb, dxt, dx + (size_t)j0 * d->in);
+	}
+}
+
 static void dense_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 {
 	const dense_priv *d = node->priv;
@@ -200,7 +285,9 @@ static void dense_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 			for (int o = 0; o < d->out; o++)
 				db[o] += node->dy[(size_t)i * d->out + o];
 	}
-	if (aoi_nn_dx_wanted(b, 0))
+	if (aoi_nn_dx_wanted(b, 0) && dense_own_kernel(n))
+		dense_dx_own(d, node->dy, aoi_nn_param(net, node, 0), n, net->work, in->dy);
+	else if (aoi_nn_dx_wanted(b, 0))
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d->in, d->out,
 			    1.0f, node->dy, d->out, aoi_nn_param(net, node, 0), d->in,
 			    1.0f, in->dy, d->in);
