@@ -181,14 +181,15 @@ static inline void every_fourth(const float *p, int kk, v16 *out)
 }
 
 /* Tiles 16h..16h+15 of the block lie side by side in one row of tiles,
- * their patches (and the 68 columns every_fourth reads) inside the
- * image. */
-static int side_by_side(const aoi_wino_job *j, const tile_map *m, int h, int top,
-			int left)
+ * the rows x cols pixels from each one's top-left corner (shifted by top,
+ * left) inside a height x width image: every_fourth can read them. */
+static int side_by_side(const tile_map *m, int h, int top, int left, int rows,
+			int cols, int height, int width)
 {
 	int t0 = 16 * h, y0 = m->oy[t0] + top, x0 = m->ox[t0] + left;
 
-	if (t0 + 16 > m->count || y0 < 0 || y0 + 6 > j->h || x0 < 0 || x0 + 68 > j->w)
+	if (t0 + 16 > m->count || y0 < 0 || y0 + rows > height || x0 < 0 ||
+	    x0 + cols > width)
 		return 0;
 	return m->img[t0 + 15] == m->img[t0] && m->oy[t0 + 15] == m->oy[t0] &&
 	       m->ox[t0 + 15] == m->ox[t0] + 60;
@@ -255,7 +256,7 @@ static void transform_input(const aoi_wino_job *j, const tile_map *m, int top,
 	int fast[TB / 16];
 
 	for (int h = 0; h < TB / 16; h++)
-		fast[h] = side_by_side(j, m, h, top, left);
+		fast[h] = side_by_side(m, h, top, left, 6, 68, j->h, j->w);
 	for (int ci = 0; ci < j->cin; ci++) {
 		gather_patches(j, m, ci, top, left, fast, d);
 		for (int h = 0; h < TB / 16; h++) {
@@ -458,14 +459,30 @@ static void transform_grad(const aoi_wino_job *j, const tile_map *m, float *z,
 {
 	float d[16][TB] __attribute__((aligned(64)));
 	size_t plane = (size_t)j->oh * j->ow;
+	int fast[TB / 16];
 
+	for (int h = 0; h < TB / 16; h++)
+		fast[h] = side_by_side(m, h, 0, 0, 4, 64, j->oh, j->ow);
 	for (int co = 0; co < j->cout; co++) {
-		memset(d, 0, sizeof d);
-		for (int t = 0; t < m->count; t++) {
-			const float *dy = j->y + ((size_t)m->img[t] * j->cout + co) * plane;
-			int rows = j->oh - m->oy[t] < 4 ? j->oh - m->oy[t] : 4;
-			int cols = j->ow - m->ox[t] < 4 ? j->ow - m->ox[t] : 4;
+		for (int t = 0; t < TB; t++) {
+			const float *dy = j->y + ((size_t)m->img[t < m->count ? t : 0] * j->cout +
+						  co) * plane;
+			int rows, cols;
 
+			if (t < m->count && fast[t / 16]) {
+				const float *s = dy + (size_t)m->oy[t] * j->ow + m->ox[t];
+				for (int i = 0; i < 4; i++, s += j->ow)
+					for (int k = 0; k < 4; k++)
+						every_fourth(s, k, (v16 *)&d[i * 4 + k][t]);
+				t += 15;
+				continue;
+			}
+			for (int i = 0; i < 16; i++)
+				d[i][t] = 0.0f;
+			if (t >= m->count)
+				continue;
+			rows = j->oh - m->oy[t] < 4 ? j->oh - m->oy[t] : 4;
+			cols = j->ow - m->ox[t] < 4 ? j->ow - m->ox[t] : 4;
 			for (int i = 0; i < rows; i++)
 				for (int k = 0; k < cols; k++)
 					d[i * 4 + k][t] = dy[(size_t)(m->oy[t] + i) * j->ow + m->ox[t] + k];
