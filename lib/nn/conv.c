@@ -277,10 +277,10 @@ static aoi_wino_job winograd_job(const aoi_net *net, const aoi_node *node, int t
 	int p = transpose ? c->k - 1 - c->p : c->p;
 
 	if (transpose)
-		return (aoi_wino_job){node->dy, b.n, b.c, b.h, b.w, -p, -p, c->k, in->dy,
-				      a.c, a.h, a.w, NULL, AOI_ACT_NONE, 0.0f, 1};
-	return (aoi_wino_job){in->y, a.n, a.c, a.h, a.w, -p, -p, c->k, node->y, b.c,
-			      b.h, b.w, NULL, c->act, c->alpha, 0};
+		return (aoi_wino_job){node->dy, b.n, b.c, b.h, b.w, -p, -p, c->k,
+				      {in->dy, a.c, a.h, a.w, NULL, AOI_ACT_NONE, 0.0f, 1}};
+	return (aoi_wino_job){in->y, a.n, a.c, a.h, a.w, -p, -p, c->k,
+			      {node->y, b.c, b.h, b.w, NULL, c->act, c->alpha, 0}};
 }
 
 static void conv_forward_winograd(aoi_net *net, aoi_node *node, const float *w,
@@ -292,11 +292,11 @@ static void conv_forward_winograd(aoi_net *net, aoi_node *node, const float *w,
 	float *work = net->work;
 
 	if (!u) { /* weights that train: transform them every time */
-		aoi_nn_winograd_filter(w, j.cout, j.cin, c->k, 0, work);
+		aoi_nn_winograd_filter(w, j.out.cout, j.cin, c->k, 0, work);
 		u = work;
-		work += aoi_nn_winograd_filter_floats(j.cout, j.cin, c->k);
+		work += aoi_nn_winograd_filter_floats(j.out.cout, j.cin, c->k);
 	}
-	j.bias = b;
+	j.out.bias = b;
 	aoi_nn_winograd_conv(&j, u, c->slots, work);
 }
 
@@ -307,9 +307,9 @@ static void conv_backward_winograd(aoi_net *net, aoi_node *node, const float *w)
 	aoi_wino_job j = winograd_job(net, node, 1);
 	float *u = net->work;
 
-	aoi_nn_winograd_filter(w, j.cout, j.cin, c->k, 1, u);
+	aoi_nn_winograd_filter(w, j.out.cout, j.cin, c->k, 1, u);
 	aoi_nn_winograd_conv(&j, u, c->slots,
-			     u + aoi_nn_winograd_filter_floats(j.cout, j.cin, c->k));
+			     u + aoi_nn_winograd_filter_floats(j.out.cout, j.cin, c->k));
 }
 
 /* dw += the weight gradient over the batch. */
@@ -317,7 +317,7 @@ static void conv_weight_grad_winograd(aoi_net *net, aoi_node *node, float *dw)
 {
 	aoi_wino_job j = winograd_job(net, node, 0);
 
-	j.y = node->dy;
+	j.out.y = node->dy;
 	aoi_nn_winograd_weight_grad(&j, dw, net->work);
 }
 

@@ -8,8 +8,9 @@
 
 #include "nn/kernels.h"
 
-/* Where and how a direct convolution writes: y is cout x oh x ow; with
- * accumulate it adds (no bias, no activation). */
+/* Where and how a convolution writes (direct, or Winograd's for each of
+ * its images): y is cout x oh x ow; with accumulate it adds (no bias, no
+ * activation). */
 typedef struct aoi_direct_out {
 	float *y;
 	int cout, oh, ow;

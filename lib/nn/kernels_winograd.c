@@ -341,34 +341,34 @@ static void store_outputs(const aoi_wino_job *j, const tile_map *m, const float 
 			  int accumulate, int finish)
 {
 	float o[16][TB] __attribute__((aligned(64)));
-	size_t plane = (size_t)j->oh * j->ow;
+	size_t plane = (size_t)j->out.oh * j->out.ow;
 
-	for (int co = 0; co < j->cout; co++) {
-		transform_output(mm, j->cout, co, o);
+	for (int co = 0; co < j->out.cout; co++) {
+		transform_output(mm, j->out.cout, co, o);
 		for (int t = 0; accumulate && t < m->count; t++) {
-			const float *y = j->y + ((size_t)m->img[t] * j->cout + co) * plane;
-			int rows = j->oh - m->oy[t] < 4 ? j->oh - m->oy[t] : 4;
-			int cols = j->ow - m->ox[t] < 4 ? j->ow - m->ox[t] : 4;
+			const float *y = j->out.y + ((size_t)m->img[t] * j->out.cout + co) * plane;
+			int rows = j->out.oh - m->oy[t] < 4 ? j->out.oh - m->oy[t] : 4;
+			int cols = j->out.ow - m->ox[t] < 4 ? j->out.ow - m->ox[t] : 4;
 
 			for (int i = 0; i < rows; i++)
 				for (int k = 0; k < cols; k++)
-					o[i * 4 + k][t] += y[(size_t)(m->oy[t] + i) * j->ow + m->ox[t] + k];
+					o[i * 4 + k][t] += y[(size_t)(m->oy[t] + i) * j->out.ow + m->ox[t] + k];
 		}
 		if (finish) {
-			float b = j->bias ? j->bias[co] : 0.0f;
+			float b = j->out.bias ? j->out.bias[co] : 0.0f;
 			for (int i = 0; i < 16; i++)
 				for (int t = 0; t < TB; t++)
 					o[i][t] += b;
-			aoi_nn_act_row(&o[0][0], 16 * TB, j->act, j->alpha);
+			aoi_nn_act_row(&o[0][0], 16 * TB, j->out.act, j->out.alpha);
 		}
 		for (int t = 0; t < m->count; t++) {
-			float *y = j->y + ((size_t)m->img[t] * j->cout + co) * plane;
-			int rows = j->oh - m->oy[t] < 4 ? j->oh - m->oy[t] : 4;
-			int cols = j->ow - m->ox[t] < 4 ? j->ow - m->ox[t] : 4;
+			float *y = j->out.y + ((size_t)m->img[t] * j->out.cout + co) * plane;
+			int rows = j->out.oh - m->oy[t] < 4 ? j->out.oh - m->oy[t] : 4;
+			int cols = j->out.ow - m->ox[t] < 4 ? j->out.ow - m->ox[t] : 4;
 
 			for (int i = 0; i < rows; i++)
 				for (int k = 0; k < cols; k++)
-					y[(size_t)(m->oy[t] + i) * j->ow + m->ox[t] + k] = o[i * 4 + k][t];
+					y[(size_t)(m->oy[t] + i) * j->out.ow + m->ox[t] + k] = o[i * 4 + k][t];
 		}
 	}
 }
@@ -382,8 +382,8 @@ static wino_geom geometry(const aoi_wino_job *j)
 {
 	wino_geom g;
 
-	g.th = (j->oh + 3) / 4;
-	g.tw = (j->ow + 3) / 4;
+	g.th = (j->out.oh + 3) / 4;
+	g.tw = (j->out.ow + 3) / 4;
 	g.tiles = (long)j->n * g.th * g.tw;
 	return g;
 }
@@ -393,7 +393,7 @@ void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
 {
 	wino_geom g = geometry(j);
 	long blocks = (g.tiles + TB - 1) / TB;
-	size_t per = thread_floats(j->cout, j->cin);
+	size_t per = thread_floats(j->out.cout, j->cin);
 	int sd = sides(j->k);
 
 	if (threads > blocks)
@@ -412,10 +412,10 @@ void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
 			for (int q = 0; q < sd * sd; q++) {
 				transform_input(j, &m, j->top + 3 * (q / sd),
 						j->left + 3 * (q % sd), v, TB);
-				multiply(u + q * part_floats(j->cout, j->cin), v, mm, j->cin,
-					 j->cout);
-				store_outputs(j, &m, mm, j->accumulate || q > 0,
-					      !j->accumulate && q == sd * sd - 1);
+				multiply(u + q * part_floats(j->out.cout, j->cin), v, mm, j->cin,
+					 j->out.cout);
+				store_outputs(j, &m, mm, j->out.accumulate || q > 0,
+					      !j->out.accumulate && q == sd * sd - 1);
 			}
 		}
 	}
@@ -458,20 +458,20 @@ static void transform_grad(const aoi_wino_job *j, const tile_map *m, float *z,
 			   size_t ld)
 {
 	float d[16][TB] __attribute__((aligned(64)));
-	size_t plane = (size_t)j->oh * j->ow;
+	size_t plane = (size_t)j->out.oh * j->out.ow;
 	int fast[TB / 16];
 
 	for (int h = 0; h < TB / 16; h++)
-		fast[h] = side_by_side(m, h, 0, 0, 4, 64, j->oh, j->ow);
-	for (int co = 0; co < j->cout; co++) {
+		fast[h] = side_by_side(m, h, 0, 0, 4, 64, j->out.oh, j->out.ow);
+	for (int co = 0; co < j->out.cout; co++) {
 		for (int t = 0; t < TB; t++) {
-			const float *dy = j->y + ((size_t)m->img[t < m->count ? t : 0] * j->cout +
+			const float *dy = j->out.y + ((size_t)m->img[t < m->count ? t : 0] * j->out.cout +
 						  co) * plane;
 			int rows, cols;
 
 			if (t < m->count && fast[t / 16]) {
-				const float *s = dy + (size_t)m->oy[t] * j->ow + m->ox[t];
-				for (int i = 0; i < 4; i++, s += j->ow)
+				const float *s = dy + (size_t)m->oy[t] * j->out.ow + m->ox[t];
+				for (int i = 0; i < 4; i++, s += j->out.ow)
 					for (int k = 0; k < 4; k++)
 						every_fourth(s, k, (v16 *)&d[i * 4 + k][t]);
 				t += 15;
@@ -481,11 +481,11 @@ static void transform_grad(const aoi_wino_job *j, const tile_map *m, float *z,
 				d[i][t] = 0.0f;
 			if (t >= m->count)
 				continue;
-			rows = j->oh - m->oy[t] < 4 ? j->oh - m->oy[t] : 4;
-			cols = j->ow - m->ox[t] < 4 ? j->ow - m->ox[t] : 4;
+			rows = j->out.oh - m->oy[t] < 4 ? j->out.oh - m->oy[t] : 4;
+			cols = j->out.ow - m->ox[t] < 4 ? j->out.ow - m->ox[t] : 4;
 			for (int i = 0; i < rows; i++)
 				for (int k = 0; k < cols; k++)
-					d[i * 4 + k][t] = dy[(size_t)(m->oy[t] + i) * j->ow + m->ox[t] + k];
+					d[i * 4 + k][t] = dy[(size_t)(m->oy[t] + i) * j->out.ow + m->ox[t] + k];
 		}
 		for (int h = 0; h < TB / 16; h++) {
 			v16 in[16], t[24], r[NX];
@@ -497,7 +497,7 @@ static void transform_grad(const aoi_wino_job *j, const tile_map *m, float *z,
 			for (int i = 0; i < 6; i++) /* rows */
 				grad_1d(t + 4 * i, 1, r + 6 * i, 1);
 			for (int i = 0; i < NX; i++)
-				*(v16 *)(z + ((size_t)i * j->cout + co) * ld + 16 * h) = r[i];
+				*(v16 *)(z + ((size_t)i * j->out.cout + co) * ld + 16 * h) = r[i];
 		}
 	}
 }
@@ -545,9 +545,9 @@ void aoi_nn_winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work)
 {
 	wino_geom g = geometry(j);
 	long blocks = (g.tiles + TB - 1) / TB, cb = chunk_blocks(g.tiles);
-	size_t c = (size_t)cb * TB, part = (size_t)NX * j->cout * j->cin;
+	size_t c = (size_t)cb * TB, part = (size_t)NX * j->out.cout * j->cin;
 	float *v = align64(work), *z = v + (size_t)NX * c * j->cin;
-	float *mw = z + (size_t)NX * c * j->cout;
+	float *mw = z + (size_t)NX * c * j->out.cout;
 	int sd = sides(j->k);
 
 	for (long b0 = 0; b0 < blocks; b0 += cb) {
@@ -571,14 +571,14 @@ void aoi_nn_winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work)
 				transform_input(j, &m, top, left, v + b * TB, c);
 			}
 			for (int xi = 0; xi < NX; xi++)
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->cout,
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->out.cout,
 					    j->cin, (int)(nb * TB), 1.0f,
-					    z + (size_t)xi * j->cout * c, (int)c,
+					    z + (size_t)xi * j->out.cout * c, (int)c,
 					    v + (size_t)xi * j->cin * c, (int)c, b0 ? 1.0f : 0.0f,
-					    mw + q * part + (size_t)xi * j->cout * j->cin, j->cin);
+					    mw + q * part + (size_t)xi * j->out.cout * j->cin, j->cin);
 		}
 	}
 	for (int q = 0; q < sd * sd; q++)
-		add_weight_window(mw + q * part, j->cout, j->cin, j->k, 3 * (q / sd),
+		add_weight_window(mw + q * part, j->out.cout, j->cin, j->k, 3 * (q / sd),
 				  3 * (q % sd), dw);
 }

@@ -5,23 +5,18 @@
 
 #include <stddef.h>
 
-#include "net.h"
+#include "nn/kernels_direct.h"
 
 /* One convolution of n images x (cin x h x w) by k x k kernels, stride
- * 1, into y, n x cout x oh x ow: output (oy, ox) reads the window whose
- * top-left input pixel is (oy + top, ox + left), zero outside the image
- * (top = left = -padding). Without accumulate y = act(conv + bias) (bias
- * may be NULL); with it y += conv. Kernels larger than 3x3 run as their
- * 3x3 windows at multiples of 3 (a 5x5 as four), each by Winograd. */
+ * 1, into out (n images of it, one after the other): output (oy, ox)
+ * reads the window whose top-left input pixel is (oy + top, ox + left),
+ * zero outside the image (top = left = -padding). Kernels larger than 3x3
+ * run as their 3x3 windows at multiples of 3 (a 5x5 as four), each by
+ * Winograd. */
 typedef struct aoi_wino_job {
 	const float *x;
 	int n, cin, h, w, top, left, k;
-	float *y;
-	int cout, oh, ow;
-	const float *bias;
-	enum aoi_act act;
-	float alpha;
-	int accumulate;
+	aoi_direct_out out;
 } aoi_wino_job;
 
 size_t aoi_nn_winograd_filter_floats(int cout, int cin, int k);
@@ -39,8 +34,8 @@ void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
 			  float *work);
 
 /* The weight gradient the same way: dw (cout x cin x k x k) += the
- * correlation of the inputs j->x with the output gradients, here j->y
- * (n x cout x oh x ow); j->bias, act and accumulate are not used. Its
+ * correlation of the inputs j->x with the output gradients, here j->out.y
+ * (n x cout x oh x ow; its bias, act and accumulate are not used). Its
  * sums run through sgemm (OpenBLAS threads). */
 size_t aoi_nn_winograd_wgrad_floats(int cout, int cin, int k, int n, int oh, int ow);
 void aoi_nn_winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work);
