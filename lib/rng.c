@@ -82,3 +82,17 @@ void aoi_rng_shuffle(aoi_rng *r, void *base, size_t n, size_t size)
 		memcpy(p + j * size, tmp, size);
 	}
 }
+
+void aoi_rng_uniform_floats(aoi_rng *r, float *out, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 2 <= n; i += 2) {
+		uint64_t x = aoi_rng_next(r);
+
+		out[i] = (float)(x >> 40) * 0x1.0p-24f;
+		out[i + 1] = (float)((x >> 8) & 0xffffff) * 0x1.0p-24f;
+	}
+	if (i < n)
+		out[i] = (float)(aoi_rng_next(r) >> 40) * 0x1.0p-24f;
+}

@@ -21,6 +21,10 @@ double aoi_rng_uniform(aoi_rng *r);               /* [0, 1) */
 double aoi_rng_range(aoi_rng *r, double lo, double hi); /* [lo, hi) */
 uint32_t aoi_rng_below(aoi_rng *r, uint32_t n);   /* [0, n), n > 0 */
 double aoi_rng_normal(aoi_rng *r);                /* mean 0, sd 1 */
+/* n uniform floats in [0, 1), multiples of 2^-24, two from each 64-bit
+ * draw: for masks and noise in bulk, where a double per value costs more
+ * than it gives. Its own stream: not n calls of aoi_rng_uniform. */
+void aoi_rng_uniform_floats(aoi_rng *r, float *out, size_t n);
 /* Fisher-Yates over n elements of `size` bytes. */
 void aoi_rng_shuffle(aoi_rng *r, void *base, size_t n, size_t size);
 

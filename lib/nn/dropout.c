@@ -36,9 +36,11 @@ static void dropout_forward(aoi_net *net, aoi_node *node, int training, aoi_rng 
 			node->aux[i] = 1.0f;
 		return;
 	}
-	/* one stream, drawn in order, so the same seed gives the same mask */
+	/* one stream, drawn in order, so the same seed gives the same mask;
+	 * the uniforms go into aux, which then becomes the mask */
+	aoi_rng_uniform_floats(rng, node->aux, n);
 	for (size_t i = 0; i < n; i++) {
-		node->aux[i] = aoi_rng_uniform(rng) >= d->p ? scale : 0.0f;
+		node->aux[i] = node->aux[i] >= d->p ? scale : 0.0f;
 		node->y[i] = x[i] * node->aux[i];
 	}
 }
