@@ -1,6 +1,9 @@
 /* add.c: element-wise sum of two tensors of one shape (residuals). */
 #include "nn/layer.h"
+#include "nn/fuse_train.h"
 #include "nn/kernels.h"
+
+#include <string.h>
 
 static int add_shape(aoi_net *net, aoi_node *node, aoi_error *err)
 {
@@ -37,7 +40,9 @@ static void add_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 	size_t n = aoi_nn_numel(node->out);
 
 	for (int j = 0; j < 2; j++)
-		if (aoi_nn_dx_wanted(b, j))
+		if (aoi_nn_dx_assign(b, j))
+			memcpy(aoi_nn_in(net, node, j)->dy, node->dy, sizeof(float) * n);
+		else if (aoi_nn_dx_wanted(b, j))
 			aoi_nn_accumulate(aoi_nn_in(net, node, j)->dy, node->dy, n);
 }
 

@@ -205,17 +205,23 @@ static inline void plane_dot_act(const float *dy, const float *y, const float *x
 /* What a channel's input gradient needs besides the planes. */
 typedef struct bn_dx {
 	float mean, k, mdy, mdyx;
+	int assign; /* dx holds nothing yet */
 } bn_dx;
 
-/* dx += k (g - mean(g) - (x - mu) mean(g (x - mu)) / var). */
+/* dx += k (g - mean(g) - (x - mu) mean(g (x - mu)) / var), or = with
+ * assign. */
 static inline void plane_dx_act(const float *dy, const float *y, const float *x,
 				float *dx, size_t n, const bn_dx *d, enum aoi_act act,
 				float alpha)
 {
 	float mu = d->mean, k = d->k, mdy = d->mdy, mdyx = d->mdyx;
 
-	for (size_t i = 0; i < n; i++)
-		dx[i] += k * (act_grad(y[i], dy[i], act, alpha) - mdy - (x[i] - mu) * mdyx);
+	if (d->assign)
+		for (size_t i = 0; i < n; i++)
+			dx[i] = k * (act_grad(y[i], dy[i], act, alpha) - mdy - (x[i] - mu) * mdyx);
+	else
+		for (size_t i = 0; i < n; i++)
+			dx[i] += k * (act_grad(y[i], dy[i], act, alpha) - mdy - (x[i] - mu) * mdyx);
 }
 
 static void plane_dot(const float *dy, const float *y, const float *x, size_t n,
@@ -355,7 +361,7 @@ static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 		if (!aoi_nn_dx_wanted(b, 0))
 			continue;
 		bn_dx d = {mean, gamma[c] * invstd, (float)(sdy / m),
-			   (float)(sdyx / m) * invstd};
+			   (float)(sdyx / m) * invstd, aoi_nn_dx_assign(b, 0)};
 		/* last image first: the planes the sums read last are still
 		 * in L2 */
 		for (int n = s.n - 1; n >= 0; n--) {

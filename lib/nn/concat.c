@@ -1,5 +1,6 @@
 /* concat.c: concatenation along channels (torch.cat(dim=1)). */
 #include "nn/layer.h"
+#include "nn/fuse_train.h"
 #include "nn/kernels.h"
 
 #include <string.h>
@@ -49,7 +50,9 @@ static void concat_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 		for (int j = 0; j < node->ninputs; j++) {
 			aoi_node *in = aoi_nn_in(net, node, j);
 			size_t len = (size_t)in->out.c * hw;
-			if (aoi_nn_dx_wanted(b, j))
+			if (aoi_nn_dx_assign(b, j))
+				memcpy(in->dy + n * len, src, sizeof(float) * len);
+			else if (aoi_nn_dx_wanted(b, j))
 				aoi_nn_accumulate(in->dy + n * len, src, len);
 			src += len;
 		}

@@ -123,6 +123,53 @@ static void zero_dy(aoi_node *node)
 		memset(node->dy, 0, sizeof(float) * aoi_nn_numel(node->out));
 }
 
+/* The reader of node id that backward reaches first (the last one up to
+ * the output), or -1. */
+static int first_writer(const aoi_net *net, int id)
+{
+	for (int i = net->output; i > id; i--)
+		for (int j = 0; j < net->nodes[i].ninputs; j++)
+			if (net->nodes[i].inputs[j] == id)
+				return i;
+	return -1;
+}
+
+/* Layers that can write (not add) a whole input gradient. */
+static int assigns_dx(int kind)
+{
+	return kind == AOI_LAYER_BATCHNORM || kind == AOI_LAYER_ADD ||
+	       kind == AOI_LAYER_CONCAT || kind == AOI_LAYER_UPSAMPLE;
+}
+
+/* The inputs whose gradient node i should produce. Every reader of a node
+ * that needs a gradient needs one too, so the first reader backward
+ * reaches writes first: it assigns if it can, else the gradient is zeroed
+ * just before (not all of them ahead: that was a pass over every
+ * gradient). An input read twice is assigned once. */
+static unsigned dx_mask_zeroing(aoi_net *net, int i)
+{
+	aoi_node *node = &net->nodes[i];
+	unsigned mask = 0;
+
+	for (int j = 0; j < node->ninputs; j++) {
+		aoi_node *in = aoi_nn_in(net, node, j);
+		int again = 0;
+
+		if (!in->needs_grad)
+			continue;
+		mask |= 1u << j;
+		for (int k = 0; k < j; k++)
+			again |= node->inputs[k] == node->inputs[j];
+		if (again || first_writer(net, node->inputs[j]) != i)
+			continue;
+		if (assigns_dx(node->kind))
+			mask |= 1u << (AOI_NN_ASSIGN_SHIFT + j);
+		else
+			zero_dy(in);
+	}
+	return mask;
+}
+
 int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err)
 {
 	aoi_node *out = &net->nodes[net->output];
@@ -132,9 +179,6 @@ int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err)
 				     "backward needs a forward in training mode first");
 	use_threads(net);
 	mark_needs_grad(net);
-	for (int i = 1; i < net->nnodes; i++)
-		if (net->nodes[i].needs_grad && i != net->output)
-			zero_dy(&net->nodes[i]);
 	memcpy(out->dy, dout, sizeof(float) * aoi_nn_numel(out->out));
 	for (int i = net->output; i >= 1; i--) {
 		aoi_node *node = &net->nodes[i];
@@ -143,11 +187,11 @@ int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err)
 		node->ran_backward = 0;
 		if (!node->needs_grad)
 			continue;
-		for (int j = 0; j < node->ninputs; j++)
-			if (aoi_nn_in(net, node, j)->needs_grad)
-				b.dx_mask |= 1u << j;
-		b.pmask = trainable_mask(net, node);
 		double t0 = net->profile ? profile_clock() : 0.0;
+		if (i != net->output && first_writer(net, i) < 0)
+			zero_dy(node); /* read by nothing that backward reaches */
+		b.dx_mask = dx_mask_zeroing(net, i);
+		b.pmask = trainable_mask(net, node);
 		aoi_nn_ops(node->kind)->backward(net, node, &b);
 		if (net->profile)
 			net->profile[net->nnodes + i] += profile_clock() - t0;

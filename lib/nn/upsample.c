@@ -2,6 +2,7 @@
  * floor(dst / f)) or bilinear with align_corners = false (source coordinate
  * (dst + 0.5) / f - 0.5 clamped at 0, as PyTorch computes it in float). */
 #include "nn/layer.h"
+#include "nn/fuse_train.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +109,10 @@ static void upsample_forward(aoi_net *net, aoi_node *node, int training, aoi_rng
 }
 
 static void upsample_plane_backward(const float *dy, float *dx, int h, int w,
-				    int f, int bilinear)
+				    int f, int bilinear, int assign)
 {
+	if (assign) /* a plane, while it is in cache */
+		memset(dx, 0, sizeof(float) * (size_t)h * w);
 	for (int oy = 0; oy < h * f; oy++) {
 		const float *dyr = dy + (size_t)oy * w * f;
 
@@ -150,7 +153,7 @@ static void upsample_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 #pragma omp parallel for schedule(static)
 	for (int pl = 0; pl < node->out.n * node->out.c; pl++)
 		upsample_plane_backward(node->dy + pl * ohw, in->dy + pl * ihw, h, w,
-					u->f, u->bilinear);
+					u->f, u->bilinear, aoi_nn_dx_assign(b, 0));
 }
 
 const aoi_layer_ops aoi_nn_upsample_ops = {

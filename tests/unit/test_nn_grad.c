@@ -332,6 +332,20 @@ static void check_graph_layers(void)
 	aoi_net_add(net, a, 0, NULL);
 	grad_check("add (residual)", net, 2, 4, 4, 1);
 
+	/* who writes a gradient first (backward goes from the output down)
+	 * assigns it or zeroes it: c is read by a convolution, by a branch
+	 * the output does not use, and twice by an add (assigned, then
+	 * added); u twice by a concat */
+	net = new_net(2);
+	a = aoi_net_conv(net, 0, 3, 3, 1, 1, 1, 1, 1, NULL);
+	int c = aoi_net_batchnorm(net, a, NULL);
+	int d = aoi_net_conv(net, c, 3, 1, 1, 0, 1, 1, 0, NULL);
+	aoi_net_conv(net, c, 2, 1, 1, 0, 1, 1, 0, NULL); /* read by nothing */
+	int s = aoi_net_add(net, c, c, NULL);
+	int u = aoi_net_upsample(net, aoi_net_add(net, s, d, NULL), 2, 0, NULL);
+	aoi_net_concat(net, 2, (int[]){u, u}, NULL);
+	grad_check("first writers", net, 2, 3, 4, 1);
+
 	net = new_net(2);
 	aoi_net_set_input_size(net, 3, 4, NULL);
 	f = aoi_net_flatten(net, 0, NULL);
