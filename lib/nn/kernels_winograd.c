@@ -570,6 +570,9 @@ void aoi_nn_winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work)
 				map_block(&g, (b0 + b) * TB, g.tiles, &m);
 				transform_input(j, &m, top, left, v + b * TB, c);
 			}
+			/* one sgemm a thread (OpenBLAS runs single-threaded inside a
+			 * parallel region): 36 small products scale better so */
+#pragma omp parallel for schedule(static)
 			for (int xi = 0; xi < NX; xi++)
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->out.cout,
 					    j->cin, (int)(nb * TB), 1.0f,
