@@ -32,6 +32,7 @@
 #define TB 32 /* tiles per block: two vectors */
 #define CB 8  /* output channels per register block */
 #define NX 36 /* transformed values per tile */
+#define SB 4  /* blocks a thread multiplies per pass over the filters */
 #define CHUNK_BLOCKS 16 /* weight gradient: tiles per sgemm, in blocks */
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -86,10 +87,16 @@ static void filter_tiles(const v8 g[9], v8 u[NX])
 		filter_1d(t + 3 * i, 1, u + 6 * i, 1);
 }
 
+/* One block's V and M. */
+static size_t block_floats(int cout, int cin)
+{
+	return (size_t)NX * TB * ((size_t)cin + round_cb(cout));
+}
+
 static size_t thread_floats(int cout, int cin)
 {
-	/* V and M, and room to align the start to 64 bytes */
-	return (size_t)NX * TB * ((size_t)cin + round_cb(cout)) + 16;
+	/* up to SB blocks, and room to align the start to 64 bytes */
+	return SB * block_floats(cout, cin) + 16;
 }
 
 size_t aoi_nn_winograd_work_floats(int cout, int cin, int threads)
@@ -274,34 +281,40 @@ static void transform_input(const aoi_wino_job *j, const tile_map *m, int top,
 	}
 }
 
-/* M[value][co][tile] = sum over ci of U[value][co][ci] V[value][ci][tile]. */
-static void multiply(const float *u, const float *v, float *mm, int cin, int cout)
+/* M[value][co][tile] = sum over ci of U[value][co][ci] V[value][ci][tile],
+ * for nblk blocks whose V and M lie `stride` floats apart: each 8-output
+ * slice of U is read once for all of them (the filters of a big layer do
+ * not fit in cache, and two threads streaming them from memory for every
+ * block ran no faster than one). */
+static void multiply(const float *u, const float *v, float *mm, int cin, int cout,
+		     int nblk, size_t stride)
 {
 	int nb = round_cb(cout) / CB;
 
-	for (int xi = 0; xi < NX; xi++) {
-		const float *vx = v + (size_t)xi * cin * TB;
-
+	for (int xi = 0; xi < NX; xi++)
 		for (int b = 0; b < nb; b++) {
 			const float *ub = u + ((size_t)xi * nb + b) * cin * CB;
-			float *mb = mm + ((size_t)xi * nb + b) * CB * TB;
-			v16 lo[CB] = {0}, hi[CB] = {0};
 
-			for (int ci = 0; ci < cin; ci++) {
-				v16 a = *(const v16 *)(vx + (size_t)ci * TB);
-				v16 c = *(const v16 *)(vx + (size_t)ci * TB + 16);
+			for (int s = 0; s < nblk; s++) {
+				const float *vx = v + s * stride + (size_t)xi * cin * TB;
+				float *mb = mm + s * stride + ((size_t)xi * nb + b) * CB * TB;
+				v16 lo[CB] = {0}, hi[CB] = {0};
 
+				for (int ci = 0; ci < cin; ci++) {
+					v16 a = *(const v16 *)(vx + (size_t)ci * TB);
+					v16 c = *(const v16 *)(vx + (size_t)ci * TB + 16);
+
+					for (int r = 0; r < CB; r++) {
+						lo[r] += ub[(size_t)ci * CB + r] * a;
+						hi[r] += ub[(size_t)ci * CB + r] * c;
+					}
+				}
 				for (int r = 0; r < CB; r++) {
-					lo[r] += ub[(size_t)ci * CB + r] * a;
-					hi[r] += ub[(size_t)ci * CB + r] * c;
+					*(v16 *)(mb + r * TB) = lo[r];
+					*(v16 *)(mb + r * TB + 16) = hi[r];
 				}
 			}
-			for (int r = 0; r < CB; r++) {
-				*(v16 *)(mb + r * TB) = lo[r];
-				*(v16 *)(mb + r * TB + 16) = hi[r];
-			}
 		}
-	}
 }
 
 /* r = A^T m over six vectors a stride apart, four results. */
@@ -392,30 +405,42 @@ void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
 			  float *work)
 {
 	wino_geom g = geometry(j);
-	long blocks = (g.tiles + TB - 1) / TB;
+	long blocks = (g.tiles + TB - 1) / TB, groups;
 	size_t per = thread_floats(j->out.cout, j->cin);
-	int sd = sides(j->k);
+	size_t stride = block_floats(j->out.cout, j->cin);
+	int sd = sides(j->k), group;
 
-	if (threads > blocks)
-		threads = (int)blocks;
 	if (threads < 1)
 		threads = 1;
+	/* as many blocks to a pass over the filters as keeps every thread busy */
+	group = blocks / threads < SB ? (int)(blocks / threads) : SB;
+	group = group < 1 ? 1 : group;
+	groups = (blocks + group - 1) / group;
+	if (threads > groups)
+		threads = (int)groups;
 #pragma omp parallel num_threads(threads)
 	{
 		int id = omp_get_thread_num(), nt = omp_get_num_threads();
 		float *v = align64(work + id * per);
 		float *mm = v + (size_t)NX * TB * j->cin;
-		tile_map m;
+		tile_map m[SB];
 
-		for (long b = id; b < blocks; b += nt) {
-			map_block(&g, b * TB, g.tiles, &m);
+		for (long gi = id; gi < groups; gi += nt) {
+			long b0 = gi * group;
+			int nblk = blocks - b0 < group ? (int)(blocks - b0) : group;
+
+			for (int s = 0; s < nblk; s++)
+				map_block(&g, (b0 + s) * TB, g.tiles, &m[s]);
 			for (int q = 0; q < sd * sd; q++) {
-				transform_input(j, &m, j->top + 3 * (q / sd),
-						j->left + 3 * (q % sd), v, TB);
+				for (int s = 0; s < nblk; s++)
+					transform_input(j, &m[s], j->top + 3 * (q / sd),
+							j->left + 3 * (q % sd), v + s * stride, TB);
 				multiply(u + q * part_floats(j->out.cout, j->cin), v, mm, j->cin,
-					 j->out.cout);
-				store_outputs(j, &m, mm, j->out.accumulate || q > 0,
-					      !j->out.accumulate && q == sd * sd - 1);
+					 j->out.cout, nblk, stride);
+				for (int s = 0; s < nblk; s++)
+					store_outputs(j, &m[s], mm + s * stride,
+						      j->out.accumulate || q > 0,
+						      !j->out.accumulate && q == sd * sd - 1);
 			}
 		}
 	}
