@@ -217,12 +217,12 @@ void aoi_net_set_profile(aoi_net *net, double *times);
  * backward set the calling thread's OpenMP thread count to it. */
 void aoi_net_set_threads(aoi_net *net, int threads);
 
-/* Winograd convolutions (3x3 and stride 1, between 16 channels or more;
- * on by default) make four times fewer multiplies for results a few units
- * in the last place off the direct sums. Off, every convolution sums its
- * products directly, as PyTorch's do: for comparing against it where a
- * max pool's near-ties would otherwise break either way. Before
- * aoi_net_plan. */
+/* Winograd convolutions (3x3 and 5x5, stride 1, between 16 channels or
+ * more; on by default) make four times fewer multiplies for results a few
+ * units in the last place off the direct sums. Off, every convolution sums
+ * its products directly, as PyTorch's do: for comparing against it where a
+ * max pool's near-ties would otherwise break either way. A change takes a
+ * new aoi_net_plan (forward refuses until then). */
 void aoi_net_set_winograd(aoi_net *net, int on);
 
 #endif

@@ -576,8 +576,12 @@ int aoi_nn_conv_fold(aoi_net *net, aoi_node *node, const float *scale,
 	return 0;
 }
 
+/* The choice sizes the convolutions' scratch: a change waits for a new
+ * aoi_net_plan (forward refuses until then). */
 void aoi_net_set_winograd(aoi_net *net, int on)
 {
+	if (net->exact_conv != !on)
+		net->planned = 0;
 	net->exact_conv = !on;
 }
 

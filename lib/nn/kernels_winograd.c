@@ -155,11 +155,11 @@ typedef struct wino_geom {
 	long tiles; /* in the batch */
 } wino_geom;
 
-static void map_block(const wino_geom *g, long t0, long total, tile_map *m)
+static void map_block(const wino_geom *g, long t0, tile_map *m)
 {
 	long per = (long)g->th * g->tw;
 
-	m->count = total - t0 < TB ? (int)(total - t0) : TB;
+	m->count = g->tiles - t0 < TB ? (int)(g->tiles - t0) : TB;
 	for (int t = 0; t < m->count; t++) {
 		long i = (t0 + t) % per;
 
@@ -200,6 +200,19 @@ static int side_by_side(const tile_map *m, int h, int top, int left, int rows,
 		return 0;
 	return m->img[t0 + 15] == m->img[t0] && m->oy[t0 + 15] == m->oy[t0] &&
 	       m->ox[t0 + 15] == m->ox[t0] + 60;
+}
+
+/* Tile t's top-left pixel in channel co of j->out (the output, or the
+ * output gradient), and how many of its 4 rows and columns lie inside. */
+static float *tile_at(const aoi_wino_job *j, const tile_map *m, int t, int co,
+		      int *rows, int *cols)
+{
+	const aoi_direct_out *o = &j->out;
+
+	*rows = o->oh - m->oy[t] < 4 ? o->oh - m->oy[t] : 4;
+	*cols = o->ow - m->ox[t] < 4 ? o->ow - m->ox[t] : 4;
+	return o->y + (((size_t)m->img[t] * o->cout + co) * o->oh + m->oy[t]) * o->ow +
+	       m->ox[t];
 }
 
 /* The 6x6 input patches of a block, one channel, as d[value][tile]; fast
@@ -354,18 +367,17 @@ static void store_outputs(const aoi_wino_job *j, const tile_map *m, const float 
 			  int accumulate, int finish)
 {
 	float o[16][TB] __attribute__((aligned(64)));
-	size_t plane = (size_t)j->out.oh * j->out.ow;
+	size_t ow = (size_t)j->out.ow;
 
 	for (int co = 0; co < j->out.cout; co++) {
 		transform_output(mm, j->out.cout, co, o);
 		for (int t = 0; accumulate && t < m->count; t++) {
-			const float *y = j->out.y + ((size_t)m->img[t] * j->out.cout + co) * plane;
-			int rows = j->out.oh - m->oy[t] < 4 ? j->out.oh - m->oy[t] : 4;
-			int cols = j->out.ow - m->ox[t] < 4 ? j->out.ow - m->ox[t] : 4;
+			int rows, cols;
+			const float *y = tile_at(j, m, t, co, &rows, &cols);
 
 			for (int i = 0; i < rows; i++)
 				for (int k = 0; k < cols; k++)
-					o[i * 4 + k][t] += y[(size_t)(m->oy[t] + i) * j->out.ow + m->ox[t] + k];
+					o[i * 4 + k][t] += y[i * ow + k];
 		}
 		if (finish) {
 			float b = j->out.bias ? j->out.bias[co] : 0.0f;
@@ -375,13 +387,12 @@ static void store_outputs(const aoi_wino_job *j, const tile_map *m, const float 
 			aoi_nn_act_row(&o[0][0], 16 * TB, j->out.act, j->out.alpha);
 		}
 		for (int t = 0; t < m->count; t++) {
-			float *y = j->out.y + ((size_t)m->img[t] * j->out.cout + co) * plane;
-			int rows = j->out.oh - m->oy[t] < 4 ? j->out.oh - m->oy[t] : 4;
-			int cols = j->out.ow - m->ox[t] < 4 ? j->out.ow - m->ox[t] : 4;
+			int rows, cols;
+			float *y = tile_at(j, m, t, co, &rows, &cols);
 
 			for (int i = 0; i < rows; i++)
 				for (int k = 0; k < cols; k++)
-					y[(size_t)(m->oy[t] + i) * j->out.ow + m->ox[t] + k] = o[i * 4 + k][t];
+					y[i * ow + k] = o[i * 4 + k][t];
 		}
 	}
 }
@@ -410,6 +421,8 @@ void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
 	size_t stride = block_floats(j->out.cout, j->cin);
 	int sd = sides(j->k), group;
 
+	if (threads > omp_get_max_threads()) /* the net's thread count */
+		threads = omp_get_max_threads();
 	if (threads < 1)
 		threads = 1;
 	/* as many blocks to a pass over the filters as keeps every thread busy */
@@ -430,7 +443,7 @@ void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
 			int nblk = blocks - b0 < group ? (int)(blocks - b0) : group;
 
 			for (int s = 0; s < nblk; s++)
-				map_block(&g, (b0 + s) * TB, g.tiles, &m[s]);
+				map_block(&g, (b0 + s) * TB, &m[s]);
 			for (int q = 0; q < sd * sd; q++) {
 				for (int s = 0; s < nblk; s++)
 					transform_input(j, &m[s], j->top + 3 * (q / sd),
@@ -483,34 +496,28 @@ static void transform_grad(const aoi_wino_job *j, const tile_map *m, float *z,
 			   size_t ld)
 {
 	float d[16][TB] __attribute__((aligned(64)));
-	size_t plane = (size_t)j->out.oh * j->out.ow;
+	size_t ow = (size_t)j->out.ow;
 	int fast[TB / 16];
 
 	for (int h = 0; h < TB / 16; h++)
 		fast[h] = side_by_side(m, h, 0, 0, 4, 64, j->out.oh, j->out.ow);
 	for (int co = 0; co < j->out.cout; co++) {
 		for (int t = 0; t < TB; t++) {
-			const float *dy = j->out.y + ((size_t)m->img[t < m->count ? t : 0] * j->out.cout +
-						  co) * plane;
-			int rows, cols;
+			int rows = 0, cols = 0;
+			const float *dy = t < m->count ? tile_at(j, m, t, co, &rows, &cols) : NULL;
 
-			if (t < m->count && fast[t / 16]) {
-				const float *s = dy + (size_t)m->oy[t] * j->out.ow + m->ox[t];
-				for (int i = 0; i < 4; i++, s += j->out.ow)
+			if (dy && fast[t / 16]) {
+				for (int i = 0; i < 4; i++)
 					for (int k = 0; k < 4; k++)
-						every_fourth(s, k, (v16 *)&d[i * 4 + k][t]);
+						every_fourth(dy + i * ow, k, (v16 *)&d[i * 4 + k][t]);
 				t += 15;
 				continue;
 			}
 			for (int i = 0; i < 16; i++)
 				d[i][t] = 0.0f;
-			if (t >= m->count)
-				continue;
-			rows = j->out.oh - m->oy[t] < 4 ? j->out.oh - m->oy[t] : 4;
-			cols = j->out.ow - m->ox[t] < 4 ? j->out.ow - m->ox[t] : 4;
 			for (int i = 0; i < rows; i++)
 				for (int k = 0; k < cols; k++)
-					d[i * 4 + k][t] = dy[(size_t)(m->oy[t] + i) * j->out.ow + m->ox[t] + k];
+					d[i * 4 + k][t] = dy[i * ow + k];
 		}
 		for (int h = 0; h < TB / 16; h++) {
 			v16 in[16], t[24], r[NX];
@@ -582,7 +589,7 @@ void aoi_nn_winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work)
 		for (long b = 0; b < nb; b++) {
 			tile_map m;
 
-			map_block(&g, (b0 + b) * TB, g.tiles, &m);
+			map_block(&g, (b0 + b) * TB, &m);
 			transform_grad(j, &m, z + b * TB, c);
 		}
 		for (int q = 0; q < sd * sd; q++) {
@@ -592,7 +599,7 @@ void aoi_nn_winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work)
 			for (long b = 0; b < nb; b++) {
 				tile_map m;
 
-				map_block(&g, (b0 + b) * TB, g.tiles, &m);
+				map_block(&g, (b0 + b) * TB, &m);
 				transform_input(j, &m, top, left, v + b * TB, c);
 			}
 			/* one sgemm a thread (OpenBLAS runs single-threaded inside a

@@ -27,8 +27,9 @@ void aoi_nn_winograd_filter(const float *w, int cout, int cin, int k,
 			    int transpose, float *u);
 /* Scratch for aoi_nn_winograd_conv with up to `threads` threads. */
 size_t aoi_nn_winograd_work_floats(int cout, int cin, int threads);
-/* Threads over blocks of tiles, at most `threads`; every output is
- * computed by one thread in one order, whatever their number. u from
+/* Threads over blocks of tiles, at most `threads` (the scratch's room)
+ * and the calling thread's OpenMP count; every output is computed by one
+ * thread in one order, whatever their number. u from
  * aoi_nn_winograd_filter. */
 void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
 			  float *work);

@@ -676,6 +676,34 @@ static void check_winograd_training(int k, int p, int cout, int H, int W)
 	free(x);
 }
 
+/* Turning Winograd off or on resizes the scratch: a planned net refuses to
+ * run until planned again, then gives the direct sums. */
+static void check_winograd_switch(void)
+{
+	aoi_net *net = aoi_net_new(16, NULL);
+	float *x = random_input(16 * 9 * 9, 51), *wino;
+	size_t n = (size_t)16 * 9 * 9;
+	aoi_error err;
+	aoi_rng rng;
+
+	aoi_net_conv(net, 0, 16, 3, 1, 1, 1, 1, 0, NULL);
+	aoi_rng_seed(&rng, 6);
+	aoi_net_init_params(net, &rng);
+	CHECK(aoi_net_plan(net, 1, 9, 9, NULL) == 0);
+	wino = malloc(sizeof(float) * n);
+	memcpy(wino, aoi_net_forward(net, x, 0, NULL, NULL), sizeof(float) * n);
+	aoi_net_set_winograd(net, 1); /* no change: still planned */
+	CHECK(aoi_net_forward(net, x, 0, NULL, NULL) != NULL);
+	aoi_net_set_winograd(net, 0);
+	CHECK(aoi_net_forward(net, x, 0, NULL, &err) == NULL);
+	CHECK(strstr(err.msg, "aoi_net_plan") != NULL);
+	CHECK(aoi_net_plan(net, 1, 9, 9, NULL) == 0);
+	CHECK(max_diff(aoi_net_forward(net, x, 0, NULL, NULL), wino, n) < 1e-4);
+	aoi_net_free(net);
+	free(wino);
+	free(x);
+}
+
 /* Fused for inference, 3x3 convolutions between 16 or more channels take
  * the Winograd path: check it against the definition (odd sizes, padding 1
  * and 2), then folded into a batch norm, then in training. */
@@ -710,6 +738,7 @@ static void check_winograd(void)
 		free(x);
 	}
 	check_winograd_fused();
+	check_winograd_switch();
 	for (int p = 0; p <= 2; p++)
 		check_winograd_training(3, p, 20, 19, 23);
 	check_winograd_training(3, 1, 70, 19, 23);
