@@ -33,8 +33,8 @@ BLAS_LIBS := -lopenblas
 endif
 
 # MPI (issue 9): data-parallel aoi-train under mpirun. On when mpicc is
-# there (MPI=0 turns it off, MPI=1 insists). Only lib/dist_mpi.c sees
-# <mpi.h>; every program links libmpi (the trainer calls lib/dist.c, which
+# there (MPI=0 turns it off, MPI=1 insists). Only lib/train/dist_mpi.c sees
+# <mpi.h>; every program links libmpi (the trainer calls lib/train/dist.c, which
 # stays a group of one, without MPI_Init, unless a launcher started it).
 # `make deps MPI=1` installs Open MPI as well.
 MPI ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
@@ -49,9 +49,9 @@ endif
 deps: deps-mpi
 endif
 MPI_PKGS := libopenmpi-dev openmpi-bin
-$(BUILD)/lib/dist_mpi.o: MPI_FLAGS_HERE = $(MPI_CFLAGS)
+$(BUILD)/lib/train/dist_mpi.o: MPI_FLAGS_HERE = $(MPI_CFLAGS)
 # rebuilt when MPI changes between builds in the same directory
-$(BUILD)/lib/dist_mpi.o: $(BUILD)/mpi-$(MPI).stamp
+$(BUILD)/lib/train/dist_mpi.o: $(BUILD)/mpi-$(MPI).stamp
 $(BUILD)/mpi-$(MPI).stamp:
 	@mkdir -p $(dir $@) && rm -f $(BUILD)/mpi-*.stamp && touch $@
 .PHONY: deps-mpi
@@ -72,7 +72,18 @@ endif
 LIBS = -lpng -ljpeg -ljansson $(BLAS_LIBS) $(MPI_LIBS) $(AMQP_LIBS) -lm
 ALL_CFLAGS = $(CFLAGS_BASE) $(MPI_FLAGS_HERE) $(AMQP_CFLAGS) $(CFLAGS)
 
-LIB_SRC := $(sort $(wildcard lib/*.c lib/*/*.c))
+LIB_SRC := $(sort $(wildcard lib/*/*.c lib/*/*/*.c))
+LIB_HDR := $(wildcard lib/*/*.h lib/*/*/*.h)
+# Headers private to their folder: not installed.
+PRIVATE_HDR := $(filter %_impl.h lib/image/image_codec.h lib/nn/layer.h lib/nn/fuse_train.h \
+	lib/nn/kernels/%,$(LIB_HDR))
+PUBLIC_HDR := $(filter-out $(PRIVATE_HDR),$(LIB_HDR))
+# libaoi.a names its members by file name alone: two lib/ files of one name
+# would leave one of them out.
+LIB_NAMES := $(notdir $(LIB_SRC))
+ifneq ($(words $(LIB_NAMES)),$(words $(sort $(LIB_NAMES))))
+$(error lib/ has two .c files of the same name: $(sort $(foreach n,$(LIB_NAMES),$(if $(filter-out 1,$(words $(filter $(n),$(LIB_NAMES)))),$(n)))))
+endif
 CMD_SRC := $(sort $(wildcard cmd/aoi-*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 PROGS := $(patsubst cmd/%.c,%,$(CMD_SRC))
@@ -86,7 +97,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 .SECONDARY:
 all: have-deps $(BUILD)/libaoi.a $(BIN) $(BUILD)/aoi.pc
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
+$(BUILD)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -140,7 +151,7 @@ install: all
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/libaoi.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(BUILD)/aoi.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/aoi/
+	for h in $(PUBLIC_HDR); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/aoi/$${h#lib/}; done
 	for f in man/*.1; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for f in man/*.5; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 	for f in man/*.7; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man7/; done; true

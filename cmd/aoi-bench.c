@@ -16,13 +16,13 @@
 
 #include <jansson.h>
 
-#include "arch.h"
-#include "bench.h"
-#include "cli.h"
-#include "model.h"
-#include "net.h"
-#include "rng.h"
-#include "rules.h"
+#include "base/cli.h"
+#include "base/rng.h"
+#include "bench/bench.h"
+#include "eval/rules.h"
+#include "model/arch.h"
+#include "model/model.h"
+#include "nn/net.h"
 
 static const char *const prog = "aoi-bench";
 

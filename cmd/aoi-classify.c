@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "fileio.h"
-#include "record.h"
-#include "rules.h"
-#include "worker.h"
+#include "base/cli.h"
+#include "base/fileio.h"
+#include "data/record.h"
+#include "eval/rules.h"
+#include "queue/worker.h"
 
 static const char *prog = "aoi-classify";
 

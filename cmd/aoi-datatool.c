@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "dataset.h"
-#include "export.h"
-#include "hash.h"
-#include "import.h"
-#include "record.h"
-#include "render.h"
-#include "worker.h"
+#include "base/cli.h"
+#include "base/hash.h"
+#include "data/dataset.h"
+#include "data/record.h"
+#include "data/render.h"
+#include "formats/export.h"
+#include "formats/import.h"
+#include "queue/worker.h"
 
 static const char *const prog = "aoi-datatool";
 

@@ -7,13 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "fileio.h"
-#include "infer.h"
-#include "infer_stage.h"
-#include "model.h"
-#include "record.h"
-#include "worker.h"
+#include "base/cli.h"
+#include "base/fileio.h"
+#include "data/record.h"
+#include "infer/infer.h"
+#include "infer/infer_stage.h"
+#include "model/model.h"
+#include "queue/worker.h"
 
 static const char *prog = "aoi-infer";
 

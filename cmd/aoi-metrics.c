@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "evaluate.h"
-#include "fileio.h"
-#include "metrics.h"
-#include "record.h"
+#include "base/cli.h"
+#include "base/fileio.h"
+#include "data/record.h"
+#include "eval/evaluate.h"
+#include "eval/metrics.h"
 
 static const char *prog = "aoi-metrics";
 

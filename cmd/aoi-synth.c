@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "loader.h"
-#include "synth.h"
+#include "base/cli.h"
+#include "data/loader.h"
+#include "synth/synth.h"
 
 static const char *const prog = "aoi-synth";
 

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "cli.h"
-#include "dist.h"
-#include "loader.h"
-#include "train_setup.h"
+#include "base/cli.h"
+#include "data/loader.h"
+#include "model/arch.h"
+#include "train/dist.h"
+#include "train/train_setup.h"
 
 static const char *prog = "aoi-train";
 

@@ -15,8 +15,8 @@
 
 #include <omp.h>
 
-#include "net.h"
-#include "rng.h"
+#include "nn/net.h"
+#include "base/rng.h"
 
 #define CK(x) ck((x), &err, __LINE__)
 

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "net.h"
+#include "nn/net.h"
 
 enum aoi_layer_kind {
 	AOI_LAYER_INPUT,

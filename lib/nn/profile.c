@@ -7,7 +7,7 @@
 
 #include <omp.h>
 
-#include "cli.h"
+#include "base/cli.h"
 
 const float *aoi_net_forward_profile(aoi_net *net, const float *input, int training,
 				     aoi_rng *rng, double *seconds, aoi_error *err)

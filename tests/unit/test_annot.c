@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "raster.h"
-#include "record.h"
+#include "data/raster.h"
+#include "data/record.h"
 
 static json_t *parse(const char *text)
 {

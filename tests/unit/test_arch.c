@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "arch.h"
-#include "loss.h"
-#include "optim.h"
+#include "model/arch.h"
+#include "nn/optim.h"
+#include "train/loss.h"
 
 typedef struct ref {
 	const char *name;

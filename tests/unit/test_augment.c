@@ -3,8 +3,8 @@
  * image of the same rectangle stay together; boxes cover their mask. */
 #include <stdlib.h>
 
-#include "augment.h"
 #include "check.h"
+#include "data/augment.h"
 
 /* The images here are built by hand so that this test needs nothing from
  * image.c or mask.c: the structs are plain data (data freed with free). */

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 #include "check.h"
-#include "net.h"
+#include "nn/net.h"
 
 static void test_quantile(void)
 {

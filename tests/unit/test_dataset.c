@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "dataset.h"
-#include "import.h"
+#include "data/dataset.h"
+#include "formats/import.h"
 
 /* n records r000.. with label defective every 4th, group g(i % 10). */
 static json_t *records(int n, int reversed)

@@ -24,11 +24,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dist.h"
-#include "loader.h"
-#include "net.h"
-#include "rng.h"
-#include "train.h"
+#include "base/rng.h"
+#include "data/loader.h"
+#include "nn/net.h"
+#include "train/dist.h"
+#include "train/train.h"
 
 enum { BATCH = 4, CH = 2, H = 6, W = 5, OUT = 3, STEPS = 5 };
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "draw.h"
+#include "image/draw.h"
 
 static const aoi_rgb RED = {255, 0, 0}, WHITE = {255, 255, 255};
 

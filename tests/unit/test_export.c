@@ -5,10 +5,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "export.h"
-#include "image.h"
-#include "import.h"
-#include "record.h"
+#include "data/record.h"
+#include "formats/export.h"
+#include "formats/import.h"
+#include "image/image.h"
 
 enum { W = 16, H = 12 };
 

@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "check.h"
-#include "hash.h"
+#include "data/dataset.h"
 
 #define CHECK_HEX(hex, want) CHECK_MSG(strcmp((hex), (want)) == 0, "%s != %s", (hex), (want))
 

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "check.h"
-#include "fileio.h"
-#include "image.h"
+#include "image/image.h"
 
 static char tmpdir[256];
 

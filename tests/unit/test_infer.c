@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "image.h"
-#include "infer.h"
-#include "mask.h"
-#include "net.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "data/mask.h"
+#include "image/image.h"
+#include "infer/infer.h"
+#include "model/arch.h"
+#include "nn/net.h"
 
 enum { SIDE = 32, BIG = 80 };
 

@@ -4,10 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "check.h"
-#include "fileio.h"
-#include "image.h"
-#include "loader.h"
+#include "data/loader.h"
+#include "image/image.h"
 
 static char dir[256];
 

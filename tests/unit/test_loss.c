@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 
-#include "loss.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "train/loss.h"
 
 #define MAXN 512
 

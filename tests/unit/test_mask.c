@@ -6,9 +6,9 @@
 
 #include <png.h>
 
+#include "base/fileio.h"
 #include "check.h"
-#include "fileio.h"
-#include "mask.h"
+#include "data/mask.h"
 
 static void fill_box(aoi_mask *m, int x1, int y1, int x2, int y2, uint8_t v)
 {

@@ -1,7 +1,7 @@
 /* test_metrics: every figure of metrics.h on hand-made inputs whose
  * answers are worked out below. */
 #include "check.h"
-#include "metrics.h"
+#include "eval/metrics.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "fileio.h"
-#include "model.h"
+#include "base/fileio.h"
+#include "model/model.h"
 
 static char dir[64];
 

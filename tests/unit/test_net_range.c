@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "net.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "model/arch.h"
+#include "nn/net.h"
 
 enum { SIDE = 32, BATCH = 2 };
 

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "net.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "nn/net.h"
 
 /* v[i] = s * sin(i * a + off): the same values are made in Python for the
  * PyTorch references below (x = seq(n, 0.37); weights seq(n, 0.11, 0.3,

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "net.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "nn/net.h"
 
 /* Dense against a sum in double, at batch sizes on both sides of where
  * the layer switches from OpenBLAS to its own panels (24 to 32 samples:

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "net.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "nn/net.h"
 
 enum { N = 4, C = 5001 };
 

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "net.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "nn/net.h"
 
 #define EPS 1e-3
 #define MAX_PROBES 48

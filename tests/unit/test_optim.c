@@ -1,7 +1,7 @@
 /* test_optim.c: optimiser steps against torch.optim, schedules, early stopping. */
 #include "check.h"
 
-#include "optim.h"
+#include "nn/optim.h"
 
 /* A weight (decays), a bias (does not) and a frozen tensor, as a net
  * would describe them. */

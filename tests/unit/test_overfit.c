@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
 #include "check.h"
-#include "loss.h"
-#include "optim.h"
+#include "model/arch.h"
+#include "nn/optim.h"
+#include "train/loss.h"
 
 typedef struct problem {
 	int n, size, task;

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "raster.h"
+#include "data/raster.h"
 
 static aoi_mask make(int w, int h)
 {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "rng.h"
+#include "base/rng.h"
 
 /* Values of this code for seed 42, pinned: a change of stream shows here. */
 static void check_pinned(void)

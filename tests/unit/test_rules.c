@@ -1,7 +1,7 @@
 /* test_rules: the rules classifier on a hand-made mask, and the messages
  * of malformed rules files. */
 #include "check.h"
-#include "rules.h"
+#include "eval/rules.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "check.h"
-#include "fileio.h"
-#include "raster.h"
-#include "record.h"
-#include "synth.h"
+#include "data/raster.h"
+#include "data/record.h"
+#include "synth/synth.h"
 
 /* ---- helpers ---- */
 

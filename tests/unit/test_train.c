@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arch.h"
 #include "check.h"
-#include "loader.h"
-#include "model.h"
-#include "train.h"
+#include "data/loader.h"
+#include "model/arch.h"
+#include "model/model.h"
+#include "train/train.h"
 
 static aoi_loader *boards(aoi_classes *cls)
 {

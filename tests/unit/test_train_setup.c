@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "train_setup.h"
+#include "train/train_setup.h"
 
 /* Records with the given splits ("" for none), ids r0, r1, ... */
 static void fill(aoi_train_dataset *d, const char *const *splits, int n)

@@ -1,0 +1,313 @@
+/* image_png.c: PNG through libpng, decoding straight into the image buffer.
+ *
+ * libpng reports errors by longjmp. Everything that must survive the jump
+ * (the structs, the image being filled) lives in a struct owned by the
+ * caller of the function that calls setjmp, so no local variable is
+ * modified between setjmp and longjmp and nothing needs `volatile`. */
+#include <png.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+#include "image/image_codec.h"
+
+/* zlib level for writing: 6 is zlib's default balance of size and speed. */
+#define PNG_WRITE_LEVEL 6
+
+struct png_job {
+	png_structp png;
+	png_infop info;
+	const char *name;
+	char msg[256];
+	/* reading from memory */
+	const unsigned char *buf;
+	size_t len, pos;
+	/* writing: to a FILE, or appended to a malloc'd buffer */
+	FILE *fp;
+	unsigned char *out;
+	size_t out_len, out_cap;
+	aoi_image img; /* the image being decoded */
+};
+
+static void on_png_error(png_structp png, png_const_charp msg)
+{
+	struct png_job *job = png_get_error_ptr(png);
+
+	snprintf(job->msg, sizeof job->msg, "%s", msg);
+	png_longjmp(png, 1);
+}
+
+/* Warnings are about ancillary chunks (colour profiles, text); the pixels
+ * are fine, so they are not errors. Real damage to the image data reaches
+ * on_png_error. */
+static void on_png_warning(png_structp png, png_const_charp msg)
+{
+	(void)png;
+	(void)msg;
+}
+
+static void read_from_memory(png_structp png, png_bytep dst, size_t n)
+{
+	struct png_job *job = png_get_io_ptr(png);
+
+	if (n > job->len - job->pos)
+		png_error(png, "file is truncated");
+	memcpy(dst, job->buf + job->pos, n);
+	job->pos += n;
+}
+
+static void read_from_file(png_structp png, png_bytep dst, size_t n)
+{
+	struct png_job *job = png_get_io_ptr(png);
+
+	if (fread(dst, 1, n, job->fp) != n)
+		png_error(png, "file is truncated");
+}
+
+/* Expand everything to 8-bit gray, gray+alpha, RGB or RGBA. */
+static void ask_for_8bit(struct png_job *job)
+{
+	png_structp png = job->png;
+	png_infop info = job->info;
+	int type = png_get_color_type(png, info);
+
+	if (type == PNG_COLOR_TYPE_PALETTE)
+		png_set_palette_to_rgb(png);
+	if (type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8)
+		png_set_expand_gray_1_2_4_to_8(png);
+	if (png_get_valid(png, info, PNG_INFO_tRNS))
+		png_set_tRNS_to_alpha(png);
+	if (png_get_bit_depth(png, info) == 16)
+		png_set_scale_16(png); /* rounds v * 255 / 65535 */
+}
+
+/* Drop alpha in place by compositing on black: each pixel shrinks from
+ * n + 1 to n samples, so writing never overtakes reading. */
+static void composite_on_black(aoi_image *img, int with_alpha)
+{
+	size_t npix = (size_t)img->width * img->height;
+	int n = with_alpha - 1;
+	const uint8_t *s = img->data;
+	uint8_t *d = img->data;
+
+	for (size_t i = 0; i < npix; i++, s += with_alpha, d += n) {
+		unsigned a = s[n];
+		for (int c = 0; c < n; c++)
+			d[c] = (uint8_t)((s[c] * a + 127) / 255);
+	}
+	img->channels = n;
+	uint8_t *shrunk = realloc(img->data, npix * n);
+	if (shrunk)
+		img->data = shrunk;
+}
+
+static int png_decode_rows(struct png_job *job)
+{
+	png_uint_32 w, h;
+	int passes;
+	size_t stride;
+
+	if (setjmp(png_jmpbuf(job->png)))
+		return -1;
+	png_set_user_limits(job->png, AOI_IMAGE_MAX_DIM, AOI_IMAGE_MAX_DIM);
+	png_read_info(job->png, job->info);
+	w = png_get_image_width(job->png, job->info);
+	h = png_get_image_height(job->png, job->info);
+	ask_for_8bit(job);
+	passes = png_set_interlace_handling(job->png);
+	png_read_update_info(job->png, job->info);
+	int ch = png_get_channels(job->png, job->info);
+	if (aoi_image_check_size(w, h, ch, job->name, NULL) != 0)
+		png_error(job->png, "image size is beyond the limits");
+	if (aoi_image_alloc(&job->img, w, h, ch, NULL) != 0)
+		png_error(job->png, "out of memory");
+	stride = (size_t)w * ch;
+	if (png_get_rowbytes(job->png, job->info) != stride)
+		png_error(job->png, "unexpected row layout");
+	for (int p = 0; p < passes; p++)
+		for (png_uint_32 y = 0; y < h; y++)
+			png_read_row(job->png, job->img.data + y * stride, NULL);
+	png_read_end(job->png, NULL);
+	return 0;
+}
+
+int aoi_image_decode_png(const unsigned char *buf, size_t len, const char *name,
+			 aoi_image *img, aoi_error *err)
+{
+	struct png_job job = {.name = name, .buf = buf, .len = len};
+	int rc = -1;
+
+	memset(img, 0, sizeof *img);
+	job.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_png_error,
+					 on_png_warning);
+	if (job.png)
+		job.info = png_create_info_struct(job.png);
+	if (!job.png || !job.info) {
+		png_destroy_read_struct(&job.png, &job.info, NULL);
+		return aoi_error_set(err, AOI_ENOMEM, name, 0, "out of memory");
+	}
+	png_set_read_fn(job.png, &job, read_from_memory);
+	if (png_decode_rows(&job) == 0) {
+		if (job.img.channels == 2 || job.img.channels == 4)
+			composite_on_black(&job.img, job.img.channels);
+		*img = job.img;
+		rc = 0;
+	} else {
+		aoi_image_release(&job.img);
+		aoi_error_set(err, AOI_EFORMAT, name, 0, "corrupt PNG: %s", job.msg);
+	}
+	png_destroy_read_struct(&job.png, &job.info, NULL);
+	return rc;
+}
+
+static int png_probe_header(struct png_job *job, int *width, int *height, int *channels)
+{
+	int type;
+
+	if (setjmp(png_jmpbuf(job->png)))
+		return -1;
+	png_set_user_limits(job->png, AOI_IMAGE_MAX_DIM, AOI_IMAGE_MAX_DIM);
+	png_read_info(job->png, job->info);
+	type = png_get_color_type(job->png, job->info);
+	*width = (int)png_get_image_width(job->png, job->info);
+	*height = (int)png_get_image_height(job->png, job->info);
+	*channels = (type & PNG_COLOR_MASK_COLOR) ? 3 : 1;
+	return 0;
+}
+
+int aoi_image_probe_png(FILE *fp, const char *name, int *width, int *height,
+			int *channels, aoi_error *err)
+{
+	struct png_job job = {.name = name, .fp = fp};
+	int w = 0, h = 0, c = 0, rc;
+
+	job.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_png_error,
+					 on_png_warning);
+	if (job.png)
+		job.info = png_create_info_struct(job.png);
+	if (!job.png || !job.info) {
+		png_destroy_read_struct(&job.png, &job.info, NULL);
+		return aoi_error_set(err, AOI_ENOMEM, name, 0, "out of memory");
+	}
+	png_set_read_fn(job.png, &job, read_from_file);
+	rc = png_probe_header(&job, &w, &h, &c);
+	png_destroy_read_struct(&job.png, &job.info, NULL);
+	if (rc != 0)
+		return aoi_error_set(err, AOI_EFORMAT, name, 0, "corrupt PNG: %s", job.msg);
+	if (aoi_image_check_size(w, h, c, name, err) != 0)
+		return -1;
+	*width = w;
+	*height = h;
+	*channels = c;
+	return 0;
+}
+
+/* ---- writing ---- */
+
+static void write_to_file(png_structp png, png_bytep src, size_t n)
+{
+	struct png_job *job = png_get_io_ptr(png);
+
+	if (fwrite(src, 1, n, job->fp) != n)
+		png_error(png, "write failed");
+}
+
+static void write_to_memory(png_structp png, png_bytep src, size_t n)
+{
+	struct png_job *job = png_get_io_ptr(png);
+
+	if (n > job->out_cap - job->out_len) {
+		size_t cap = job->out_cap ? job->out_cap : 4096;
+		while (cap - job->out_len < n)
+			cap *= 2;
+		unsigned char *p = realloc(job->out, cap);
+		if (!p)
+			png_error(png, "out of memory");
+		job->out = p;
+		job->out_cap = cap;
+	}
+	memcpy(job->out + job->out_len, src, n);
+	job->out_len += n;
+}
+
+static void flush_nothing(png_structp png)
+{
+	(void)png;
+}
+
+static int png_encode_rows(struct png_job *job, const aoi_image *img)
+{
+	static const int types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+				     PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+	size_t stride = (size_t)img->width * img->channels;
+
+	if (setjmp(png_jmpbuf(job->png)))
+		return -1;
+	png_set_IHDR(job->png, job->info, img->width, img->height, 8,
+		     types[img->channels], PNG_INTERLACE_NONE,
+		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_set_compression_level(job->png, PNG_WRITE_LEVEL);
+	png_write_info(job->png, job->info);
+	for (int y = 0; y < img->height; y++)
+		png_write_row(job->png, img->data + y * stride);
+	png_write_end(job->png, job->info);
+	return 0;
+}
+
+/* Encode img with the write function chosen by the caller (file or memory). */
+static int png_encode(struct png_job *job, const aoi_image *img,
+		      png_rw_ptr write_fn, aoi_error *err)
+{
+	int rc;
+
+	if (aoi_image_check_writable(img, job->name, err) != 0)
+		return -1;
+	job->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, job, on_png_error,
+					   on_png_warning);
+	if (job->png)
+		job->info = png_create_info_struct(job->png);
+	if (!job->png || !job->info) {
+		png_destroy_write_struct(&job->png, &job->info);
+		return aoi_error_set(err, AOI_ENOMEM, job->name, 0, "out of memory");
+	}
+	png_set_write_fn(job->png, job, write_fn, flush_nothing);
+	rc = png_encode_rows(job, img);
+	png_destroy_write_struct(&job->png, &job->info);
+	if (rc != 0)
+		return aoi_error_set(err, AOI_EIO, job->name, 0, "cannot write PNG: %s",
+				     job->msg);
+	return 0;
+}
+
+int aoi_image_save_png(const char *path, const aoi_image *img, aoi_error *err)
+{
+	struct png_job job = {.name = path};
+	aoi_atomic_file f;
+
+	if (aoi_image_check_writable(img, path, err) != 0)
+		return -1;
+	if (aoi_atomic_open(&f, path, err) != 0)
+		return -1;
+	job.fp = f.fp;
+	if (png_encode(&job, img, write_to_file, err) != 0) {
+		aoi_atomic_abort(&f);
+		return -1;
+	}
+	return aoi_atomic_commit(&f, err);
+}
+
+int aoi_image_encode_png(const aoi_image *img, unsigned char **buf, size_t *len,
+			 aoi_error *err)
+{
+	struct png_job job = {.name = "PNG buffer"};
+
+	*buf = NULL;
+	*len = 0;
+	if (png_encode(&job, img, write_to_memory, err) != 0) {
+		free(job.out);
+		return -1;
+	}
+	*buf = job.out;
+	*len = job.out_len;
+	return 0;
+}

@@ -1,0 +1,934 @@
+/* model.c: model and checkpoint files (man/aoi-model.5).
+ *
+ * Layout: 24 fixed bytes (magic, u32 version, u32 JSON length H, u64 data
+ * length D, little-endian), H bytes of JSON padded with spaces so that the
+ * data starts on a 64-byte boundary, D bytes of float32 LE tensors, and a
+ * u32 CRC-32 of everything before it. The lengths are in the fixed part so
+ * that truncation and corruption are caught before the JSON is parsed. */
+#include "model/model.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+
+#define FIXED_BYTES 24
+#define ALIGN 64
+
+enum { GROUP_PARAM, GROUP_STATE, GROUP_OPTIM, GROUP_COUNT };
+static const char *const group_names[GROUP_COUNT] = {"param", "state", "optim"};
+
+/* One tensor of the file: where it comes from and its name and shape. */
+typedef struct tref {
+	char name[112];
+	int group, ndim, shape[4];
+	size_t src, count; /* offset and size in floats in its group's array */
+} tref;
+
+typedef struct ttable {
+	tref *t;
+	int n, cap;
+	float *arrays[GROUP_COUNT];
+	size_t sizes[GROUP_COUNT];
+} ttable;
+
+/* ---- CRC-32 and byte order ---- */
+
+unsigned long aoi_model_crc32(unsigned long crc, const void *buf, size_t n)
+{
+	uint32_t table[256], c = (uint32_t)crc ^ 0xffffffffu;
+	const unsigned char *p = buf;
+
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t v = i;
+		for (int k = 0; k < 8; k++)
+			v = v & 1 ? 0xedb88320u ^ (v >> 1) : v >> 1;
+		table[i] = v;
+	}
+	for (size_t i = 0; i < n; i++)
+		c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+	return c ^ 0xffffffffu;
+}
+
+static int host_is_le(void)
+{
+	const uint16_t one = 1;
+	unsigned char b;
+
+	memcpy(&b, &one, 1);
+	return b == 1;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* float32 LE bytes <-> host floats */
+static void floats_from_le(float *dst, const unsigned char *src, size_t n)
+{
+	if (host_is_le()) {
+		memcpy(dst, src, n * sizeof *dst);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = (uint32_t)get_le(src + 4 * i, 4);
+		memcpy(&dst[i], &v, 4);
+	}
+}
+
+/* ---- the tensor table ---- */
+
+static int table_add(ttable *tt, int group, const char *name, int ndim, const int *shape,
+		     size_t src, size_t count)
+{
+	if (tt->n == tt->cap) {
+		int cap = tt->cap ? 2 * tt->cap : 256;
+		tref *p = realloc(tt->t, sizeof *p * cap);
+		if (!p)
+			return -1;
+		tt->t = p;
+		tt->cap = cap;
+	}
+	tref *r = &tt->t[tt->n++];
+	memset(r, 0, sizeof *r);
+	snprintf(r->name, sizeof r->name, "%s", name);
+	r->group = group;
+	r->ndim = ndim;
+	memcpy(r->shape, shape, sizeof(int) * (ndim < 4 ? ndim : 4));
+	r->src = src;
+	r->count = count;
+	return 0;
+}
+
+static int is_batchnorm_weight(aoi_net *net, const aoi_param_info *p)
+{
+	aoi_node_info ni;
+	size_t len = strlen(p->name);
+
+	return len > 7 && strcmp(p->name + len - 7, ".weight") == 0 &&
+	       aoi_net_node_info(net, p->node, &ni) == 0 && strcmp(ni.kind, "batchnorm") == 0;
+}
+
+/* The state array holds, per batch-norm node in build order, the running
+ * mean then the running variance; name them after the node's weight. When
+ * the layout is not that, the state goes as one tensor. */
+static int add_state(ttable *tt, aoi_net *net)
+{
+	int first = tt->n, nt = aoi_net_param_tensors(net);
+	size_t off = 0, count;
+
+	tt->arrays[GROUP_STATE] = aoi_net_state(net, &count);
+	tt->sizes[GROUP_STATE] = count;
+	for (int i = 0; i < nt; i++) {
+		const aoi_param_info *p = aoi_net_param_info(net, i);
+		char name[112];
+		int c = (int)p->count;
+		if (!is_batchnorm_weight(net, p))
+			continue;
+		size_t len = strlen(p->name) - 7;
+		snprintf(name, sizeof name, "%.*s.running_mean", (int)len, p->name);
+		if (table_add(tt, GROUP_STATE, name, 1, &c, off, p->count) < 0)
+			return -1;
+		snprintf(name, sizeof name, "%.*s.running_var", (int)len, p->name);
+		if (table_add(tt, GROUP_STATE, name, 1, &c, off + p->count, p->count) < 0)
+			return -1;
+		off += 2 * p->count;
+	}
+	if (off == count)
+		return 0;
+	tt->n = first;
+	int shape = (int)count;
+	return count ? table_add(tt, GROUP_STATE, "batchnorm.state", 1, &shape, 0, count) : 0;
+}
+
+static int table_build(ttable *tt, aoi_net *net, aoi_optim *opt)
+{
+	int nt = aoi_net_param_tensors(net);
+
+	memset(tt, 0, sizeof *tt);
+	tt->arrays[GROUP_PARAM] = aoi_net_params(net);
+	tt->sizes[GROUP_PARAM] = aoi_net_param_count(net);
+	for (int i = 0; i < nt; i++) {
+		const aoi_param_info *p = aoi_net_param_info(net, i);
+		if (table_add(tt, GROUP_PARAM, p->name, p->ndim, p->shape, p->offset, p->count) < 0)
+			return -1;
+	}
+	if (add_state(tt, net) < 0)
+		return -1;
+	if (opt) {
+		size_t n;
+		tt->arrays[GROUP_OPTIM] = aoi_optim_state(opt, &n);
+		tt->sizes[GROUP_OPTIM] = n;
+		int shape = (int)n;
+		if (table_add(tt, GROUP_OPTIM, "optimizer.state", 1, &shape, 0, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t table_bytes(const ttable *tt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < tt->n; i++)
+		n += tt->t[i].count * 4;
+	return n;
+}
+
+/* ---- JSON helpers ---- */
+
+static json_t *num_or_null(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static double num_of(const json_t *obj, const char *key, double fallback)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	return json_is_number(v) ? json_number_value(v) : json_is_null(v) ? HUGE_VAL : fallback;
+}
+
+static json_t *int_array(const int *v, int n)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(v[i]));
+	return a;
+}
+
+/* The shortest decimal that reads back as the same float, so that 0.485f
+ * is written 0.485 and not 0.48500001430511475. */
+static json_t *float_json(float v)
+{
+	char buf[32];
+
+	for (int digits = 6; digits < 9; digits++) {
+		snprintf(buf, sizeof buf, "%.*g", digits, v);
+		if (strtof(buf, NULL) == v)
+			break;
+	}
+	return json_real(strtod(buf, NULL));
+}
+
+static json_t *float_array(const float *v, int n)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, float_json(v[i]));
+	return a;
+}
+
+static json_t *arch_json(const aoi_model_info *info)
+{
+	const aoi_arch_opts *o = &info->opts;
+
+	return json_pack("{s:s, s:i, s:i, s:f, s:o, s:[i,i]}", "name", info->arch,
+			 "in_channels", o->in_channels, "classes", o->classes, "width",
+			 o->width, "decoder", int_array(o->decoder, o->ndecoder), "input_size",
+			 o->input_h, o->input_w);
+}
+
+static json_t *input_json(const aoi_model_info *info)
+{
+	int c = info->opts.in_channels;
+
+	return json_pack("{s:i, s:i, s:i, s:b, s:o, s:o}", "channels", c, "height",
+			 info->opts.input_h, "width", info->opts.input_w, "template",
+			 info->template_input, "mean", float_array(info->mean, c), "std",
+			 float_array(info->std, c));
+}
+
+static json_t *tensors_json(const ttable *tt)
+{
+	json_t *a = json_array();
+	size_t off = 0;
+
+	for (int i = 0; i < tt->n; i++) {
+		const tref *r = &tt->t[i];
+		json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:I}", "name", r->name,
+						   "group", group_names[r->group], "shape",
+						   int_array(r->shape, r->ndim), "offset",
+						   (json_int_t)off));
+		off += r->count * 4;
+	}
+	return a;
+}
+
+static json_t *classes_json(const aoi_model_info *info)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < info->nclasses; i++)
+		json_array_append_new(a, json_string(info->classes[i]));
+	return a;
+}
+
+/* ---- checkpoint fields ---- */
+
+static json_t *optim_json(const aoi_optim *opt)
+{
+	const aoi_optim_opts *o = aoi_optim_options(opt);
+
+	return json_pack("{s:s, s:f, s:f, s:f, s:b, s:f, s:f, s:f, s:f}", "kind",
+			 aoi_optim_kind_name(o->kind), "lr", o->lr, "momentum", o->momentum,
+			 "dampening", o->dampening, "nesterov", o->nesterov, "weight_decay",
+			 o->weight_decay, "beta1", o->beta1, "beta2", o->beta2, "eps", o->eps);
+}
+
+static json_t *sched_json(const aoi_sched *s)
+{
+	return json_pack("{s:s, s:o, s:o, s:i, s:o, s:i, s:o, s:i, s:o, s:o, s:o, s:i}", "kind",
+			 aoi_sched_kind_name(s->kind), "lr0", num_or_null(s->lr0), "min_lr",
+			 num_or_null(s->min_lr), "step", s->step, "gamma", num_or_null(s->gamma),
+			 "epochs", s->epochs, "factor", num_or_null(s->factor), "patience",
+			 s->patience, "min_delta", num_or_null(s->min_delta), "lr",
+			 num_or_null(s->lr), "best", num_or_null(s->best), "bad_epochs",
+			 s->bad_epochs);
+}
+
+static json_t *checkpoint_json(const aoi_checkpoint *ck, const aoi_optim *opt)
+{
+	json_t *rng = json_array();
+	char hex[24];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)ck->rng.s[i]);
+		json_array_append_new(rng, json_string(hex));
+	}
+	return json_pack("{s:i, s:o, s:i, s:o, s:o, s:o, s:{s:i, s:o, s:o, s:i, s:i}}", "epoch",
+			 ck->epoch, "best_metric", num_or_null(ck->best_metric), "best_epoch",
+			 ck->best_epoch, "rng", rng, "optimizer", optim_json(opt), "schedule",
+			 sched_json(&ck->sched), "early_stop", "patience", ck->stop.patience,
+			 "min_delta", num_or_null(ck->stop.min_delta), "best",
+			 num_or_null(ck->stop.best), "best_epoch", ck->stop.best_epoch, "wait",
+			 ck->stop.wait);
+}
+
+static json_t *header_json(const aoi_model_info *info, const ttable *tt,
+			   const aoi_checkpoint *ck, const aoi_optim *opt)
+{
+	json_t *prov = info->provenance ? json_incref(info->provenance) : json_object();
+	json_t *h = json_pack("{s:s, s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:I}", "format",
+			      "aoi-model", "version", AOI_MODEL_VERSION, "kind",
+			      ck ? "checkpoint" : "model", "arch", arch_json(info), "task",
+			      aoi_task_name(info->task), "input", input_json(info), "classes",
+			      classes_json(info), "provenance", prov, "tensors",
+			      tensors_json(tt), "data_bytes", (json_int_t)table_bytes(tt));
+
+	if (h && ck)
+		json_object_set_new(h, "checkpoint", checkpoint_json(ck, opt));
+	return h;
+}
+
+/* ---- writing ---- */
+
+typedef struct writer {
+	FILE *fp;
+	unsigned long crc;
+} writer;
+
+static void put(writer *w, const void *p, size_t n)
+{
+	fwrite(p, 1, n, w->fp);
+	w->crc = aoi_model_crc32(w->crc, p, n);
+}
+
+static void put_floats(writer *w, const float *p, size_t n)
+{
+	unsigned char buf[4096];
+
+	if (host_is_le()) {
+		put(w, p, n * sizeof *p);
+		return;
+	}
+	for (size_t i = 0; i < n; i += sizeof buf / 4) {
+		size_t k = n - i < sizeof buf / 4 ? n - i : sizeof buf / 4;
+		for (size_t j = 0; j < k; j++) {
+			uint32_t v;
+			memcpy(&v, &p[i + j], 4);
+			put_le(buf + 4 * j, v, 4);
+		}
+		put(w, buf, 4 * k);
+	}
+}
+
+static void put_body(writer *w, const char *js, const ttable *tt)
+{
+	unsigned char fixed[FIXED_BYTES], crc[4];
+	size_t jlen = strlen(js), hlen = jlen + 1;
+
+	hlen += (ALIGN - (FIXED_BYTES + hlen) % ALIGN) % ALIGN;
+	memcpy(fixed, AOI_MODEL_MAGIC, 8);
+	put_le(fixed + 8, AOI_MODEL_VERSION, 4);
+	put_le(fixed + 12, hlen, 4);
+	put_le(fixed + 16, table_bytes(tt), 8);
+	put(w, fixed, sizeof fixed);
+	put(w, js, jlen);
+	for (size_t i = jlen; i < hlen; i++)
+		put(w, i + 1 == hlen ? "\n" : " ", 1);
+	for (int i = 0; i < tt->n; i++)
+		put_floats(w, tt->arrays[tt->t[i].group] + tt->t[i].src, tt->t[i].count);
+	put_le(crc, w->crc, 4);
+	fwrite(crc, 1, 4, w->fp);
+}
+
+static int write_file(const char *path, const aoi_model_info *info, aoi_net *net,
+		      aoi_optim *opt, const aoi_checkpoint *ck, aoi_error *err)
+{
+	ttable tt;
+	json_t *h = NULL;
+	char *js = NULL;
+	aoi_atomic_file f;
+	writer w = {NULL, 0};
+	int rc = -1;
+
+	if (table_build(&tt, net, opt) < 0 || !(h = header_json(info, &tt, ck, opt)) ||
+	    !(js = json_dumps(h, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)))) {
+		aoi_error_set(err, AOI_ENOMEM, path, 0, "cannot build the model header");
+	} else if (aoi_atomic_open(&f, path, err) == 0) {
+		w.fp = f.fp;
+		put_body(&w, js, &tt);
+		rc = aoi_atomic_commit(&f, err);
+	}
+	free(js);
+	json_decref(h);
+	free(tt.t);
+	return rc;
+}
+
+static int check_info(const char *path, const aoi_model_info *info, aoi_error *err)
+{
+	if (!aoi_arch_find(info->arch))
+		return aoi_error_set(err, AOI_EINVAL, path, 0, "unknown architecture '%s'",
+				     info->arch);
+	if (info->opts.in_channels > AOI_MODEL_MAX_CHANNELS)
+		return aoi_error_set(err, AOI_EINVAL, path, 0, "%d input channels (at most %d)",
+				     info->opts.in_channels, AOI_MODEL_MAX_CHANNELS);
+	return 0;
+}
+
+int aoi_model_save(const char *path, const aoi_model_info *info, aoi_net *net,
+		   aoi_error *err)
+{
+	if (check_info(path, info, err) < 0)
+		return -1;
+	return write_file(path, info, net, NULL, NULL, err);
+}
+
+int aoi_checkpoint_save(const char *path, const aoi_model_info *info, aoi_net *net,
+			aoi_optim *opt, const aoi_checkpoint *ck, aoi_error *err)
+{
+	if (check_info(path, info, err) < 0)
+		return -1;
+	return write_file(path, info, net, opt, ck, err);
+}
+
+/* ---- reading: the fixed part, checksum and JSON ---- */
+
+typedef struct loaded {
+	const char *path;
+	unsigned char *buf;
+	size_t len;
+	json_t *hdr;
+	const unsigned char *data;
+	size_t data_len;
+} loaded;
+
+static int check_frame(loaded *l, aoi_error *err)
+{
+	const char *p = l->path;
+	uint64_t version, hlen, dlen, want;
+
+	if (l->len < 8 || memcmp(l->buf, AOI_MODEL_MAGIC, 8) != 0)
+		return aoi_error_set(err, AOI_EFORMAT, p, 0, "not an aoi model file%s",
+				     l->len >= 8 && memcmp(l->buf, "\211PNG", 4) == 0
+					     ? " (it is a PNG image)" : "");
+	if (l->len < FIXED_BYTES)
+		return aoi_error_set(err, AOI_EFORMAT, p, 0, "truncated model file (%zu bytes)",
+				     l->len);
+	version = get_le(l->buf + 8, 4);
+	if (version > AOI_MODEL_VERSION || version == 0)
+		return aoi_error_set(err, AOI_EFORMAT, p, 0,
+				     "model format version %llu; this aoi reads version %d "
+				     "(a newer aoi wrote it?)", (unsigned long long)version,
+				     AOI_MODEL_VERSION);
+	hlen = get_le(l->buf + 12, 4);
+	dlen = get_le(l->buf + 16, 8);
+	if (hlen > (1u << 30))
+		return aoi_error_set(err, AOI_EFORMAT, p, 0, "model header of %llu bytes: corrupt",
+				     (unsigned long long)hlen);
+	want = FIXED_BYTES + hlen + dlen + 4;
+	if (dlen > ((uint64_t)1 << 48) || l->len < want)
+		return aoi_error_set(err, AOI_EFORMAT, p, 0,
+				     "truncated model file (%zu bytes, the header says %llu)",
+				     l->len, (unsigned long long)want);
+	if (l->len > want)
+		return aoi_error_set(err, AOI_EFORMAT, p, 0,
+				     "%zu bytes after the end of the model", l->len - (size_t)want);
+	if (aoi_model_crc32(0, l->buf, l->len - 4) != get_le(l->buf + l->len - 4, 4))
+		return aoi_error_set(err, AOI_EFORMAT, p, 0, "checksum mismatch: the file is corrupt");
+	l->data = l->buf + FIXED_BYTES + hlen;
+	l->data_len = dlen;
+	return (int)hlen;
+}
+
+static int read_frame(loaded *l, aoi_error *err)
+{
+	json_error_t jerr;
+	int hlen;
+
+	if (aoi_file_read(l->path, &l->buf, &l->len, err) < 0)
+		return -1;
+	if ((hlen = check_frame(l, err)) < 0)
+		return -1;
+	l->hdr = json_loadb((const char *)l->buf + FIXED_BYTES, (size_t)hlen, 0, &jerr);
+	if (!json_is_object(l->hdr))
+		return aoi_error_set(err, AOI_EFORMAT, l->path, 0, "bad model header: %s",
+				     jerr.text);
+	return 0;
+}
+
+static void loaded_release(loaded *l)
+{
+	json_decref(l->hdr);
+	free(l->buf);
+}
+
+/* ---- reading: the header into aoi_model_info ---- */
+
+static int bad_field(const loaded *l, const char *what, aoi_error *err)
+{
+	return aoi_error_set(err, AOI_EFORMAT, l->path, 0, "bad or missing '%s' in the model header",
+			     what);
+}
+
+static int read_arch(const loaded *l, aoi_model_info *info, aoi_error *err)
+{
+	json_t *a = json_object_get(l->hdr, "arch"), *dec = NULL;
+	aoi_arch_opts o;
+	const char *name = NULL;
+	size_t i;
+	json_t *v;
+
+	memset(&o, 0, sizeof o);
+	if (json_unpack(a, "{s:s, s:i, s:i, s:F, s:o, s:[ii]}", "name", &name, "in_channels",
+			&o.in_channels, "classes", &o.classes, "width", &o.width, "decoder",
+			&dec, "input_size", &o.input_h, &o.input_w) < 0 ||
+	    !json_is_array(dec) || json_array_size(dec) > AOI_ARCH_MAX_DECODER)
+		return bad_field(l, "arch", err);
+	json_array_foreach(dec, i, v)
+		o.decoder[i] = (int)json_integer_value(v);
+	o.ndecoder = (int)json_array_size(dec);
+	if (aoi_model_info_set_arch(info, name, &o, err) < 0) {
+		aoi_error_locate(err, l->path, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_floats(const json_t *a, float *out, int n)
+{
+	if (!json_is_array(a) || (int)json_array_size(a) != n)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		json_t *v = json_array_get(a, i);
+		if (!json_is_number(v))
+			return -1;
+		out[i] = (float)json_number_value(v);
+	}
+	return 0;
+}
+
+static int read_input(const loaded *l, aoi_model_info *info, aoi_error *err)
+{
+	json_t *in = json_object_get(l->hdr, "input");
+	int c = info->opts.in_channels, tmpl = 0;
+	json_t *mean = NULL, *std = NULL;
+
+	if (json_unpack(in, "{s:b, s:o, s:o}", "template", &tmpl, "mean", &mean, "std", &std) < 0 ||
+	    read_floats(mean, info->mean, c) < 0 || read_floats(std, info->std, c) < 0)
+		return bad_field(l, "input", err);
+	info->template_input = tmpl;
+	return 0;
+}
+
+static int read_classes(const loaded *l, aoi_model_info *info, aoi_error *err)
+{
+	json_t *a = json_object_get(l->hdr, "classes");
+	const char *names[4096];
+	int n = (int)json_array_size(a);
+
+	if (!json_is_array(a) || n > 4096)
+		return bad_field(l, "classes", err);
+	for (int i = 0; i < n; i++)
+		if (!(names[i] = json_string_value(json_array_get(a, i))))
+			return bad_field(l, "classes", err);
+	return aoi_model_info_set_classes(info, n, names, err);
+}
+
+static int read_info(const loaded *l, aoi_model_info *info, aoi_error *err)
+{
+	json_t *prov = json_object_get(l->hdr, "provenance");
+	const char *fmt = json_string_value(json_object_get(l->hdr, "format"));
+
+	aoi_model_info_init(info);
+	if (!fmt || strcmp(fmt, "aoi-model") != 0)
+		return bad_field(l, "format", err);
+	if (read_arch(l, info, err) < 0 || read_input(l, info, err) < 0 ||
+	    read_classes(l, info, err) < 0)
+		return -1;
+	if (json_is_object(prov))
+		aoi_model_info_set_provenance(info, json_incref(prov));
+	return 0;
+}
+
+/* ---- reading: tensors ---- */
+
+static int shape_matches(const tref *r, const json_t *shape)
+{
+	if (!json_is_array(shape) || (int)json_array_size(shape) != r->ndim)
+		return 0;
+	for (int i = 0; i < r->ndim; i++)
+		if (json_integer_value(json_array_get(shape, i)) != r->shape[i])
+			return 0;
+	return 1;
+}
+
+static void shape_text(char *buf, size_t size, const int *shape, int ndim)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < ndim && used < size; i++) {
+		int n = snprintf(buf + used, size - used, "%s%d", i ? "x" : "", shape[i]);
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
+static int tensor_mismatch(const loaded *l, int i, const tref *r, const json_t *t,
+			   aoi_error *err)
+{
+	const char *name = json_string_value(json_object_get(t, "name"));
+	json_t *js = json_object_get(t, "shape");
+	int fs[4] = {0}, nd = json_is_array(js) && json_array_size(js) <= 4 ? (int)json_array_size(js) : 0;
+	char want[64], got[64];
+
+	for (int k = 0; k < nd; k++)
+		fs[k] = (int)json_integer_value(json_array_get(js, k));
+	shape_text(got, sizeof got, fs, nd);
+	shape_text(want, sizeof want, r->shape, r->ndim);
+	return aoi_error_set(err, AOI_ESHAPE, l->path, 0,
+			     "tensor %d is '%s' [%s] in the file, but '%s' [%s] in the %s network "
+			     "built from its header", i, name ? name : "?", got, r->name, want,
+			     json_string_value(json_object_get(json_object_get(l->hdr, "arch"), "name")));
+}
+
+/* Extra tensors after the net's may only be a checkpoint's optimiser state
+ * (skipped when only the model is wanted). */
+static int extras_ok(const json_t *ts, int from)
+{
+	for (size_t i = (size_t)from; i < json_array_size(ts); i++) {
+		const char *g = json_string_value(json_object_get(json_array_get(ts, i), "group"));
+		if (!g || strcmp(g, group_names[GROUP_OPTIM]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int check_table(const loaded *l, const ttable *tt, size_t *bytes, aoi_error *err)
+{
+	json_t *ts = json_object_get(l->hdr, "tensors");
+	size_t off = 0;
+
+	if (!json_is_array(ts))
+		return bad_field(l, "tensors", err);
+	if ((int)json_array_size(ts) < tt->n || !extras_ok(ts, tt->n))
+		return aoi_error_set(err, AOI_ESHAPE, l->path, 0,
+				     "%zu tensors in the file, %d in the network built from its header",
+				     json_array_size(ts), tt->n);
+	for (int i = 0; i < tt->n; i++) {
+		const tref *r = &tt->t[i];
+		json_t *t = json_array_get(ts, i);
+		const char *name = json_string_value(json_object_get(t, "name"));
+		if (!name || strcmp(name, r->name) != 0 ||
+		    !shape_matches(r, json_object_get(t, "shape")) ||
+		    json_integer_value(json_object_get(t, "offset")) != (json_int_t)off)
+			return tensor_mismatch(l, i, r, t, err);
+		off += r->count * 4;
+	}
+	if (off > l->data_len || ((int)json_array_size(ts) == tt->n && off != l->data_len))
+		return aoi_error_set(err, AOI_EFORMAT, l->path, 0,
+				     "tensor data is %zu bytes, the table says %zu", l->data_len, off);
+	*bytes = off;
+	return 0;
+}
+
+/* Check the file's table against the net's and copy the data in. */
+static int read_tensors(const loaded *l, ttable *tt, aoi_error *err)
+{
+	size_t off = 0;
+
+	if (check_table(l, tt, &off, err) < 0)
+		return -1;
+	off = 0;
+	for (int i = 0; i < tt->n; i++) {
+		floats_from_le(tt->arrays[tt->t[i].group] + tt->t[i].src, l->data + off,
+			       tt->t[i].count);
+		off += tt->t[i].count * 4;
+	}
+	return 0;
+}
+
+static int is_checkpoint(const loaded *l)
+{
+	const char *k = json_string_value(json_object_get(l->hdr, "kind"));
+
+	return k && strcmp(k, "checkpoint") == 0;
+}
+
+/* ---- reading: checkpoint fields ---- */
+
+static int read_optim_opts(const loaded *l, aoi_optim_opts *o, aoi_error *err)
+{
+	json_t *j = json_object_get(json_object_get(l->hdr, "checkpoint"), "optimizer");
+	const char *kind = NULL;
+	int k;
+
+	if (json_unpack(j, "{s:s}", "kind", &kind) < 0 || (k = aoi_optim_kind_parse(kind)) < 0)
+		return bad_field(l, "checkpoint.optimizer", err);
+	aoi_optim_opts_init(o, (enum aoi_optim_kind)k);
+	o->lr = num_of(j, "lr", o->lr);
+	o->momentum = num_of(j, "momentum", o->momentum);
+	o->dampening = num_of(j, "dampening", o->dampening);
+	o->nesterov = json_is_true(json_object_get(j, "nesterov"));
+	o->weight_decay = num_of(j, "weight_decay", o->weight_decay);
+	o->beta1 = num_of(j, "beta1", o->beta1);
+	o->beta2 = num_of(j, "beta2", o->beta2);
+	o->eps = num_of(j, "eps", o->eps);
+	return 0;
+}
+
+static void read_sched(const json_t *j, aoi_sched *s)
+{
+	int k = aoi_sched_kind_parse(json_string_value(json_object_get(j, "kind")));
+
+	aoi_sched_init(s, k < 0 ? AOI_SCHED_CONST : (enum aoi_sched_kind)k, num_of(j, "lr0", 0), 1);
+	s->min_lr = num_of(j, "min_lr", s->min_lr);
+	s->step = (int)num_of(j, "step", s->step);
+	s->gamma = num_of(j, "gamma", s->gamma);
+	s->epochs = (int)num_of(j, "epochs", s->epochs);
+	s->factor = num_of(j, "factor", s->factor);
+	s->patience = (int)num_of(j, "patience", s->patience);
+	s->min_delta = num_of(j, "min_delta", s->min_delta);
+	s->lr = num_of(j, "lr", s->lr0);
+	s->best = num_of(j, "best", HUGE_VAL);
+	s->bad_epochs = (int)num_of(j, "bad_epochs", 0);
+}
+
+static int read_checkpoint(const loaded *l, aoi_checkpoint *ck, aoi_error *err)
+{
+	json_t *c = json_object_get(l->hdr, "checkpoint");
+	json_t *rng = json_object_get(c, "rng"), *es = json_object_get(c, "early_stop");
+
+	memset(ck, 0, sizeof *ck);
+	if (!json_is_object(c) || json_array_size(rng) != 4 || !json_is_object(es))
+		return bad_field(l, "checkpoint", err);
+	for (int i = 0; i < 4; i++) {
+		const char *h = json_string_value(json_array_get(rng, i));
+		char *end;
+		ck->rng.s[i] = h ? strtoull(h, &end, 16) : 0;
+		if (!h || *end || end == h)
+			return bad_field(l, "checkpoint.rng", err);
+	}
+	ck->epoch = (int)num_of(c, "epoch", 0);
+	ck->best_metric = num_of(c, "best_metric", HUGE_VAL);
+	ck->best_epoch = (int)num_of(c, "best_epoch", -1);
+	read_sched(json_object_get(c, "schedule"), &ck->sched);
+	aoi_early_stop_init(&ck->stop, (int)num_of(es, "patience", 0));
+	ck->stop.min_delta = num_of(es, "min_delta", 0);
+	ck->stop.best = num_of(es, "best", HUGE_VAL);
+	ck->stop.best_epoch = (int)num_of(es, "best_epoch", -1);
+	ck->stop.wait = (int)num_of(es, "wait", 0);
+	return 0;
+}
+
+/* ---- loading ---- */
+
+/* Build the net from the header, then load the tensors (into a new
+ * optimiser too when oo is given). */
+static aoi_net *load_net(loaded *l, aoi_model_info *info, const aoi_optim_opts *oo,
+			 aoi_optim **opt, aoi_error *err)
+{
+	ttable tt = {0};
+	aoi_net *net;
+
+	if (read_info(l, info, err) < 0)
+		return NULL;
+	if (!(net = aoi_arch_build(info->arch, &info->opts, err))) {
+		aoi_error_locate(err, l->path, 0);
+		return NULL;
+	}
+	if (oo && !(*opt = aoi_optim_new_for(oo, net, err)))
+		aoi_error_locate(err, l->path, 0);
+	else if (table_build(&tt, net, oo ? *opt : NULL) < 0)
+		aoi_error_set(err, AOI_ENOMEM, l->path, 0, "out of memory");
+	else if (read_tensors(l, &tt, err) == 0) {
+		free(tt.t);
+		return net;
+	}
+	free(tt.t);
+	if (oo) {
+		aoi_optim_free(*opt);
+		*opt = NULL;
+	}
+	aoi_net_free(net);
+	return NULL;
+}
+
+aoi_net *aoi_model_load(const char *path, aoi_model_info *info, aoi_error *err)
+{
+	loaded l = {path, NULL, 0, NULL, NULL, 0};
+	aoi_net *net = NULL;
+
+	aoi_model_info_init(info);
+	if (read_frame(&l, err) == 0)
+		net = load_net(&l, info, NULL, NULL, err);
+	loaded_release(&l);
+	if (!net)
+		aoi_model_info_release(info);
+	return net;
+}
+
+aoi_net *aoi_checkpoint_load(const char *path, aoi_model_info *info, aoi_optim **opt,
+			     aoi_checkpoint *ck, aoi_error *err)
+{
+	loaded l = {path, NULL, 0, NULL, NULL, 0};
+	aoi_net *net = NULL;
+	aoi_optim_opts oo;
+
+	*opt = NULL;
+	aoi_model_info_init(info);
+	if (read_frame(&l, err) < 0) {
+	} else if (!is_checkpoint(&l)) {
+		aoi_error_set(err, AOI_EFORMAT, path, 0,
+			      "a model file, not a checkpoint: nothing to resume from");
+	} else if (read_optim_opts(&l, &oo, err) == 0 && read_checkpoint(&l, ck, err) == 0) {
+		net = load_net(&l, info, &oo, opt, err);
+	}
+	loaded_release(&l);
+	if (!net)
+		aoi_model_info_release(info);
+	return net;
+}
+
+/* ---- info ---- */
+
+void aoi_model_info_init(aoi_model_info *info)
+{
+	memset(info, 0, sizeof *info);
+	for (int i = 0; i < AOI_MODEL_MAX_CHANNELS; i++)
+		info->std[i] = 1.0f;
+}
+
+void aoi_model_info_release(aoi_model_info *info)
+{
+	for (int i = 0; i < info->nclasses; i++)
+		free(info->classes[i]);
+	free(info->classes);
+	json_decref(info->provenance);
+	info->classes = NULL;
+	info->nclasses = 0;
+	info->provenance = NULL;
+}
+
+int aoi_model_info_set_arch(aoi_model_info *info, const char *name,
+			    const aoi_arch_opts *opts, aoi_error *err)
+{
+	const aoi_arch_info *a = aoi_arch_find(name);
+
+	if (aoi_arch_resolve(name, opts, &info->opts, err) < 0)
+		return -1;
+	if (info->opts.in_channels > AOI_MODEL_MAX_CHANNELS)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "%d input channels (at most %d)",
+				     info->opts.in_channels, AOI_MODEL_MAX_CHANNELS);
+	snprintf(info->arch, sizeof info->arch, "%s", name);
+	info->task = a->task;
+	return 0;
+}
+
+int aoi_model_info_set_classes(aoi_model_info *info, int n, const char *const *names,
+			       aoi_error *err)
+{
+	char **c = n > 0 ? calloc((size_t)n, sizeof *c) : NULL;
+
+	if (n > 0 && !c)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	for (int i = 0; i < n; i++)
+		if (!(c[i] = strdup(names[i]))) {
+			for (int k = 0; k < i; k++)
+				free(c[k]);
+			free(c);
+			return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+		}
+	for (int i = 0; i < info->nclasses; i++)
+		free(info->classes[i]);
+	free(info->classes);
+	info->classes = c;
+	info->nclasses = n;
+	return 0;
+}
+
+void aoi_model_info_set_provenance(aoi_model_info *info, json_t *obj)
+{
+	json_decref(info->provenance);
+	info->provenance = obj;
+}
+
+/* ---- --init transfer ---- */
+
+static const tref *find_tensor(const ttable *tt, const tref *want)
+{
+	for (int i = 0; i < tt->n; i++)
+		if (strcmp(tt->t[i].name, want->name) == 0 && tt->t[i].ndim == want->ndim &&
+		    memcmp(tt->t[i].shape, want->shape, sizeof(int) * want->ndim) == 0)
+			return &tt->t[i];
+	return NULL;
+}
+
+int aoi_model_transfer(aoi_net *dst, aoi_net *src, int *total)
+{
+	ttable td = {0}, ts = {0};
+	int copied = 0;
+
+	if (total)
+		*total = aoi_net_param_tensors(dst);
+	if (table_build(&td, dst, NULL) == 0 && table_build(&ts, src, NULL) == 0)
+		for (int i = 0; i < td.n; i++) {
+			const tref *d = &td.t[i], *s = find_tensor(&ts, d);
+			if (!s || s->group != d->group)
+				continue;
+			memcpy(td.arrays[d->group] + d->src, ts.arrays[s->group] + s->src,
+			       d->count * sizeof(float));
+			copied += d->group == GROUP_PARAM;
+		}
+	free(td.t);
+	free(ts.t);
+	return copied;
+}

@@ -1,0 +1,91 @@
+/* model.h: self-describing model files and training checkpoints
+ * (man/aoi-model.5).
+ *
+ * A file holds a fixed header (magic, format version, lengths), a JSON
+ * header (architecture and options, task, input size and normalisation,
+ * class names, training provenance, the table of tensors), the tensors as
+ * little-endian float32 (parameters, then batch-norm state, then for a
+ * checkpoint the optimiser state) and a CRC-32 of everything before it.
+ * Loading rebuilds the network with aoi_arch_build() from the header and
+ * checks every tensor's name and shape; any damage (truncation, a flipped
+ * byte, a foreign or newer file) is an error naming the file. Files are
+ * written atomically (fileio.h).
+ *
+ * Ownership: aoi_model_info owns its class names and its provenance
+ * object; aoi_model_info_release() frees them. Loaded nets and optimisers
+ * belong to the caller. */
+#ifndef AOI_MODEL_H
+#define AOI_MODEL_H
+
+#include <jansson.h>
+
+#include "base/error.h"
+#include "base/rng.h"
+#include "model/arch.h"
+#include "nn/net.h"
+#include "nn/optim.h"
+
+#define AOI_MODEL_MAGIC "\211AOI\r\n\032\n"
+#define AOI_MODEL_VERSION 1
+#define AOI_MODEL_MAX_CHANNELS 64
+
+typedef struct aoi_model_info {
+	char arch[64];
+	aoi_arch_opts opts;   /* resolved: every field set */
+	enum aoi_task task;
+	int template_input;   /* in_channels = 2 x image channels: image, then template */
+	float mean[AOI_MODEL_MAX_CHANNELS]; /* per input channel: x' = (x - mean) / std */
+	float std[AOI_MODEL_MAX_CHANNELS];
+	int nclasses;         /* class names (segmentation: index 0 = background) */
+	char **classes;
+	json_t *provenance;   /* object: dataset hash, epochs, metrics, date... or NULL */
+} aoi_model_info;
+
+/* Zeroed, mean 0 and std 1 everywhere. */
+void aoi_model_info_init(aoi_model_info *info);
+void aoi_model_info_release(aoi_model_info *info);
+/* Fill arch, opts (resolved) and task for a name and options. */
+int aoi_model_info_set_arch(aoi_model_info *info, const char *name,
+			    const aoi_arch_opts *opts, aoi_error *err);
+int aoi_model_info_set_classes(aoi_model_info *info, int n, const char *const *names,
+			       aoi_error *err);
+/* Takes over one reference to `obj` (a JSON object). */
+void aoi_model_info_set_provenance(aoi_model_info *info, json_t *obj);
+
+/* Write net's parameters and batch-norm state with info's header. */
+int aoi_model_save(const char *path, const aoi_model_info *info, aoi_net *net,
+		   aoi_error *err);
+/* Read a model (or the model inside a checkpoint): fills *info (release
+ * it) and returns the rebuilt net with its parameters and state loaded,
+ * not planned. */
+aoi_net *aoi_model_load(const char *path, aoi_model_info *info, aoi_error *err);
+
+/* What a checkpoint adds for resuming training. */
+typedef struct aoi_checkpoint {
+	int epoch;          /* epochs completed */
+	aoi_rng rng;
+	double best_metric; /* HUGE_VAL when none yet */
+	int best_epoch;
+	aoi_sched sched;
+	aoi_early_stop stop;
+} aoi_checkpoint;
+
+int aoi_checkpoint_save(const char *path, const aoi_model_info *info, aoi_net *net,
+			aoi_optim *opt, const aoi_checkpoint *ck, aoi_error *err);
+/* The net as aoi_model_load(), plus a new optimiser with its options and
+ * state (*opt, the caller frees it) and *ck. A plain model file is an
+ * error here. */
+aoi_net *aoi_checkpoint_load(const char *path, aoi_model_info *info, aoi_optim **opt,
+			     aoi_checkpoint *ck, aoi_error *err);
+
+/* --init: copy every parameter tensor of src whose name and shape match
+ * one of dst (and the batch-norm statistics that go with it). Returns how
+ * many parameter tensors were copied; *total (may be NULL) gets dst's
+ * tensor count. */
+int aoi_model_transfer(aoi_net *dst, aoi_net *src, int *total);
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32()) of n bytes, continuing crc
+ * (start with 0). */
+unsigned long aoi_model_crc32(unsigned long crc, const void *buf, size_t n);
+
+#endif

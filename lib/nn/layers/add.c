@@ -1,0 +1,62 @@
+/* add.c: element-wise sum of two tensors of one shape (residuals). */
+#include "nn/layer.h"
+#include "nn/fuse_train.h"
+#include "nn/kernels/kernels.h"
+
+#include <string.h>
+
+static int add_shape(aoi_net *net, aoi_node *node, aoi_error *err)
+{
+	aoi_shape a = aoi_nn_in(net, node, 0)->out, b = aoi_nn_in(net, node, 1)->out;
+
+	if (a.c != b.c || a.h != b.h || a.w != b.w)
+		return aoi_nn_shape_error(err, net, node,
+					  "cannot add %dx%dx%d to %dx%dx%d",
+					  b.c, b.h, b.w, a.c, a.h, a.w);
+	node->out = a;
+	return 0;
+}
+
+static double add_flops(const aoi_net *net, const aoi_node *node)
+{
+	(void)net;
+	return (double)aoi_nn_numel(node->out);
+}
+
+static void add_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
+{
+	const float *a = aoi_nn_in(net, node, 0)->y, *b = aoi_nn_in(net, node, 1)->y;
+	size_t n = aoi_nn_numel(node->out);
+
+	(void)training;
+	(void)rng;
+#pragma omp parallel for schedule(static) if (n > 1 << 17)
+	for (size_t i = 0; i < n; i++)
+		node->y[i] = a[i] + b[i];
+}
+
+static void add_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
+{
+	size_t n = aoi_nn_numel(node->out);
+
+	for (int j = 0; j < 2; j++)
+		if (aoi_nn_dx_assign(b, j))
+			memcpy(aoi_nn_in(net, node, j)->dy, node->dy, sizeof(float) * n);
+		else if (aoi_nn_dx_wanted(b, j))
+			aoi_nn_accumulate(aoi_nn_in(net, node, j)->dy, node->dy, n);
+}
+
+const aoi_layer_ops aoi_nn_add_ops = {
+	.kind = "add",
+	.shape = add_shape,
+	.flops = add_flops,
+	.forward = add_forward,
+	.backward = add_backward,
+};
+
+int aoi_net_add(aoi_net *net, int a, int b, aoi_error *err)
+{
+	if (aoi_nn_check_input(net, a, err) < 0 || aoi_nn_check_input(net, b, err) < 0)
+		return -1;
+	return aoi_nn_add_node(net, AOI_LAYER_ADD, 2, (int[]){a, b}, NULL, err);
+}

@@ -1,0 +1,69 @@
+/* worker.h: a queue worker with at-least-once delivery, and the bridges
+ * between JSON-lines files and queues (aoi-datatool publish/consume).
+ *
+ * The worker takes one record at a time from the input queue, hands it
+ * to a callback that adds its result to the record, publishes the record
+ * to the output queue, waits for the broker's confirm, and only then acks
+ * the input. A crash anywhere before the ack means the broker delivers the
+ * record again (to this or another worker), so each record comes out at
+ * least once; a callback that writes files must make them durable before
+ * it returns (aoi_atomic_commit fsyncs).
+ *
+ * A message that is not a JSON object, or that the callback refuses, is
+ * published to the dead-letter queue "IN.dead" with the reason in its
+ * "x-aoi-error" header and acked; the worker goes on. When the broker
+ * goes away the worker reconnects with backoff. When *stop becomes
+ * nonzero (SIGTERM in the program) the record in hand is finished and the
+ * worker returns 0. */
+#ifndef AOI_WORKER_H
+#define AOI_WORKER_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "base/error.h"
+
+/* Add the result to rec. 0: publish it; -1: the record is bad (err says
+ * why; it is dead-lettered); -2: the worker cannot go on (err; the
+ * record is not acked and will be delivered again). */
+typedef int (*aoi_worker_fn)(void *ctx, json_t *rec, aoi_error *err);
+
+typedef struct aoi_worker_opts {
+	const char *url;       /* amqp://... */
+	const char *consume;   /* input queue */
+	const char *publish;   /* output queue */
+	int prefetch;          /* basic.qos; default 1 */
+	long max;              /* stop after this many records (0: no limit) */
+	const volatile sig_atomic_t *stop; /* set by the program's signal handler */
+} aoi_worker_opts;
+
+typedef struct aoi_worker_stats {
+	long done, dead, reconnects;
+} aoi_worker_stats;
+
+int aoi_worker_run(const aoi_worker_opts *o, aoi_worker_fn fn, void *ctx,
+		   aoi_worker_stats *st, aoi_error *err);
+
+/* Publish every record of a JSON-lines stream (name in messages) to
+ * `queue`, each confirmed; a line that is not a JSON object is an error
+ * at name:line and nothing after it is published. *n counts them. */
+int aoi_worker_publish_file(const char *url, const char *queue, FILE *in,
+			    const char *name, long *n, aoi_error *err);
+
+/* Write messages of `queue` to out as JSON lines, acking each once it is
+ * written and flushed; stop after max (0: no limit), after `idle` seconds
+ * without a message (0: never) or when *stop is set. The reason of a dead
+ * letter goes to `notes` (when not NULL) as "PREFIX: REASON" lines. */
+typedef struct aoi_consume_opts {
+	long max;
+	double idle;
+	FILE *notes;
+	const char *prefix;
+	const volatile sig_atomic_t *stop;
+} aoi_consume_opts;
+
+int aoi_worker_consume_file(const char *url, const char *queue, FILE *out,
+			    const aoi_consume_opts *o, long *n, aoi_error *err);
+
+#endif
