@@ -105,19 +105,6 @@ static double ce_acc(const float *x, const int *labels, aoi_shape s, const aoi_l
 	return total / wsum;
 }
 
-double aoi_loss_softmax_ce(const float *logits, const int *labels, aoi_shape s,
-			   const aoi_loss_opts *o, float *grad, aoi_error *err)
-{
-	aoi_loss_opts d;
-
-	if (!o) {
-		aoi_loss_opts_init(&d);
-		o = &d;
-	}
-	zero_grad(grad, numel(s));
-	return ce_acc(logits, labels, s, o, grad, 1.0f, err);
-}
-
 static double bce_acc(const float *x, const float *y, size_t n, float *grad, float scale)
 {
 	double total = 0.0;
@@ -258,8 +245,10 @@ static double overlap_acc(const float *x, const int *labels, aoi_shape s,
 	return total / nc;
 }
 
-double aoi_loss_dice(const float *logits, const int *labels, aoi_shape s,
-		     const aoi_loss_opts *o, float *grad, aoi_error *err)
+/* The losses over class labels alone: the defaults for a NULL o, the
+ * gradient zeroed, scale 1. */
+static double labelled(enum aoi_loss_kind kind, const float *logits, const int *labels,
+		       aoi_shape s, const aoi_loss_opts *o, float *grad, aoi_error *err)
 {
 	aoi_loss_opts d;
 
@@ -268,20 +257,27 @@ double aoi_loss_dice(const float *logits, const int *labels, aoi_shape s,
 		o = &d;
 	}
 	zero_grad(grad, numel(s));
-	return overlap_acc(logits, labels, s, o, 0, grad, 1.0f, err);
+	if (kind == AOI_LOSS_CE)
+		return ce_acc(logits, labels, s, o, grad, 1.0f, err);
+	return overlap_acc(logits, labels, s, o, kind == AOI_LOSS_IOU, grad, 1.0f, err);
+}
+
+double aoi_loss_softmax_ce(const float *logits, const int *labels, aoi_shape s,
+			   const aoi_loss_opts *o, float *grad, aoi_error *err)
+{
+	return labelled(AOI_LOSS_CE, logits, labels, s, o, grad, err);
+}
+
+double aoi_loss_dice(const float *logits, const int *labels, aoi_shape s,
+		     const aoi_loss_opts *o, float *grad, aoi_error *err)
+{
+	return labelled(AOI_LOSS_DICE, logits, labels, s, o, grad, err);
 }
 
 double aoi_loss_iou(const float *logits, const int *labels, aoi_shape s,
 		    const aoi_loss_opts *o, float *grad, aoi_error *err)
 {
-	aoi_loss_opts d;
-
-	if (!o) {
-		aoi_loss_opts_init(&d);
-		o = &d;
-	}
-	zero_grad(grad, numel(s));
-	return overlap_acc(logits, labels, s, o, 1, grad, 1.0f, err);
+	return labelled(AOI_LOSS_IOU, logits, labels, s, o, grad, err);
 }
 
 /* ---- regression ---- */
