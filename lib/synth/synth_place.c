@@ -395,7 +395,7 @@ static int make_place(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	aoi_image img = { 0 };
 	aoi_mask mask = { 0 };
 	double xy[16], scale; /* placed corners, then the source's */
-	char path[4096], name[64], rel[4096];
+	char name[64], rel[4096];
 
 	p.dx = aoi_rng_range(rng, c->o->shift_lo, c->o->shift_hi);
 	p.dy = aoi_rng_range(rng, c->o->shift_lo, c->o->shift_hi);
@@ -421,18 +421,8 @@ static int make_place(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	json_t *rec = rc == 0 ? place_record(c, i, s, &p, &img, xy, scale, split, rel) : NULL;
 	if (rc == 0)
 		rc = aoi_record_set_masks(rec, &mask, &c->classes, err);
-	if (rc == 0)
-		rc = aoi_synth_out_path(c->job, name, path, sizeof path, err);
-	if (rc == 0)
-		rc = aoi_image_save_png(path, &img, err);
-	aoi_image_release(&img);
 	aoi_mask_release(&mask);
-	if (rc < 0) {
-		json_decref(rec);
-		return -1;
-	}
-	*out = rec;
-	return 0;
+	return aoi_synth_finish(c->job, rc, name, &img, rec, out, err);
 }
 
 /* --draw-sources K: K board photos into DIR/sources/, their records into
