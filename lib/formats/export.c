@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/parallel.h"
 #include "data/mask.h"
 #include "data/record.h"
 #include "image/image.h"
@@ -265,9 +266,18 @@ static int prepare_mask_png(const json_t *rec, const char *base, const aoi_class
 typedef int (*prepare_fn)(const json_t *rec, const char *base, const aoi_classes *all,
 			  prepared *p, aoi_error *err);
 
-static int prepare_one(const aoi_dataset *ds, size_t i, const aoi_classes *all,
-		       prepare_fn fn, prepared *p, aoi_error *err)
+typedef struct prepare_job {
+	const aoi_dataset *ds;
+	const aoi_classes *all;
+	prepare_fn fn;
+	prepared *p;
+} prepare_job;
+
+static int prepare_one(void *ctx, size_t i, aoi_error *err)
 {
+	const prepare_job *j = ctx;
+	const aoi_dataset *ds = j->ds;
+	prepared *p = &j->p[i];
 	const json_t *rec = json_array_get(ds->records, i);
 	const char *id = aoi_record_str(rec, "id"), *image = aoi_record_str(rec, "image");
 	char path[4096];
@@ -281,7 +291,7 @@ static int prepare_one(const aoi_dataset *ds, size_t i, const aoi_classes *all,
 	if (aoi_record_path(rec, "image", ds->base, path, sizeof path) != 0 ||
 	    !aoi_path_exists(path))
 		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0, "image %s: no such file", image);
-	return fn(rec, ds->base, all, p, err);
+	return j->fn(rec, ds->base, j->all, p, err);
 }
 
 static void prepared_free(prepared *p, size_t n)
@@ -298,21 +308,13 @@ static prepared *prepare_all(const aoi_dataset *ds, const aoi_classes *all, prep
 {
 	size_t n = aoi_dataset_size(ds);
 	prepared *p = calloc(n ? n : 1, sizeof *p);
-	long bad = -1;
+	prepare_job job = { ds, all, fn, p };
 
 	if (!p) {
 		aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 		return NULL;
 	}
-#pragma omp parallel for schedule(dynamic, 4)
-	for (size_t i = 0; i < n; i++) {
-		aoi_error e;
-		aoi_error_clear(&e);
-		if (prepare_one(ds, i, all, fn, &p[i], &e) == 0)
-			continue;
-#pragma omp critical(aoi_first_error)
-		aoi_first_error(&bad, err, (long)i, &e);
-	}
+	long bad = aoi_parallel_each(n, 4, prepare_one, &job, NULL, err);
 	json_t *names = json_object();
 	for (size_t i = 0; bad < 0 && i < n; i++) {
 		if (json_object_get(names, p[i].name)) {
