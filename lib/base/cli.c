@@ -22,15 +22,21 @@ int aoi_cli_fail(const char *prog, const aoi_error *err)
 	return AOI_EXIT_FAILURE;
 }
 
+/* "prog: " head, the message, a newline: one line on stderr */
+static void say(const char *prog, const char *head, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", prog, head);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int aoi_cli_failf(const char *prog, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: error: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(prog, "error: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return AOI_EXIT_FAILURE;
 }
 
@@ -38,11 +44,10 @@ int aoi_cli_usage_error(const char *prog, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(prog, "", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 	return AOI_EXIT_USAGE;
 }
 
