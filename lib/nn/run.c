@@ -1,5 +1,6 @@
-/* run.c: forward, backward (and the input gradient worked out on demand),
- * inference fusion and threads. */
+/* run.c: forward (whole, a range of nodes, or timed node by node),
+ * backward (and the input gradient worked out on demand), inference
+ * fusion and threads. */
 #include "nn/layer.h"
 #include "nn/fuse_train.h"
 
@@ -31,23 +32,27 @@ static void use_threads(const aoi_net *net)
 		omp_set_num_threads(net->threads);
 }
 
-/* Nodes first..end-1 forward (the input node has nothing to do). */
-static void run_nodes(aoi_net *net, int first, int end, int training, aoi_rng *rng)
+/* Nodes first..end-1 forward (the input node has nothing to do); with
+ * seconds, each node's time is added to seconds[node] (nodes fused into
+ * another take none). */
+static void run_nodes(aoi_net *net, int first, int end, int training, aoi_rng *rng,
+		      double *seconds)
 {
 	for (int i = first > 1 ? first : 1; i < end; i++) {
 		aoi_node *node = &net->nodes[i];
-		double t0 = net->profile ? profile_clock() : 0.0;
+		double t0;
 
 		if (node->fused_into >= 0)
 			continue;
+		t0 = seconds ? profile_clock() : 0.0;
 		aoi_nn_ops(node->kind)->forward(net, node, training, rng);
-		if (net->profile)
-			net->profile[i] += profile_clock() - t0;
+		if (seconds)
+			seconds[i] += profile_clock() - t0;
 	}
 }
 
-const float *aoi_net_forward(aoi_net *net, const float *input, int training,
-			     aoi_rng *rng, aoi_error *err)
+static const float *forward(aoi_net *net, const float *input, int training,
+			    aoi_rng *rng, double *seconds, aoi_error *err)
 {
 	aoi_node *in = &net->nodes[0];
 
@@ -62,11 +67,26 @@ const float *aoi_net_forward(aoi_net *net, const float *input, int training,
 	}
 	use_threads(net);
 	memcpy(in->y, input, sizeof(float) * aoi_nn_numel(in->out));
-	run_nodes(net, 1, net->nnodes, training, rng);
+	run_nodes(net, 1, net->nnodes, training, rng, seconds);
 	net->last_training = training;
 	net->backward_done = 0;
 	net->input_grad_ready = 0;
 	return net->nodes[net->output].y;
+}
+
+const float *aoi_net_forward(aoi_net *net, const float *input, int training,
+			     aoi_rng *rng, aoi_error *err)
+{
+	return forward(net, input, training, rng, net->profile, err);
+}
+
+/* aoi-bench --layers: the same forward, each node's time written to
+ * seconds[] rather than added to the net's profile. */
+const float *aoi_net_forward_profile(aoi_net *net, const float *input, int training,
+				     aoi_rng *rng, double *seconds, aoi_error *err)
+{
+	memset(seconds, 0, sizeof(double) * net->nnodes);
+	return forward(net, input, training, rng, seconds, err);
 }
 
 const float *aoi_net_forward_range(aoi_net *net, const float *input, int first,
@@ -87,7 +107,7 @@ const float *aoi_net_forward_range(aoi_net *net, const float *input, int first,
 	use_threads(net);
 	if (first == 0)
 		memcpy(net->nodes[0].y, input, sizeof(float) * aoi_nn_numel(net->nodes[0].out));
-	run_nodes(net, first, end, 0, NULL);
+	run_nodes(net, first, end, 0, NULL, net->profile);
 	net->last_training = 0; /* no backward after part of a forward */
 	net->backward_done = 0;
 	net->input_grad_ready = 0;
