@@ -2,10 +2,9 @@
  * Backward uses only the output: ReLU and ReLU6 pass the gradient where the
  * output is strictly inside their linear part (as PyTorch's backward does),
  * sigmoid multiplies by y (1 - y). */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct act_priv {
@@ -74,17 +73,14 @@ const aoi_layer_ops aoi_nn_activation_ops = {
 int aoi_net_activation(aoi_net *net, int in, enum aoi_act act, float alpha,
 		       aoi_error *err)
 {
-	act_priv *a;
+	act_priv a = {act, alpha};
 
 	if (aoi_nn_check_input(net, in, err) < 0)
 		return -1;
 	if ((int)act < 0 || act >= AOI_ACT_COUNT)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "unknown activation %d",
 				     (int)act);
-	if (!(a = malloc(sizeof *a)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*a = (act_priv){act, alpha};
-	return aoi_nn_add_node(net, AOI_LAYER_ACTIVATION, 1, &in, a, err);
+	return aoi_nn_add_node(net, &aoi_nn_activation_ops, 1, &in, &a, sizeof a, err);
 }
 
 void aoi_nn_activation_get(const aoi_node *node, enum aoi_act *act, float *alpha)

@@ -1,6 +1,5 @@
 /* add.c: element-wise sum of two tensors of one shape (residuals). */
-#include "nn/layer.h"
-#include "nn/fuse_train.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 
 #include <string.h>
@@ -52,11 +51,10 @@ const aoi_layer_ops aoi_nn_add_ops = {
 	.flops = add_flops,
 	.forward = add_forward,
 	.backward = add_backward,
+	.assigns_dx = 1,
 };
 
 int aoi_net_add(aoi_net *net, int a, int b, aoi_error *err)
 {
-	if (aoi_nn_check_input(net, a, err) < 0 || aoi_nn_check_input(net, b, err) < 0)
-		return -1;
-	return aoi_nn_add_node(net, AOI_LAYER_ADD, 2, (int[]){a, b}, NULL, err);
+	return aoi_nn_add_node(net, &aoi_nn_add_ops, 2, (int[]){a, b}, NULL, 0, err);
 }

@@ -5,7 +5,7 @@
  * im2col + sgemm over bands of output rows so that the column buffer stays
  * small. After aoi_net_fuse_for_inference() a following batch norm lives
  * in folded weights and an activation in the epilogue. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 #include "nn/kernels/kernels_direct.h"
 #include "nn/kernels/kernels_winograd.h"
@@ -216,7 +216,7 @@ static void conv_init(aoi_net *net, aoi_node *node, aoi_rng *rng)
 		w[i] = (float)aoi_rng_range(rng, -bound, bound);
 	if (c->bias) {
 		float *b = aoi_nn_param(net, node, 1);
-		int zero = aoi_nn_followed_by_bn(net, aoi_nn_id(net, node));
+		int zero = aoi_nn_followed_by_norm(net, aoi_nn_id(net, node));
 		for (int i = 0; i < c->cout; i++)
 			b[i] = zero ? 0.0f : (float)aoi_rng_range(rng, -bound, bound);
 	}
@@ -522,7 +522,6 @@ const aoi_layer_ops aoi_nn_conv_ops = {
 int aoi_net_conv(aoi_net *net, int in, int out_channels, int kernel, int stride,
 		 int pad, int dilation, int groups, int bias, aoi_error *err)
 {
-	conv_priv *c;
 	int id, cin;
 
 	if (aoi_nn_check_input(net, in, err) < 0)
@@ -532,14 +531,13 @@ int aoi_net_conv(aoi_net *net, int in, int out_channels, int kernel, int stride,
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "conv: bad arguments (out %d, kernel %d, stride %d, pad %d, dilation %d, groups %d)",
 				     out_channels, kernel, stride, pad, dilation, groups);
-	if (!(c = calloc(1, sizeof *c)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*c = (conv_priv){out_channels, kernel, stride, pad, dilation, groups, bias != 0,
-			 AOI_ACT_NONE, 0.0f, NULL, NULL, NULL, 1};
-	id = aoi_nn_add_node(net, AOI_LAYER_CONV, 1, &in, c, err);
+	cin = net->nodes[in].out.c;
+	id = aoi_nn_add_node(net, &aoi_nn_conv_ops, 1, &in,
+			     &(conv_priv){out_channels, kernel, stride, pad, dilation, groups,
+					  bias != 0, AOI_ACT_NONE, 0.0f, NULL, NULL, NULL, 1},
+			     sizeof(conv_priv), err);
 	if (id < 0)
 		return -1;
-	cin = net->nodes[in].out.c;
 	if (aoi_nn_add_param(net, id, "weight", 4,
 			     (int[]){out_channels, cin / groups, kernel, kernel}, 1, err) < 0 ||
 	    (bias && aoi_nn_add_param(net, id, "bias", 1, (int[]){out_channels}, 0, err) < 0))

@@ -3,7 +3,7 @@
  * the backward of a convolution: columns = W^T x, then col2im; its own
  * backward is im2col of dy and sgemm. Bands of input rows bound the column
  * buffer as in conv.c. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 
 #include <math.h>
@@ -79,7 +79,7 @@ static void convt_init(aoi_net *net, aoi_node *node, aoi_rng *rng)
 		w[i] = (float)aoi_rng_range(rng, -bound, bound);
 	if (c->bias) {
 		float *b = aoi_nn_param(net, node, 1);
-		int zero = aoi_nn_followed_by_bn(net, aoi_nn_id(net, node));
+		int zero = aoi_nn_followed_by_norm(net, aoi_nn_id(net, node));
 		for (int i = 0; i < c->cout; i++)
 			b[i] = zero ? 0.0f : (float)aoi_rng_range(rng, -bound, bound);
 	}
@@ -161,7 +161,6 @@ const aoi_layer_ops aoi_nn_conv_transpose_ops = {
 int aoi_net_conv_transpose(aoi_net *net, int in, int out_channels, int kernel,
 			   int stride, int pad, int output_pad, int bias, aoi_error *err)
 {
-	convt_priv *c;
 	int id, cin;
 
 	if (aoi_nn_check_input(net, in, err) < 0)
@@ -171,13 +170,13 @@ int aoi_net_conv_transpose(aoi_net *net, int in, int out_channels, int kernel,
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "conv_transpose: bad arguments (out %d, kernel %d, stride %d, pad %d, output pad %d; output pad must be below the stride)",
 				     out_channels, kernel, stride, pad, output_pad);
-	if (!(c = malloc(sizeof *c)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*c = (convt_priv){out_channels, kernel, stride, pad, output_pad, bias != 0};
-	id = aoi_nn_add_node(net, AOI_LAYER_CONV_TRANSPOSE, 1, &in, c, err);
+	cin = net->nodes[in].out.c;
+	id = aoi_nn_add_node(net, &aoi_nn_conv_transpose_ops, 1, &in,
+			     &(convt_priv){out_channels, kernel, stride, pad, output_pad,
+					   bias != 0},
+			     sizeof(convt_priv), err);
 	if (id < 0)
 		return -1;
-	cin = net->nodes[in].out.c;
 	if (aoi_nn_add_param(net, id, "weight", 4,
 			     (int[]){cin, out_channels, kernel, kernel}, 1, err) < 0 ||
 	    (bias && aoi_nn_add_param(net, id, "bias", 1, (int[]){out_channels}, 0, err) < 0))

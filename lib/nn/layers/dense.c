@@ -1,9 +1,8 @@
 /* dense.c: Linear on the flattened NCHW values of each sample: weight
  * out x in, bias out, y = x W^T + b, as PyTorch's nn.Linear. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -305,7 +304,6 @@ const aoi_layer_ops aoi_nn_dense_ops = {
 
 int aoi_net_dense(aoi_net *net, int in, int out_features, int bias, aoi_error *err)
 {
-	dense_priv *d;
 	const aoi_node *src;
 	long feat;
 	int id;
@@ -324,10 +322,9 @@ int aoi_net_dense(aoi_net *net, int in, int out_features, int bias, aoi_error *e
 	if (feat > 1L << 30)
 		return aoi_error_set(err, AOI_ESHAPE, NULL, 0,
 				     "dense: %ld input features is too many", feat);
-	if (!(d = malloc(sizeof *d)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*d = (dense_priv){(int)feat, out_features, bias != 0};
-	id = aoi_nn_add_node(net, AOI_LAYER_DENSE, 1, &in, d, err);
+	id = aoi_nn_add_node(net, &aoi_nn_dense_ops, 1, &in,
+			     &(dense_priv){(int)feat, out_features, bias != 0},
+			     sizeof(dense_priv), err);
 	if (id < 0)
 		return -1;
 	if (aoi_nn_add_param(net, id, "weight", 2, (int[]){out_features, (int)feat}, 1,

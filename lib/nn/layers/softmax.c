@@ -1,6 +1,6 @@
 /* softmax.c: softmax over the channels of every pixel (dim 1 of NCHW).
  * Backward: dx = y (dy - sum_c y dy). */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
 #include <math.h>
 
@@ -81,7 +81,5 @@ const aoi_layer_ops aoi_nn_softmax_ops = {
 
 int aoi_net_softmax(aoi_net *net, int in, aoi_error *err)
 {
-	if (aoi_nn_check_input(net, in, err) < 0)
-		return -1;
-	return aoi_nn_add_node(net, AOI_LAYER_SOFTMAX, 1, &in, NULL, err);
+	return aoi_nn_add_node(net, &aoi_nn_softmax_ops, 1, &in, NULL, 0, err);
 }
