@@ -133,6 +133,15 @@ int aoi_nn_check_input(const aoi_net *net, int in, aoi_error *err);
 int aoi_nn_add_param(aoi_net *net, int node, const char *what, int ndim,
 		     const int *shape, int decay, aoi_error *err);
 int aoi_nn_add_state(aoi_net *net, int node, size_t count, aoi_error *err);
+/* A weight (decayed) of the given shape and, with nbias > 0, a bias of
+ * nbias (not decayed) for node id (-1: nothing to do). Returns id, or -1
+ * with the node dropped. */
+int aoi_nn_add_weight_bias(aoi_net *net, int id, int ndim, const int *shape,
+			   int nbias, aoi_error *err);
+/* Initialise those: U(-bound, bound) weights, then the bias the same way
+ * unless zero_bias. */
+void aoi_nn_init_weight_bias(aoi_net *net, aoi_node *node, double bound,
+			     int zero_bias, aoi_rng *rng);
 /* The node just added failed (its parameters): drop it; returns -1. */
 int aoi_nn_fail_node(aoi_net *net, int node);
 /* The threads the net runs on (aoi_net_set_threads, else all cores). */
@@ -168,6 +177,14 @@ static inline int aoi_nn_grad_wanted(const aoi_bwd *b, int k)
 	return (b->pmask >> k) & 1u;
 }
 
+/* Where tensor k's gradient goes, or NULL when it is not wanted (or the
+ * node has no tensor k). */
+static inline float *aoi_nn_grad_if(const aoi_net *net, const aoi_node *node,
+				    const aoi_bwd *b, int k)
+{
+	return aoi_nn_grad_wanted(b, k) ? aoi_nn_grad(net, node, k) : NULL;
+}
+
 static inline int aoi_nn_dx_assign(const aoi_bwd *b, int i)
 {
 	return (b->dx_mask >> (AOI_NN_ASSIGN_SHIFT + i)) & 1u;
@@ -184,5 +201,10 @@ static inline int aoi_nn_id(const aoi_net *net, const aoi_node *node)
 
 /* Is node `id` read only by a node that normalizes (a batch norm)? */
 int aoi_nn_followed_by_norm(const aoi_net *net, int id);
+
+/* Shared by the layer files' tables: the output has input 0's shape; one
+ * FLOP per output value. */
+int aoi_nn_shape_as_input(aoi_net *net, aoi_node *node, aoi_error *err);
+double aoi_nn_flops_numel(const aoi_net *net, const aoi_node *node);
 
 #endif

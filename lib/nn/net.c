@@ -387,3 +387,42 @@ int aoi_nn_threads(const aoi_net *net)
 {
 	return net->threads > 0 ? net->threads : omp_get_num_procs();
 }
+
+int aoi_nn_add_weight_bias(aoi_net *net, int id, int ndim, const int *shape,
+			   int nbias, aoi_error *err)
+{
+	if (id < 0)
+		return -1;
+	if (aoi_nn_add_param(net, id, "weight", ndim, shape, 1, err) < 0 ||
+	    (nbias && aoi_nn_add_param(net, id, "bias", 1, &nbias, 0, err) < 0))
+		return aoi_nn_fail_node(net, id);
+	return id;
+}
+
+void aoi_nn_init_weight_bias(aoi_net *net, aoi_node *node, double bound,
+			     int zero_bias, aoi_rng *rng)
+{
+	const aoi_param_info *t = &net->tensors[node->first_tensor];
+	float *w = aoi_nn_param(net, node, 0);
+
+	for (size_t i = 0; i < t->count; i++)
+		w[i] = (float)aoi_rng_range(rng, -bound, bound);
+	if (node->ntensors > 1) {
+		float *b = aoi_nn_param(net, node, 1);
+		for (size_t i = 0; i < t[1].count; i++)
+			b[i] = zero_bias ? 0.0f : (float)aoi_rng_range(rng, -bound, bound);
+	}
+}
+
+int aoi_nn_shape_as_input(aoi_net *net, aoi_node *node, aoi_error *err)
+{
+	(void)err;
+	node->out = aoi_nn_in(net, node, 0)->out;
+	return 0;
+}
+
+double aoi_nn_flops_numel(const aoi_net *net, const aoi_node *node)
+{
+	(void)net;
+	return (double)aoi_nn_numel(node->out);
+}

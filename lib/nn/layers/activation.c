@@ -26,19 +26,6 @@ static const char *act_name(const aoi_node *node)
 	return act_names[a->act];
 }
 
-static int act_shape(aoi_net *net, aoi_node *node, aoi_error *err)
-{
-	(void)err;
-	node->out = aoi_nn_in(net, node, 0)->out;
-	return 0;
-}
-
-static double act_flops(const aoi_net *net, const aoi_node *node)
-{
-	(void)net;
-	return (double)aoi_nn_numel(node->out);
-}
-
 static void act_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 {
 	const act_priv *a = node->priv;
@@ -63,8 +50,8 @@ static void act_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 
 const aoi_layer_ops aoi_nn_activation_ops = {
 	.kind = "activation",
-	.shape = act_shape,
-	.flops = act_flops,
+	.shape = aoi_nn_shape_as_input,
+	.flops = aoi_nn_flops_numel,
 	.forward = act_forward,
 	.backward = act_backward,
 	.name = act_name,

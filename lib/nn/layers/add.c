@@ -16,12 +16,6 @@ static int add_shape(aoi_net *net, aoi_node *node, aoi_error *err)
 	return 0;
 }
 
-static double add_flops(const aoi_net *net, const aoi_node *node)
-{
-	(void)net;
-	return (double)aoi_nn_numel(node->out);
-}
-
 static void add_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 {
 	const float *a = aoi_nn_in(net, node, 0)->y, *b = aoi_nn_in(net, node, 1)->y;
@@ -48,7 +42,7 @@ static void add_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 const aoi_layer_ops aoi_nn_add_ops = {
 	.kind = "add",
 	.shape = add_shape,
-	.flops = add_flops,
+	.flops = aoi_nn_flops_numel,
 	.forward = add_forward,
 	.backward = add_backward,
 	.assigns_dx = 1,

@@ -35,13 +35,6 @@ static bn_act fused_act(const aoi_net *net, const aoi_node *node)
 	return a;
 }
 
-static int bn_shape(aoi_net *net, aoi_node *node, aoi_error *err)
-{
-	(void)err;
-	node->out = aoi_nn_in(net, node, 0)->out;
-	return 0;
-}
-
 static size_t bn_aux(const aoi_net *net, const aoi_node *node)
 {
 	(void)net;
@@ -320,8 +313,7 @@ static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 {
 	aoi_node *in = aoi_nn_in(net, node, 0);
 	const float *gamma = aoi_nn_param(net, node, 0);
-	float *dgamma = aoi_nn_grad_wanted(b, 0) ? aoi_nn_grad(net, node, 0) : NULL;
-	float *dbeta = aoi_nn_grad_wanted(b, 1) ? aoi_nn_grad(net, node, 1) : NULL;
+	float *dgamma = aoi_nn_grad_if(net, node, b, 0), *dbeta = aoi_nn_grad_if(net, node, b, 1);
 	aoi_shape s = node->out;
 	size_t hw = (size_t)s.h * s.w;
 	double m = (double)s.n * hw;
@@ -358,7 +350,7 @@ static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 
 const aoi_layer_ops aoi_nn_batchnorm_ops = {
 	.kind = "batchnorm",
-	.shape = bn_shape,
+	.shape = aoi_nn_shape_as_input,
 	.aux_floats = bn_aux,
 	.flops = bn_flops,
 	.init = bn_init,

@@ -9,13 +9,6 @@ typedef struct dropout_priv {
 	float p;
 } dropout_priv;
 
-static int dropout_shape(aoi_net *net, aoi_node *node, aoi_error *err)
-{
-	(void)err;
-	node->out = aoi_nn_in(net, node, 0)->out;
-	return 0;
-}
-
 static size_t dropout_aux(const aoi_net *net, const aoi_node *node)
 {
 	(void)net;
@@ -57,7 +50,7 @@ static void dropout_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 
 const aoi_layer_ops aoi_nn_dropout_ops = {
 	.kind = "dropout",
-	.shape = dropout_shape,
+	.shape = aoi_nn_shape_as_input,
 	.aux_floats = dropout_aux,
 	.forward = dropout_forward,
 	.backward = dropout_backward,

@@ -4,13 +4,6 @@
 
 #include <math.h>
 
-static int softmax_shape(aoi_net *net, aoi_node *node, aoi_error *err)
-{
-	(void)err;
-	node->out = aoi_nn_in(net, node, 0)->out;
-	return 0;
-}
-
 static double softmax_flops(const aoi_net *net, const aoi_node *node)
 {
 	(void)net;
@@ -73,7 +66,7 @@ static void softmax_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 
 const aoi_layer_ops aoi_nn_softmax_ops = {
 	.kind = "softmax",
-	.shape = softmax_shape,
+	.shape = aoi_nn_shape_as_input,
 	.flops = softmax_flops,
 	.forward = softmax_forward,
 	.backward = softmax_backward,
