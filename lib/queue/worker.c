@@ -213,3 +213,15 @@ int aoi_worker_consume_file(const char *url, const char *queue, FILE *out,
 	aoi_queue_close(q);
 	return rc;
 }
+
+int aoi_worker_check_opts(const aoi_worker_opts *o, int inputs, const char *what,
+			  aoi_error *err)
+{
+	if (o->url && (!o->consume || !o->publish))
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--amqp needs --consume and --publish");
+	if (!o->url && (o->consume || o->publish))
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--consume and --publish need --amqp");
+	if (o->url && inputs > 0)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--amqp takes no %s", what);
+	return 0;
+}

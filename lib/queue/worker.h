@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "base/cli.h"
 #include "base/error.h"
 
 /* Add the result to rec. 0: publish it; -1: the record is bad (err says
@@ -37,6 +38,20 @@ typedef struct aoi_worker_opts {
 	long max;              /* stop after this many records (0: no limit) */
 	const volatile sig_atomic_t *stop; /* set by the program's signal handler */
 } aoi_worker_opts;
+
+/* A program's options for working as a queue worker, as entries of its
+ * option table (base/cli.h): --amqp URL, --consume QUEUE, --publish QUEUE,
+ * --prefetch N. */
+#define AOI_WORKER_CLI_OPTS(w) \
+	AOI_CLI_OPT_STR(0, "amqp", &(w)->url), AOI_CLI_OPT_STR(0, "consume", &(w)->consume), \
+	AOI_CLI_OPT_STR(0, "publish", &(w)->publish), \
+	AOI_CLI_OPT_INT(0, "prefetch", &(w)->prefetch, 1, 65535)
+
+/* Their conflicts: --amqp needs --consume and --publish, which need it,
+ * and it takes no input (`inputs` operands, named `what` in the message).
+ * 0, or -1 with err (a usage error). */
+int aoi_worker_check_opts(const aoi_worker_opts *o, int inputs, const char *what,
+			  aoi_error *err);
 
 typedef struct aoi_worker_stats {
 	long done, dead, reconnects;
