@@ -91,7 +91,7 @@ volatile sig_atomic_t *aoi_cli_stop_on_signals(int flags);
  * table ends with AOI_CLI_OPT_END. */
 enum aoi_cli_kind {
 	AOI_CLI_END, AOI_CLI_FLAG, AOI_CLI_STR, AOI_CLI_INT, AOI_CLI_LONG, AOI_CLI_REAL, AOI_CLI_SIZE,
-	AOI_CLI_CALL, AOI_CLI_HELP, AOI_CLI_VERSION
+	AOI_CLI_RANGE, AOI_CLI_INT_RANGE, AOI_CLI_CALL, AOI_CLI_HELP, AOI_CLI_VERSION
 };
 
 typedef struct aoi_cli_opt aoi_cli_opt;
@@ -110,8 +110,11 @@ struct aoi_cli_opt {
 	enum aoi_cli_kind kind;
 	int has_arg;           /* CALL: takes a value (the other kinds know) */
 	void *out, *out2;      /* FLAG int *, STR const char **, INT int *, LONG long *,
-				* REAL double *, SIZE int * (width) and int * (height) */
-	long lo, hi;           /* INT, LONG bounds; FLAG the value set; CALL a parameter */
+				* REAL double *, SIZE int * (width) and int * (height),
+				* RANGE double * (low) and double * (high), INT_RANGE the
+				* same as int * */
+	long lo, hi;           /* INT, LONG, INT_RANGE bounds; SIZE bounds of each side
+				* (0, 0: any); FLAG the value set; CALL a parameter */
 	double dlo, dhi;       /* REAL bounds */
 	aoi_cli_call call;
 };
@@ -130,9 +133,20 @@ struct aoi_cli_opt {
 #define AOI_CLI_OPT_REAL(k, n, p, l, h) \
 	{ .name = (n), .key = (k), .kind = AOI_CLI_REAL, .out = AOI_CLI_PTR(double, p), \
 	  .dlo = (l), .dhi = (h) }
-#define AOI_CLI_OPT_SIZE(k, n, w, h) \
+/* "WxH"; the _IN form with each side in l..h ("--size: from 16x16 to
+ * 16384x16384" otherwise) */
+#define AOI_CLI_OPT_SIZE_IN(k, n, w, h, l, hh) \
 	{ .name = (n), .key = (k), .kind = AOI_CLI_SIZE, .out = AOI_CLI_PTR(int, w), \
-	  .out2 = AOI_CLI_PTR(int, h) }
+	  .out2 = AOI_CLI_PTR(int, h), .lo = (l), .hi = (hh) }
+#define AOI_CLI_OPT_SIZE(k, n, w, h) AOI_CLI_OPT_SIZE_IN(k, n, w, h, 0, 0)
+/* "LO:HI" or V for -V:V (aoi_cli_parse_range) into two doubles */
+#define AOI_CLI_OPT_RANGE(k, n, pl, ph) \
+	{ .name = (n), .key = (k), .kind = AOI_CLI_RANGE, .out = AOI_CLI_PTR(double, pl), \
+	  .out2 = AOI_CLI_PTR(double, ph) }
+/* "LO:HI", whole numbers with l <= LO <= HI <= h, into two ints */
+#define AOI_CLI_OPT_INT_RANGE(k, n, pl, ph, l, h) \
+	{ .name = (n), .key = (k), .kind = AOI_CLI_INT_RANGE, .out = AOI_CLI_PTR(int, pl), \
+	  .out2 = AOI_CLI_PTR(int, ph), .lo = (l), .hi = (h) }
 /* fn(ctx, opt, value, err) with opt->lo = v */
 #define AOI_CLI_OPT_CALL(k, n, fn, v) \
 	{ .name = (n), .key = (k), .kind = AOI_CLI_CALL, .has_arg = 1, .call = (fn), .lo = (v) }
@@ -176,6 +190,9 @@ int aoi_cli_parse(const aoi_cli_parser *p, int argc, char **argv, int *first);
 
 /* An option as its messages name it: "--batch", or "-n" without a long name. */
 const char *aoi_cli_opt_name(const aoi_cli_opt *opt, char *buf, size_t size);
+/* 1 when opt's long name (or, without one, its letter) is a word of the
+ * space-separated list `names` (an admit callback's test), else 0. */
+int aoi_cli_opt_in(const aoi_cli_opt *opt, const char *names);
 
 /* A progress line on stderr, redrawn in place when stderr is a terminal and
  * silent otherwise (so that logs of cron jobs stay clean). */

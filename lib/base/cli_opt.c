@@ -12,7 +12,7 @@ static int takes_value(const aoi_cli_opt *o)
 {
 	switch (o->kind) {
 	case AOI_CLI_STR: case AOI_CLI_INT: case AOI_CLI_LONG: case AOI_CLI_REAL:
-	case AOI_CLI_SIZE:
+	case AOI_CLI_SIZE: case AOI_CLI_RANGE: case AOI_CLI_INT_RANGE:
 		return 1;
 	case AOI_CLI_CALL:
 		return o->has_arg;
@@ -68,6 +68,45 @@ const char *aoi_cli_opt_name(const aoi_cli_opt *opt, char *buf, size_t size)
 	return buf;
 }
 
+int aoi_cli_opt_in(const aoi_cli_opt *opt, const char *names)
+{
+	char letter[2] = { (char)opt->key, '\0' };
+	const char *name = opt->name ? opt->name : letter;
+	size_t len = strlen(name);
+
+	for (const char *p = names; (p = strstr(p, name)) != NULL; p += len)
+		if ((p == names || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+			return 1;
+	return 0;
+}
+
+static int store_size(const aoi_cli_opt *o, const char *name, const char *arg, aoi_error *err)
+{
+	int *w = o->out, *h = o->out2;
+
+	if (aoi_cli_parse_size(name, arg, w, h, err) < 0)
+		return -1;
+	if (o->hi && (*w < o->lo || *h < o->lo || *w > o->hi || *h > o->hi))
+		return aoi_error_set(err, AOI_EINVAL, "", 0, "%s: from %ldx%ld to %ldx%ld", name,
+				     o->lo, o->lo, o->hi, o->hi);
+	return 0;
+}
+
+static int store_int_range(const aoi_cli_opt *o, const char *name, const char *arg,
+			   aoi_error *err)
+{
+	double l, h;
+
+	if (aoi_cli_parse_range(name, arg, &l, &h, err) < 0)
+		return -1;
+	if (l < o->lo || h > o->hi || l != (int)l || h != (int)h)
+		return aoi_error_set(err, AOI_EINVAL, "", 0,
+				     "%s: want LO:HI with %ld <= LO <= HI <= %ld", name, o->lo, o->hi);
+	*(int *)o->out = (int)l;
+	*(int *)o->out2 = (int)h;
+	return 0;
+}
+
 /* One option's value into place: 0, -1 with err, or AOI_CLI_DONE. */
 static int store(const aoi_cli_parser *p, const aoi_cli_opt *o, const char *arg,
 		 aoi_error *err)
@@ -86,7 +125,9 @@ static int store(const aoi_cli_parser *p, const aoi_cli_opt *o, const char *arg,
 		return 0;
 	case AOI_CLI_LONG: return aoi_cli_parse_int(name, arg, o->lo, o->hi, o->out, err);
 	case AOI_CLI_REAL: return aoi_cli_parse_double(name, arg, o->dlo, o->dhi, o->out, err);
-	case AOI_CLI_SIZE: return aoi_cli_parse_size(name, arg, o->out, o->out2, err);
+	case AOI_CLI_SIZE: return store_size(o, name, arg, err);
+	case AOI_CLI_RANGE: return aoi_cli_parse_range(name, arg, o->out, o->out2, err);
+	case AOI_CLI_INT_RANGE: return store_int_range(o, name, arg, err);
 	case AOI_CLI_CALL: return o->call(p->ctx, o, arg, err);
 	default: return aoi_error_set(err, AOI_EINVAL, NULL, 0, "%s: not an option", name);
 	}

@@ -65,6 +65,10 @@ int aoi_worker_run(const aoi_worker_opts *o, aoi_worker_fn fn, void *ctx,
  * at name:line and nothing after it is published. *n counts them. */
 int aoi_worker_publish_file(const char *url, const char *queue, FILE *in,
 			    const char *name, long *n, aoi_error *err);
+/* The same for the file at path ("-" or NULL: standard input, named
+ * "stdin" in messages). */
+int aoi_worker_publish_path(const char *url, const char *queue, const char *path, long *n,
+			    aoi_error *err);
 
 /* Write messages of `queue` to out as JSON lines, acking each once it is
  * written and flushed; stop after max (0: no limit), after `idle` seconds
