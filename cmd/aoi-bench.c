@@ -77,8 +77,31 @@ static int set_choice(void *ctx, const aoi_cli_opt *opt, const char *arg, aoi_er
 	return 0;
 }
 
-static int parse_options(opts *o, int argc, char **argv, int *first)
+static int check_options(const opts *o)
 {
+	if (!o->arch == !o->model)
+		return aoi_cli_usage_error(prog, "give one of --arch NAME or --model FILE");
+	if (o->model && o->classes)
+		return aoi_cli_usage_error(prog, "--classes goes with --arch, not --model");
+	if (o->layers + o->train + !!o->pipeline > 1)
+		return aoi_cli_usage_error(prog, "--layers, --train and --pipeline do not go together");
+	if ((o->rules || o->mask_dir || o->limit) && !o->pipeline)
+		return aoi_cli_usage_error(prog, "--rules, --mask-dir and --limit go with --pipeline");
+	if (o->pipeline && o->batch != 1)
+		return aoi_cli_usage_error(prog, "--pipeline runs one image at a time: no --batch");
+	if (o->stages && !o->layers)
+		return aoi_cli_usage_error(prog, "--stages goes with --layers");
+	if (o->dataset_size && !o->train)
+		return aoi_cli_usage_error(prog, "--dataset-size goes with --train");
+	if (o->arch && !aoi_arch_find(o->arch))
+		return aoi_cli_usage_error(prog, "unknown architecture '%s' (man aoi-model.5 lists them)",
+					   o->arch);
+	return AOI_CLI_GO;
+}
+
+static int parse(void *ctx, int argc, char **argv)
+{
+	opts *o = ctx;
 	const aoi_cli_opt table[] = {
 		AOI_CLI_OPT_STR('a', "arch", &o->arch),
 		AOI_CLI_OPT_STR('m', "model", &o->model),
@@ -107,44 +130,12 @@ static int parse_options(opts *o, int argc, char **argv, int *first)
 		AOI_CLI_OPT_END,
 	};
 	aoi_cli_parser p = { .prog = prog, .usage = usage_text, .opts = table, .ctx = o,
-			     .getopt_says = 1 };
-
-	return aoi_cli_parse(&p, argc, argv, first);
-}
-
-static int check_options(const opts *o)
-{
-	if (!o->arch == !o->model)
-		return aoi_cli_usage_error(prog, "give one of --arch NAME or --model FILE");
-	if (o->model && o->classes)
-		return aoi_cli_usage_error(prog, "--classes goes with --arch, not --model");
-	if (o->layers + o->train + !!o->pipeline > 1)
-		return aoi_cli_usage_error(prog, "--layers, --train and --pipeline do not go together");
-	if ((o->rules || o->mask_dir || o->limit) && !o->pipeline)
-		return aoi_cli_usage_error(prog, "--rules, --mask-dir and --limit go with --pipeline");
-	if (o->pipeline && o->batch != 1)
-		return aoi_cli_usage_error(prog, "--pipeline runs one image at a time: no --batch");
-	if (o->stages && !o->layers)
-		return aoi_cli_usage_error(prog, "--stages goes with --layers");
-	if (o->dataset_size && !o->train)
-		return aoi_cli_usage_error(prog, "--dataset-size goes with --train");
-	if (o->arch && !aoi_arch_find(o->arch))
-		return aoi_cli_usage_error(prog, "unknown architecture '%s' (man aoi-model.5 lists them)",
-					   o->arch);
-	return AOI_CLI_GO;
-}
-
-static int parse(void *ctx, int argc, char **argv)
-{
-	opts *o = ctx;
+			     .getopt_says = 1, .too_many = "unexpected argument '%s'" };
 	int first, rc;
 
 	aoi_bench_opts_init(o);
-	if ((rc = parse_options(o, argc, argv, &first)) != AOI_CLI_GO)
-		return rc;
-	if (first < argc)
-		return aoi_cli_usage_error(prog, "unexpected argument '%s'", argv[first]);
-	return check_options(o);
+	rc = aoi_cli_parse(&p, argc, argv, &first);
+	return rc != AOI_CLI_GO ? rc : check_options(o);
 }
 
 static int run(void *ctx, aoi_error *err)

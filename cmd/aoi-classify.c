@@ -51,8 +51,7 @@ static int parse(void *ctx, int argc, char **argv)
 		AOI_CLI_OPT_ROOT(&o->root),
 		AOI_CLI_OPT_STR('o', "output", &o->output),
 		AOI_CLI_OPT_FLAG('q', "quiet", &o->quiet),
-		AOI_CLI_OPT_HELP('h'),
-		AOI_CLI_OPT_VERSION('V'),
+		AOI_CLI_OPT_HELP_VERSION,
 		AOI_WORKER_CLI_OPTS(&o->queue),
 		AOI_CLI_OPT_END,
 	};

@@ -98,7 +98,8 @@ static int set_part(void *ctx, const aoi_cli_opt *opt, const char *v, aoi_error 
 	return parse_pair("--stage", v, '/', 1, &a->stage, &a->stages, err);
 }
 
-static int parse_options(args *a, int argc, char **argv, int *first)
+/* The options into a, the operand into a->dataset. */
+static int parse_options(args *a, int argc, char **argv)
 {
 	const aoi_cli_opt table[] = {
 		AOI_CLI_OPT_STR('m', "model", &a->model),
@@ -117,13 +118,17 @@ static int parse_options(args *a, int argc, char **argv, int *first)
 		AOI_WORKER_CLI_OPTS(&a->queue),
 		AOI_CLI_OPT_CALL(0, "stage", set_part, 0),
 		AOI_CLI_OPT_CALL(0, "nodes", set_part, 1),
-		AOI_CLI_OPT_HELP('h'),
-		AOI_CLI_OPT_VERSION('V'),
+		AOI_CLI_OPT_HELP_VERSION,
 		AOI_CLI_OPT_END,
 	};
 	aoi_cli_parser p = { .prog = prog, .usage = usage_text, .opts = table, .ctx = a };
 
-	return aoi_cli_parse(&p, argc, argv, first);
+	memset(a, 0, sizeof(*a));
+	a->batch = 4;
+	a->overlap = -1;
+	a->tile = -1;
+	a->node_a = a->node_b = -1;
+	return aoi_cli_parse_dataset(&p, argc, argv, &a->dataset);
 }
 
 /* --stage and --nodes: AOI_CLI_GO, or the exit status. */
@@ -154,18 +159,10 @@ static int parse(void *ctx, int argc, char **argv)
 {
 	args *a = ctx;
 	aoi_error err;
-	int first, rc;
+	int rc = parse_options(a, argc, argv);
 
-	memset(a, 0, sizeof(*a));
-	a->batch = 4;
-	a->overlap = -1;
-	a->tile = -1;
-	a->node_a = a->node_b = -1;
-	if ((rc = parse_options(a, argc, argv, &first)) != AOI_CLI_GO)
+	if (rc != AOI_CLI_GO)
 		return rc;
-	if (first + 1 < argc)
-		return aoi_cli_usage_error(prog, "one dataset at most");
-	a->dataset = first < argc ? argv[first] : NULL;
 	if (!a->model)
 		return aoi_cli_usage_error(prog, "-m MODEL is required");
 	if (aoi_worker_check_opts(&a->queue, !!a->dataset, "DATASET", &err) < 0)

@@ -55,8 +55,7 @@ static int parse(void *ctx, int argc, char **argv)
 		AOI_CLI_OPT_STR('p', "plot", &o->plot),
 		AOI_CLI_OPT_STR('l', "log", &o->log),
 		AOI_CLI_OPT_STR('o', "output", &o->output),
-		AOI_CLI_OPT_HELP('h'),
-		AOI_CLI_OPT_VERSION('V'),
+		AOI_CLI_OPT_HELP_VERSION,
 		AOI_CLI_OPT_END,
 	};
 	aoi_cli_parser p = { .prog = prog, .usage = usage_text, .opts = table,

@@ -95,7 +95,8 @@ static int set_kind(void *ctx, const aoi_cli_opt *opt, const char *v, aoi_error 
 	return 0;
 }
 
-static int parse_options(args *a, int argc, char **argv, int *first)
+/* The options into a, the operand into a->dataset. */
+static int parse_options(args *a, int argc, char **argv)
 {
 	const aoi_cli_opt table[] = {
 		AOI_CLI_OPT_STR('a', "arch", &a->arch),
@@ -137,26 +138,22 @@ static int parse_options(args *a, int argc, char **argv, int *first)
 		AOI_CLI_OPT_STR(0, "init", &a->init),
 		AOI_CLI_OPT_STR(0, "freeze", &a->freeze),
 		AOI_CLI_OPT_STR(0, "log", &a->log),
-		AOI_CLI_OPT_HELP('h'),
-		AOI_CLI_OPT_VERSION('V'),
+		AOI_CLI_OPT_HELP_VERSION,
 		AOI_CLI_OPT_END,
 	};
 	aoi_cli_parser p = { .prog = prog, .usage = usage_text, .opts = table, .ctx = a };
 
-	return aoi_cli_parse(&p, argc, argv, first);
+	aoi_train_setup_opts_init(a);
+	return aoi_cli_parse_dataset(&p, argc, argv, &a->dataset);
 }
 
 static int parse(void *ctx, int argc, char **argv)
 {
 	args *a = ctx;
-	int first, rc;
+	int rc = parse_options(a, argc, argv);
 
-	aoi_train_setup_opts_init(a);
-	if ((rc = parse_options(a, argc, argv, &first)) != AOI_CLI_GO)
+	if (rc != AOI_CLI_GO)
 		return rc;
-	if (first + 1 < argc)
-		return aoi_cli_usage_error(prog, "one dataset at most");
-	a->dataset = first < argc ? argv[first] : NULL;
 	if (!a->output)
 		return aoi_cli_usage_error(prog, "-o MODEL is required");
 	if (!a->arch && !a->resume)

@@ -155,6 +155,8 @@ struct aoi_cli_opt {
 	{ .name = (n), .key = (k), .kind = AOI_CLI_CALL, .call = (fn) }
 #define AOI_CLI_OPT_HELP(k) { .name = "help", .key = (k), .kind = AOI_CLI_HELP }
 #define AOI_CLI_OPT_VERSION(k) { .name = "version", .key = (k), .kind = AOI_CLI_VERSION }
+/* -h, --help and -V, --version, as most programs answer them */
+#define AOI_CLI_OPT_HELP_VERSION AOI_CLI_OPT_HELP('h'), AOI_CLI_OPT_VERSION('V')
 #define AOI_CLI_OPT_END { .kind = AOI_CLI_END }
 
 /* The options several programs share, with the same names, letters and
@@ -180,6 +182,10 @@ typedef struct aoi_cli_parser {
 	const char *context;
 	int getopt_says;
 	const char *then;
+	/* When set: more than max_operands operands are a usage error with
+	 * this message (its %s, if any, the first operand too many). */
+	const char *too_many;
+	int max_operands;
 } aoi_cli_parser;
 
 /* Parse the options of argv; the operands are then argv[*first..argc-1]
@@ -187,6 +193,12 @@ typedef struct aoi_cli_parser {
  * status: AOI_EXIT_OK when --help, --version or an AOI_CLI_DONE option
  * answered on stdout, AOI_EXIT_USAGE after the message on stderr. */
 int aoi_cli_parse(const aoi_cli_parser *p, int argc, char **argv, int *first);
+
+/* aoi_cli_parse for a program that reads one dataset: at most one operand
+ * ("one dataset at most" otherwise), *dataset that one or NULL (standard
+ * input). */
+int aoi_cli_parse_dataset(const aoi_cli_parser *p, int argc, char **argv,
+			  const char **dataset);
 
 /* An option as its messages name it: "--batch", or "-n" without a long name. */
 const char *aoi_cli_opt_name(const aoi_cli_opt *opt, char *buf, size_t size);

@@ -195,5 +195,20 @@ int aoi_cli_parse(const aoi_cli_parser *p, int argc, char **argv, int *first)
 	free(lo);
 	free(shorts);
 	*first = optind;
+	if (rc == AOI_CLI_GO && p->too_many && argc - optind > p->max_operands)
+		rc = aoi_cli_usage_error(p->prog, p->too_many, argv[optind + p->max_operands]);
+	return rc;
+}
+
+int aoi_cli_parse_dataset(const aoi_cli_parser *p, int argc, char **argv,
+			  const char **dataset)
+{
+	aoi_cli_parser one = *p;
+	int first, rc;
+
+	one.too_many = "one dataset at most";
+	one.max_operands = 1;
+	rc = aoi_cli_parse(&one, argc, argv, &first);
+	*dataset = first < argc ? argv[first] : NULL;
 	return rc;
 }

@@ -91,15 +91,24 @@ int aoi_datatool_stats(const aoi_datatool *t, int table, aoi_error *err)
 	return rc;
 }
 
+/* The dataset, and a progress line over its records. */
+static int load_counted(aoi_dataset *ds, const aoi_datatool *t, aoi_progress *p,
+			const char *label, aoi_error *err)
+{
+	if (load(ds, t, err) != 0)
+		return -1;
+	aoi_progress_init(p, label, (long)aoi_dataset_size(ds));
+	return 0;
+}
+
 int aoi_datatool_hash(const aoi_datatool *t, aoi_error *err)
 {
 	aoi_dataset ds;
 	aoi_fingerprint fp;
 	aoi_progress progress;
 
-	if (load(&ds, t, err) != 0)
+	if (load_counted(&ds, t, &progress, "hash", err) != 0)
 		return -1;
-	aoi_progress_init(&progress, "hash", (long)aoi_dataset_size(&ds));
 	int rc = aoi_hash_dataset(ds.records, ds.base, &progress, &fp, err);
 	aoi_progress_end(&progress);
 	if (rc != 0)
@@ -114,12 +123,10 @@ int aoi_datatool_render(const aoi_datatool *t, const char *dir, aoi_error *err)
 {
 	aoi_dataset ds;
 	aoi_progress progress;
-	int rc;
 
-	if (load(&ds, t, err) != 0)
+	if (load_counted(&ds, t, &progress, "render", err) != 0)
 		return -1;
-	aoi_progress_init(&progress, "render", (long)aoi_dataset_size(&ds));
-	rc = aoi_render_dataset(&ds, dir, &progress, err);
+	int rc = aoi_render_dataset(&ds, dir, &progress, err);
 	aoi_progress_end(&progress);
 	if (rc == 0)
 		rc = aoi_datatool_write(t->out, ds.records, err);
