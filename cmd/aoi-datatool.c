@@ -4,7 +4,6 @@
  * (data/datatool.h, formats/formats.h, queue/worker.h); this file reads
  * the options and returns the exit code. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/cli.h"
@@ -196,7 +195,7 @@ static const command commands[] = {
 };
 
 /* --split (import's split, and a filter) and the other filters; opt->lo
- * is the field, AOI_FILTER_NFIELDS for none. */
+ * is the field. */
 static int set_filter(void *ctx, const aoi_cli_opt *opt, const char *arg, aoi_error *err)
 {
 	opts *o = ctx;
