@@ -1,7 +1,8 @@
 /* test_bench_report.c: aoi-bench's JSON lines carry the figures derived
  * from the timings (rate, speedup, efficiency, peak share, cost, target),
  * leave out what was not measured, and the tables line up; the layer, stage
- * and pipeline reports add up their nodes. */
+ * and pipeline reports add up their nodes; aoi_bench_run (bench.h) writes
+ * one line a thread count, a layer line a node. */
 #include "check.h"
 
 #include <stdio.h>
@@ -11,7 +12,7 @@
 
 #include "bench/bench_report.h"
 
-static char text[16384];
+static char text[1 << 18];
 
 /* The report's stream read back into text. */
 static const char *read_back(FILE *f)
@@ -119,10 +120,34 @@ static void test_stages_and_pipeline(void)
 	json_decref(p);
 }
 
+static void test_whole_run(void)
+{
+	aoi_bench_opts o;
+	aoi_error err;
+	FILE *f = tmpfile();
+
+	aoi_bench_opts_init(&o);
+	o.arch = "mbv2-cls-s", o.width = o.height = 32, o.runs = 1, o.warmup = 0;
+	o.peak_size = 0, o.nthreads = 1, o.threads[0] = 1;
+	CHECK_MSG(aoi_bench_run(&o, f, &err) == 0, "%s", err.msg);
+	o.layers = 1, o.stages = 2;
+	CHECK_MSG(aoi_bench_run(&o, f, &err) == 0, "%s", err.msg);
+	read_back(f);
+	CHECK(strstr(text, "{\"net\":\"mbv2-cls-s\",\"mode\":\"infer\",\"task\":"
+			   "\"classification\",\"width\":32,\"height\":32,") == text);
+	CHECK(strstr(text, "\"mode\":\"layer\"") != NULL);
+	CHECK(strstr(text, "\"mode\":\"stages\"") != NULL);
+	o.arch = "no-such-net";
+	CHECK(aoi_bench_run(&o, stdout, &err) == -1);
+	o.arch = NULL, o.model = "/nonexistent.aoim";
+	CHECK(aoi_bench_run(&o, stdout, &err) == -1);
+}
+
 int main(void)
 {
 	test_infer_json();
 	test_train_table();
 	test_stages_and_pipeline();
+	test_whole_run();
 	return check_done();
 }

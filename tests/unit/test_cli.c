@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "base/cli.h"
 
@@ -74,7 +75,8 @@ static int parse(opts *o, const char *const *words, int *first, int getopt_says,
 		AOI_CLI_OPT_VERSION('V'),
 		AOI_CLI_OPT_END,
 	};
-	aoi_cli_parser p = { "prog", "Usage: prog\n", table, o, admit, NULL, getopt_says, NULL };
+	aoi_cli_parser p = { .prog = "prog", .usage = "Usage: prog\n", .opts = table, .ctx = o,
+			     .admit = admit, .getopt_says = getopt_says };
 	int argc = 0, rc;
 
 	for (; words[argc]; argc++)
@@ -197,11 +199,80 @@ static void check_stop_flag(void)
 	CHECK_INT(*stop, 1);
 }
 
+static void test_opt_in(void)
+{
+	aoi_cli_opt root = AOI_CLI_OPT_STR(0, "root", NULL), n = AOI_CLI_OPT_CALL('n', NULL, NULL, 0);
+
+	CHECK(aoi_cli_opt_in(&root, "root out"));
+	CHECK(aoi_cli_opt_in(&root, "out root"));
+	CHECK(!aoi_cli_opt_in(&root, "roots out"));
+	CHECK(!aoi_cli_opt_in(&root, ""));
+	CHECK(aoi_cli_opt_in(&n, "root n seed"));
+	CHECK(!aoi_cli_opt_in(&n, "root seed"));
+}
+
+/* main()'s frame in a child: the exit status and what it wrote to stderr */
+static int frame_parse_rc;
+static int frame_run_rc;
+
+static int frame_parse(void *ctx, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	if (frame_parse_rc == AOI_EXIT_USAGE)
+		return aoi_cli_usage_error("prog", "bad");
+	return frame_parse_rc;
+}
+
+static int frame_run(void *ctx, aoi_error *err)
+{
+	(void)ctx;
+	if (frame_run_rc < 0)
+		return aoi_error_set(err, AOI_EINVAL, "f.jsonl", 3, "broken");
+	return frame_run_rc;
+}
+
+static int run_frame(int parse_rc, int run_rc)
+{
+	const aoi_cli_prog p = { "prog", frame_parse, frame_run };
+	char *argv[] = { "prog", NULL };
+	FILE *cap = tmpfile();
+	int status = -1;
+
+	frame_parse_rc = parse_rc, frame_run_rc = run_rc;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fileno(cap), STDERR_FILENO);
+		_exit(aoi_cli_main(&p, NULL, 1, argv));
+	}
+	waitpid(pid, &status, 0);
+	rewind(cap);
+	errbuf[fread(errbuf, 1, sizeof errbuf - 1, cap)] = '\0';
+	fclose(cap);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_main_frame(void)
+{
+	setenv("OMP_WAIT_POLICY", "passive", 1); /* no re-exec of the test */
+	CHECK_INT(run_frame(AOI_CLI_GO, 0), AOI_EXIT_OK);
+	CHECK_STR(err_text(), "");
+	CHECK_INT(run_frame(AOI_CLI_GO, -1), AOI_EXIT_FAILURE);
+	CHECK_STR(err_text(), "prog: error (at f.jsonl:3): broken\n");
+	CHECK_INT(run_frame(AOI_CLI_GO, AOI_EXIT_USAGE), AOI_EXIT_USAGE); /* run said why */
+	CHECK_STR(err_text(), "");
+	CHECK_INT(run_frame(AOI_EXIT_USAGE, 0), AOI_EXIT_USAGE);
+	CHECK(strstr(err_text(), "prog: bad\nTry 'prog --help'") == err_text());
+	CHECK_INT(run_frame(AOI_EXIT_OK, -1), AOI_EXIT_OK); /* --help: run is not called */
+}
+
 int main(void)
 {
 	check_values();
 	check_errors();
 	check_answers();
 	check_stop_flag();
+	test_opt_in();
+	test_main_frame();
 	return check_done();
 }
