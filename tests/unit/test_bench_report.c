@@ -17,9 +17,7 @@ static char text[1 << 18];
 /* The report's stream read back into text. */
 static const char *read_back(FILE *f)
 {
-	rewind(f);
-	size_t n = fread(text, 1, sizeof text - 1, f);
-	text[n] = '\0';
+	check_text_of(f, text, sizeof text);
 	fclose(f);
 	return text;
 }

@@ -17,9 +17,7 @@ static char dir[] = "/tmp/aoi-test-datatool.XXXXXX";
 /* What the stream holds, in text; closes it. */
 static const char *read_back(FILE *f)
 {
-	rewind(f);
-	size_t n = fread(text, 1, sizeof text - 1, f);
-	text[n] = '\0';
+	check_text_of(f, text, sizeof text);
 	fclose(f);
 	return text;
 }
@@ -147,8 +145,6 @@ int main(void)
 	test_stats_hash();
 	test_errors_and_validate();
 	test_render();
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	CHECK(check_remove_dir(dir) == 0);
 	return check_done();
 }

@@ -61,8 +61,6 @@ int main(void)
 	CHECK(mkdtemp(dir) != NULL);
 	test_table();
 	test_round_trip();
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	CHECK(check_remove_dir(dir) == 0);
 	return check_done();
 }

@@ -59,15 +59,6 @@ static int make_files(void)
 	return 0;
 }
 
-/* The text a stream holds, in buf. */
-static const char *text_of(FILE *f, char *buf, size_t size)
-{
-	rewind(f);
-	size_t n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	return buf;
-}
-
 static aoi_infer *open_infer(aoi_infer_loaded *l, int batch)
 {
 	aoi_infer_opts o;
@@ -114,18 +105,18 @@ static void test_file(int keep_going)
 	char buf[8192];
 
 	int rc = inf ? aoi_infer_io_file(&io, &err) : -1;
-	const char *t = text_of(out, buf, sizeof buf);
+	const char *t = check_text_of(out, buf, sizeof buf);
 	CHECK(strncmp(t, "{\"id\":\"a\"", 9) == 0 && strstr(t, "\"pred\":{") != NULL);
 	if (keep_going) {
 		CHECK_INT(rc, 0);
 		CHECK(strstr(t, "\n{\"id\":\"c\"") != NULL);
-		CHECK(strstr(text_of(notes, buf, sizeof buf), "p: warning (at ") == buf);
+		CHECK(strstr(check_text_of(notes, buf, sizeof buf), "p: warning (at ") == buf);
 		CHECK(strstr(buf, "d.jsonl:2): ") != NULL && strstr(buf, "(skipped)\n") != NULL);
 	} else {
 		CHECK_INT(rc, -1);
 		CHECK(strstr(t, "\"c\"") == NULL); /* nothing after the bad record */
 		CHECK_INT(err.line, 2);
-		CHECK_STR(text_of(notes, buf, sizeof buf), "");
+		CHECK_STR(check_text_of(notes, buf, sizeof buf), "");
 	}
 	fclose(out), fclose(notes);
 	aoi_infer_free(inf);
@@ -194,7 +185,7 @@ static void test_stages(void)
 	CHECK(stage(1, NULL, mid, 1) == 0);
 	rewind(mid);
 	CHECK(stage(2, mid, two, 0) == 0);
-	CHECK_STR(text_of(two, b, sizeof b), text_of(one, a, sizeof a));
+	CHECK_STR(check_text_of(two, b, sizeof b), check_text_of(one, a, sizeof a));
 	fclose(one), fclose(mid), fclose(two);
 }
 
@@ -208,8 +199,6 @@ int main(void)
 		test_record();
 		test_stages();
 	}
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
+	CHECK(check_remove_dir(dir) == 0);
 	return check_done();
 }
