@@ -261,24 +261,13 @@ static int parse_options(opts *o, int argc, char **argv, int *first)
 static int parse(void *ctx, int argc, char **argv)
 {
 	opts *o = ctx;
-	int first, rc;
+	const void *cmd;
+	int first, rc = aoi_cli_command(prog, usage_text, argc, argv, commands,
+					sizeof commands / sizeof commands[0], sizeof commands[0], &cmd);
 
-	if (argc < 2)
-		return aoi_cli_usage_error(prog, "missing command");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage_text, stdout);
-		return AOI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0) {
-		aoi_cli_version(prog);
-		return AOI_EXIT_OK;
-	}
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0] && !o->cmd; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			o->cmd = &commands[i];
-	if (!o->cmd)
-		return aoi_cli_usage_error(prog, argv[1][0] == '-' ? "unknown option '%s'"
-								   : "unknown command '%s'", argv[1]);
+	if (rc != AOI_CLI_GO)
+		return rc;
+	o->cmd = cmd;
 	if ((rc = parse_options(o, argc - 1, argv + 1, &first)) != AOI_CLI_GO)
 		return rc;
 	o->args = argv + 1 + first;

@@ -200,6 +200,15 @@ int aoi_cli_parse(const aoi_cli_parser *p, int argc, char **argv, int *first);
 int aoi_cli_parse_dataset(const aoi_cli_parser *p, int argc, char **argv,
 			  const char **dataset);
 
+/* Programs of commands (PROG COMMAND [OPTION]...): the entry of the
+ * program's command table (count entries of `size` bytes, each beginning
+ * with its name as a const char *) that argv[1] names, into *cmd.
+ * AOI_CLI_GO; AOI_EXIT_OK when argv[1] is --help, -h or --version and the
+ * answer is on stdout; AOI_EXIT_USAGE after "missing command", "unknown
+ * command 'x'" or "unknown option '-x'". */
+int aoi_cli_command(const char *prog, const char *usage, int argc, char **argv,
+		    const void *table, size_t count, size_t size, const void **cmd);
+
 /* An option as its messages name it: "--batch", or "-n" without a long name. */
 const char *aoi_cli_opt_name(const aoi_cli_opt *opt, char *buf, size_t size);
 /* 1 when opt's long name (or, without one, its letter) is a word of the

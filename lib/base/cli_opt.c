@@ -212,3 +212,28 @@ int aoi_cli_parse_dataset(const aoi_cli_parser *p, int argc, char **argv,
 	*dataset = first < argc ? argv[first] : NULL;
 	return rc;
 }
+
+int aoi_cli_command(const char *prog, const char *usage, int argc, char **argv,
+		    const void *table, size_t count, size_t size, const void **cmd)
+{
+	*cmd = NULL;
+	if (argc < 2)
+		return aoi_cli_usage_error(prog, "missing command");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, stdout);
+		return AOI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		aoi_cli_version(prog);
+		return AOI_EXIT_OK;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const void *entry = (const char *)table + i * size;
+		if (strcmp(argv[1], *(const char *const *)entry) == 0) {
+			*cmd = entry;
+			return AOI_CLI_GO;
+		}
+	}
+	return aoi_cli_usage_error(prog, argv[1][0] == '-' ? "unknown option '%s'"
+							   : "unknown command '%s'", argv[1]);
+}

@@ -266,6 +266,54 @@ static void test_main_frame(void)
 	CHECK_INT(run_frame(AOI_EXIT_OK, -1), AOI_EXIT_OK); /* --help: run is not called */
 }
 
+/* stderr (fd) into a file while a test calls; the text after */
+static FILE *cap_file;
+static int cap_saved;
+
+static void capture(int fd)
+{
+	cap_file = tmpfile();
+	fflush(NULL);
+	cap_saved = dup(fd);
+	dup2(fileno(cap_file), fd);
+}
+
+static const char *captured(int fd)
+{
+	fflush(NULL);
+	dup2(cap_saved, fd);
+	close(cap_saved);
+	check_text_of(cap_file, errbuf, sizeof errbuf);
+	fclose(cap_file);
+	return errbuf;
+}
+
+static void test_commands(void)
+{
+	static const struct cmd { const char *name; int n; } cmds[] = { { "hash", 1 }, { "stats", 2 } };
+	const void *c;
+	char *stats[] = { "prog", "stats", "-x", NULL }, *none[] = { "prog", NULL };
+	char *bad[] = { "prog", "nope", NULL }, *opt[] = { "prog", "-q", NULL };
+	char *help[] = { "prog", "-h", NULL };
+
+	CHECK_INT(aoi_cli_command("prog", "U\n", 3, stats, cmds, 2, sizeof cmds[0], &c), AOI_CLI_GO);
+	CHECK(c == &cmds[1]);
+	capture(STDERR_FILENO);
+	CHECK_INT(aoi_cli_command("prog", "U\n", 1, none, cmds, 2, sizeof cmds[0], &c), 2);
+	CHECK(strstr(captured(STDERR_FILENO), "prog: missing command\n") == errbuf);
+	capture(STDERR_FILENO);
+	CHECK_INT(aoi_cli_command("prog", "U\n", 2, bad, cmds, 2, sizeof cmds[0], &c), 2);
+	CHECK(strstr(captured(STDERR_FILENO), "prog: unknown command 'nope'\n") == errbuf);
+	CHECK(c == NULL);
+	capture(STDERR_FILENO);
+	CHECK_INT(aoi_cli_command("prog", "U\n", 2, opt, cmds, 2, sizeof cmds[0], &c), 2);
+	CHECK(strstr(captured(STDERR_FILENO), "prog: unknown option '-q'\n") == errbuf);
+	capture(STDOUT_FILENO);
+	CHECK_INT(aoi_cli_command("prog", "U\n", 2, help, cmds, 2, sizeof cmds[0], &c), 0);
+	captured(STDOUT_FILENO);
+	CHECK_STR(err_text(), "U\n");
+}
+
 int main(void)
 {
 	check_values();
@@ -273,6 +321,7 @@ int main(void)
 	check_answers();
 	check_stop_flag();
 	test_opt_in();
+	test_commands();
 	test_main_frame();
 	return check_done();
 }
