@@ -1,6 +1,7 @@
 /* kernels_direct.h: private to lib/nn. Direct stride-1 convolution (see
- * kernels_direct.c): pad the image once, pack the weights once, then run
- * register tiles of 16 pixels by 16 (or 4) output channels. */
+ * body_direct.h): pad the image once, pack the weights once, then run
+ * register tiles of a few vectors of pixels by a block of output channels,
+ * shaped for each kernel level's registers (isa.h). */
 #ifndef AOI_NN_KERNELS_DIRECT_H
 #define AOI_NN_KERNELS_DIRECT_H
 
