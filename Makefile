@@ -137,8 +137,13 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 check: have-deps
 	$(MAKE) --no-print-directory BUILD=build/check CFLAGS="$(SAN_FLAGS)" unit cli
 
+# The net's tests again at each kernel level below the CPU's best
+# (lib/nn/kernels/isa.h); test_nn_kernels runs every level itself.
+NN_TESTS := $(filter %/test_nn %/test_nn_grad %/test_nn_dense %/test_infer,$(UNIT_BIN))
 unit: $(UNIT_BIN) $(BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
+	@for l in $$($(BUILD)/tests/test_nn_kernels lower); do \
+		echo "AOI_ISA=$$l:"; AOI_ISA=$$l sh tests/run-unit.sh $(NN_TESTS) || exit 1; done
 
 cli: $(BIN)
 	@AOI_BIN=$(abspath $(BUILD)/bin) sh tests/run-cli.sh
