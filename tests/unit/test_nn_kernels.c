@@ -210,8 +210,43 @@ static void check_dw3(const aoi_kernels *K, int c, int h, int w)
 	free(x), free(wt), free(bias), free(y), free(work), free(ref);
 }
 
+/* The pointwise convolution by the own product, with bias and ReLU, and
+ * accumulating: ragged row blocks and pixel panels. */
+static void check_gemm(const aoi_kernels *K, int cin, int cout, int h, int w)
+{
+	aoi_rng rng;
+	size_t ny = (size_t)cout * h * w;
+	float *x, *wt, *bias, *y = malloc(sizeof(float) * ny), *packed, *work;
+	double *ref = malloc(sizeof(double) * ny), e;
+
+	aoi_rng_seed(&rng, 7);
+	x = randoms(&rng, (size_t)cin * h * w);
+	wt = randoms(&rng, (size_t)cout * cin);
+	bias = randoms(&rng, cout);
+	packed = malloc(sizeof(float) * K->gemm_packed_floats(cout, cin));
+	work = malloc(sizeof(float) * K->gemm_work_floats(cin, 2));
+	K->gemm_pack(wt, cout, cin, packed);
+	aoi_direct_out o = {y, cout, h, w, bias, AOI_ACT_RELU, 0.0f, 0};
+	K->gemm_conv1x1(packed, x, cin, &o, 2, work);
+	ref_conv(x, wt, bias, ref, cin, cout, h, w, 1, 0);
+	relu_ref(ref, ny);
+	e = rel_error(y, ref, ny);
+	CHECK_MSG(e < TOL, "%s pointwise %d->%d %dx%d: off by %g", K->name, cin, cout, h, w, e);
+	ref_conv(x, wt, NULL, ref, cin, cout, h, w, 1, 0);
+	for (size_t i = 0; i < ny; i++)
+		ref[i] += y[i];
+	o.accumulate = 1;
+	K->gemm_conv1x1(packed, x, cin, &o, 2, work);
+	e = rel_error(y, ref, ny);
+	CHECK_MSG(e < TOL, "%s pointwise accumulate %d->%d: off by %g", K->name, cin, cout, e);
+	free(x), free(wt), free(bias), free(y), free(packed), free(work), free(ref);
+}
+
 static void check_level(const aoi_kernels *K)
 {
+	check_gemm(K, 24, 144, 16, 16);
+	check_gemm(K, 37, 13, 9, 11);
+	check_gemm(K, 3, 2, 1, 5);
 	check_winograd(K, 16, 16, 19, 23, 3, 1);
 	check_winograd(K, 20, 13, 40, 70, 3, 1);  /* ragged channels, side-by-side tiles */
 	check_winograd(K, 24, 33, 9, 150, 3, 0);

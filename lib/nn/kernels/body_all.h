@@ -28,6 +28,7 @@ typedef int vfi __attribute__((vector_size(VW * sizeof(int))));
 #include "nn/kernels/body_misc.h"
 #include "nn/kernels/body_direct.h"
 #include "nn/kernels/body_winograd.h"
+#include "nn/kernels/body_gemm.h"
 
 const aoi_kernels ISA_TABLE = {
 	.built = 1,
@@ -50,6 +51,10 @@ const aoi_kernels ISA_TABLE = {
 	.direct_conv = direct_conv,
 	.direct_weight_grad = direct_weight_grad,
 	.direct_weight_grad3 = direct_weight_grad3,
+	.gemm_packed_floats = gemm_packed_floats,
+	.gemm_pack = gemm_pack,
+	.gemm_work_floats = gemm_work_floats,
+	.gemm_conv1x1 = gemm_conv1x1,
 	.winograd_filter_floats = winograd_filter_floats,
 	.winograd_filter = winograd_filter,
 	.winograd_work_floats = winograd_work_floats,

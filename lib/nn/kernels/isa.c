@@ -211,6 +211,27 @@ void aoi_nn_direct_weight_grad3(const float *xp, int cin, int hp, int wp,
 	aoi_nn_kernels()->direct_weight_grad3(xp, cin, hp, wp, dy, cout, oh, ow, d, dw);
 }
 
+size_t aoi_nn_gemm_packed_floats(int cout, int cin)
+{
+	return aoi_nn_kernels()->gemm_packed_floats(cout, cin);
+}
+
+void aoi_nn_gemm_pack(const float *w, int cout, int cin, float *packed)
+{
+	aoi_nn_kernels()->gemm_pack(w, cout, cin, packed);
+}
+
+size_t aoi_nn_gemm_work_floats(int cin, int threads)
+{
+	return aoi_nn_kernels()->gemm_work_floats(cin, threads);
+}
+
+void aoi_nn_gemm_conv1x1(const float *packed, const float *x, int cin,
+			 const aoi_direct_out *o, int threads, float *work)
+{
+	aoi_nn_kernels()->gemm_conv1x1(packed, x, cin, o, threads, work);
+}
+
 size_t aoi_nn_winograd_filter_floats(int cout, int cin, int k)
 {
 	return aoi_nn_kernels()->winograd_filter_floats(cout, cin, k);

@@ -61,6 +61,11 @@ typedef struct aoi_kernels {
 	void (*direct_weight_grad3)(const float *xp, int cin, int hp, int wp,
 				    const float *dy, int cout, int oh, int ow, int d,
 				    float *dw);
+	size_t (*gemm_packed_floats)(int cout, int cin);
+	void (*gemm_pack)(const float *w, int cout, int cin, float *packed);
+	size_t (*gemm_work_floats)(int cin, int threads);
+	void (*gemm_conv1x1)(const float *packed, const float *x, int cin,
+			     const aoi_direct_out *o, int threads, float *work);
 	/* kernels_winograd.h */
 	size_t (*winograd_filter_floats)(int cout, int cin, int k);
 	void (*winograd_filter)(const float *w, int cout, int cin, int k, int transpose,
