@@ -22,6 +22,7 @@
 #include "eval/rules.h"
 #include "model/arch.h"
 #include "model/model.h"
+#include "nn/cpu.h"
 #include "nn/net.h"
 
 static const char *const prog = "aoi-bench";
@@ -274,9 +275,10 @@ static json_t *base_json(const bench_ctx *b, const char *mode)
 {
 	const opts *o = b->o;
 
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i}", "net", b->name, "mode", mode,
-			 "task", aoi_task_name(b->task), "width", o->width, "height", o->height,
-			 "batch", (int)o->batch, "threads", b->threads, "runs", (int)o->runs);
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s}", "net", b->name, "mode",
+			 mode, "task", aoi_task_name(b->task), "width", o->width, "height",
+			 o->height, "batch", (int)o->batch, "threads", b->threads, "runs",
+			 (int)o->runs, "kernels", aoi_nn_kernel_level());
 }
 
 static void put_real(json_t *j, const char *key, double v)
@@ -378,8 +380,9 @@ static int run_infer(bench_ctx *b, aoi_error *err)
 		b->base_rate = rate;
 	if (o->table) {
 		if (b->first)
-			printf("%s inference, batch %ld, %dx%d, %.3f GFLOP a run, %ld runs\n", b->name,
-			       o->batch, o->width, o->height, flops / 1e9, o->runs),
+			printf("%s inference, batch %ld, %dx%d, %.3f GFLOP a run, %ld runs, kernels %s\n",
+			       b->name, o->batch, o->width, o->height, flops / 1e9, o->runs,
+			       aoi_nn_kernel_level()),
 			table_rate_header(o, "threads");
 		table_rate_row(b, &st, rate, gflops);
 		return 0;
@@ -414,8 +417,8 @@ static void report_train(bench_ctx *b, const aoi_bench_stats *st, const double p
 		b->base_rate = rate;
 	if (o->table) {
 		if (b->first)
-			printf("%s training step, batch %ld, %dx%d, %ld runs\n", b->name, o->batch,
-			       o->width, o->height, o->runs),
+			printf("%s training step, batch %ld, %dx%d, %ld runs, kernels %s\n", b->name,
+			       o->batch, o->width, o->height, o->runs, aoi_nn_kernel_level()),
 			table_rate_header(o, "threads");
 		table_rate_row(b, st, rate, gflops);
 		printf("%8s forward %.1f ms, loss %.1f ms, backward %.1f ms, optimiser %.1f ms",
@@ -565,9 +568,11 @@ static int run_layers(bench_ctx *b, aoi_error *err)
 		total[0] += f[i], total[1] += t[i];
 	}
 	if (rc == 0 && b->o->table)
-		printf("%s layers, batch %ld, %dx%d, threads %d\n%5s %-14s %-12s %15s %10s %9s %7s %7s\n",
-		       b->name, b->o->batch, b->o->width, b->o->height, b->threads, "node",
-		       "kind", "block", "output", "MFLOP", "ms", "cumFL", "cumT");
+		printf("%s layers, batch %ld, %dx%d, threads %d, kernels %s\n"
+		       "%5s %-14s %-12s %15s %10s %9s %7s %7s\n",
+		       b->name, b->o->batch, b->o->width, b->o->height, b->threads,
+		       aoi_nn_kernel_level(), "node", "kind", "block", "output", "MFLOP", "ms",
+		       "cumFL", "cumT");
 	for (int i = 0; i < n && rc == 0; i++) {
 		aoi_net_node_info(b->net, i, &info);
 		cum[0] += f[i], cum[1] += t[i];
@@ -765,7 +770,7 @@ int main(int argc, char **argv)
 	if (rc > 0)
 		return rc;
 	aoi_error_clear(&err);
-	if (run(&o, &err) < 0)
+	if (aoi_nn_kernel_env_check(&err) < 0 || run(&o, &err) < 0)
 		return aoi_cli_close_stdout(prog, aoi_cli_fail(prog, &err));
 	return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
 }
