@@ -9,6 +9,7 @@
 #include "check.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "base/rng.h"
@@ -242,8 +243,51 @@ static void check_gemm(const aoi_kernels *K, int cin, int cout, int h, int w)
 	free(x), free(wt), free(bias), free(y), free(packed), free(work), free(ref);
 }
 
+/* The int8 pointwise convolution: its integer sums are exact, so it
+ * equals, up to float rounding (1e-6), the double product of the
+ * quantized values times the scales; quantizing rounds to nearest and
+ * clamps to [-127, 127]. */
+static void check_int8(const aoi_kernels *K, int cin, int cout, int h, int w)
+{
+	aoi_rng rng;
+	size_t px = (size_t)h * w, ny = (size_t)cout * px;
+	float *x, *bias, *y = malloc(sizeof(float) * ny), *scale = malloc(sizeof(float) * cout);
+	int8_t *xq = malloc((size_t)cin * px), *wq = malloc((size_t)cout * cin);
+	int16_t *packed = malloc(sizeof(int16_t) * K->q8_packed_shorts(cout, cin));
+	int16_t *work = malloc(sizeof(int16_t) * K->q8_work_shorts(cin, 2));
+	double *ref = malloc(sizeof(double) * ny), e;
+	const float sx = 0.01f;
+
+	aoi_rng_seed(&rng, 8);
+	x = randoms(&rng, (size_t)cin * px);
+	x[0] = 5.0f, x[1] = -5.0f, x[2] = 0.005f, x[3] = -0.015f; /* clamp, ties */
+	bias = randoms(&rng, cout);
+	for (size_t i = 0; i < (size_t)cout * cin; i++)
+		wq[i] = (int8_t)aoi_rng_range(&rng, -127, 128);
+	for (int co = 0; co < cout; co++)
+		scale[co] = sx * (0.001f + 0.0001f * co);
+	K->q8_quantize(x, (size_t)cin * px, sx, xq);
+	CHECK(xq[0] == 127 && xq[1] == -127 && xq[2] == 0 && xq[3] == -2);
+	K->q8_pack(wq, cout, cin, packed);
+	aoi_direct_out o = {y, cout, h, w, bias, AOI_ACT_RELU, 0.0f, 0};
+	K->q8_conv1x1(packed, xq, cin, scale, &o, 2, work);
+	for (int co = 0; co < cout; co++)
+		for (size_t p = 0; p < px; p++) {
+			long long s = 0;
+			for (int ci = 0; ci < cin; ci++)
+				s += (long long)wq[(size_t)co * cin + ci] * xq[(size_t)ci * px + p];
+			ref[(size_t)co * px + p] = fmax(0.0, (double)s * scale[co] + bias[co]);
+		}
+	e = rel_error(y, ref, ny);
+	CHECK_MSG(e < 1e-6, "%s int8 pointwise %d->%d: off by %g", K->name, cin, cout, e);
+	free(x), free(bias), free(y), free(scale), free(xq), free(wq), free(packed), free(work);
+	free(ref);
+}
+
 static void check_level(const aoi_kernels *K)
 {
+	check_int8(K, 37, 13, 9, 11);
+	check_int8(K, 64, 24, 16, 17);
 	check_gemm(K, 24, 144, 16, 16);
 	check_gemm(K, 37, 13, 9, 11);
 	check_gemm(K, 3, 2, 1, 5);

@@ -29,6 +29,7 @@ typedef int vfi __attribute__((vector_size(VW * sizeof(int))));
 #include "nn/kernels/body_direct.h"
 #include "nn/kernels/body_winograd.h"
 #include "nn/kernels/body_gemm.h"
+#include "nn/kernels/body_int8.h"
 
 const aoi_kernels ISA_TABLE = {
 	.built = 1,
@@ -55,6 +56,11 @@ const aoi_kernels ISA_TABLE = {
 	.gemm_pack = gemm_pack,
 	.gemm_work_floats = gemm_work_floats,
 	.gemm_conv1x1 = gemm_conv1x1,
+	.q8_packed_shorts = q8_packed_shorts,
+	.q8_work_shorts = q8_work_shorts,
+	.q8_pack = q8_pack,
+	.q8_quantize = q8_quantize,
+	.q8_conv1x1 = q8_conv1x1,
 	.winograd_filter_floats = winograd_filter_floats,
 	.winograd_filter = winograd_filter,
 	.winograd_work_floats = winograd_work_floats,

@@ -12,6 +12,7 @@
 #define AOI_NN_KERNELS_ISA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nn/kernels/kernels.h"
 #include "nn/kernels/kernels_direct.h"
@@ -66,6 +67,14 @@ typedef struct aoi_kernels {
 	size_t (*gemm_work_floats)(int cin, int threads);
 	void (*gemm_conv1x1)(const float *packed, const float *x, int cin,
 			     const aoi_direct_out *o, int threads, float *work);
+	/* int8 pointwise convolution (body_int8.h; no entry point yet) */
+	size_t (*q8_packed_shorts)(int cout, int cin);
+	size_t (*q8_work_shorts)(int cin, int threads);
+	void (*q8_pack)(const int8_t *w, int cout, int cin, int16_t *packed);
+	void (*q8_quantize)(const float *x, size_t n, float scale, int8_t *q);
+	void (*q8_conv1x1)(const int16_t *packed, const int8_t *x, int cin,
+			   const float *scale, const aoi_direct_out *o, int threads,
+			   int16_t *work);
 	/* kernels_winograd.h */
 	size_t (*winograd_filter_floats)(int cout, int cin, int k);
 	void (*winograd_filter)(const float *w, int cout, int cin, int k, int transpose,
