@@ -18,20 +18,20 @@
 
 typedef short vq16 __attribute__((vector_size(VW * 4)));
 
-/* Lane i: a[2i] b[2i] + a[2i+1] b[2i+1], 32-bit. */
-static inline vfi madd16(vq16 a, vq16 b)
+/* acc lane i += a[2i] b[2i] + a[2i+1] b[2i+1], 32-bit (vectors through
+ * pointers: passed by value, 64-byte ones change the ABI without
+ * AVX-512). */
+static inline void madd16(vfi *acc, const vq16 *a, const vq16 *b)
 {
-#if VW >= 16
-	return (vfi)_mm512_madd_epi16((__m512i)a, (__m512i)b);
+#if VW >= 16 && defined(__AVX512BW__)
+	*acc += (vfi)_mm512_madd_epi16((__m512i)*a, (__m512i)*b);
 #elif VW == 8
-	return (vfi)_mm256_madd_epi16((__m256i)a, (__m256i)b);
+	*acc += (vfi)_mm256_madd_epi16((__m256i)*a, (__m256i)*b);
 #elif defined(__SSE2__) && VW == 4
-	return (vfi)_mm_madd_epi16((__m128i)a, (__m128i)b);
-#else
-	vfi r;
+	*acc += (vfi)_mm_madd_epi16((__m128i)*a, (__m128i)*b);
+#else /* another architecture, or test_nn_kernels' VW 16 without AVX-512 */
 	for (int i = 0; i < VW; i++)
-		r[i] = a[2 * i] * b[2 * i] + a[2 * i + 1] * b[2 * i + 1];
-	return r;
+		(*acc)[i] += (*a)[2 * i] * (*b)[2 * i] + (*a)[2 * i + 1] * (*b)[2 * i + 1];
 #endif
 }
 
@@ -114,7 +114,7 @@ static inline void q8_block(const int16_t *w, const int16_t *panel, int pairs,
 			memcpy(&pair, w + 2 * r, sizeof pair);
 			vq16 wv = (vq16)((vfi){0} + pair);
 			for (int v = 0; v < GV; v++)
-				acc[r][v] += madd16(x[v], wv);
+				madd16(&acc[r][v], &x[v], &wv);
 		}
 	}
 	for (int r = 0; r < rows; r++) {
