@@ -27,6 +27,11 @@ static void usage(void)
 	       "  -f, --format FMT     json or table (default: json)\n"
 	       "      --iou T          detection: a match needs IoU > T (default: 0.33,\n"
 	       "                       DeepPCB's rule)\n"
+	       "      --good LABEL     the label of good images (default: good)\n"
+	       "      --recall R       image scores: the false-reject rate at this\n"
+	       "                       recall (default: 1)\n"
+	       "      --max-fpr F      anomaly maps: PRO up to this false-positive\n"
+	       "                       rate (default: 0.3)\n"
 	       "  -p, --plot DIR       write PNG charts into DIR\n"
 	       "  -l, --log FILE       aoi-train's log (JSON lines): learning curves\n"
 	       "                       into the --plot DIR\n"
@@ -53,7 +58,9 @@ static int parse_opts(int argc, char **argv, opts *o)
 		{"format", required_argument, NULL, 'f'}, {"iou", required_argument, NULL, 'I'},
 		{"plot", required_argument, NULL, 'p'},  {"log", required_argument, NULL, 'l'},
 		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
+		{"version", no_argument, NULL, 'V'},     {"good", required_argument, NULL, 'G'},
+		{"recall", required_argument, NULL, 'C'}, {"max-fpr", required_argument, NULL, 'F'},
+		{NULL, 0, NULL, 0}};
 	aoi_error err;
 	int c;
 
@@ -64,6 +71,16 @@ static int parse_opts(int argc, char **argv, opts *o)
 		case 'f': o->format = optarg; break;
 		case 'I':
 			if (aoi_cli_parse_double("--iou", optarg, 0, 1, &o->eval.iou_min, &err) < 0)
+				return aoi_cli_usage_error(prog, "%s", err.msg);
+			break;
+		case 'G': o->eval.good = optarg; break;
+		case 'C':
+			if (aoi_cli_parse_double("--recall", optarg, 1e-9, 1, &o->eval.recall, &err) < 0)
+				return aoi_cli_usage_error(prog, "%s", err.msg);
+			break;
+		case 'F':
+			if (aoi_cli_parse_double("--max-fpr", optarg, 1e-9, 1, &o->eval.max_fpr,
+						 &err) < 0)
 				return aoi_cli_usage_error(prog, "%s", err.msg);
 			break;
 		case 'p': o->plot = optarg; break;

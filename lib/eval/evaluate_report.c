@@ -248,8 +248,8 @@ static const char *fmt(char *buf, size_t size, double v)
 {
 	if (isnan(v))
 		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%.4f", v);
+	else /* no "-0.0000" for a threshold a rounding below 0 */
+		snprintf(buf, size, "%.4f", fabs(v) < 5e-5 ? 0.0 : v);
 	return buf;
 }
 

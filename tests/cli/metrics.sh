@@ -196,6 +196,39 @@ else
 	echo "skipped: anomaly maps (python3 writes them)"
 fi
 
+# a dataset labelled ok and ng (issue: every label but the literal "good"
+# was pooled as defective, F1 1.0 at accuracy 0.25). Truth ok ok ng ng,
+# predicted ng ng ok ng: with --good ok, defective = ng: TP 1 (d), FP 2,
+# FN 1 -> precision 1/3, recall 1/2, F1 0.4. Scores 1 - P(ok): 0.6, 0.7
+# (good) against 0.2, 0.9 (defective): AUROC 1/2.
+cat >"$T/okng.jsonl" <<'J'
+{"id":"a","label":"ok"}
+{"id":"b","label":"ok"}
+{"id":"c","label":"ng"}
+{"id":"d","label":"ng"}
+J
+cat >"$T/okng-pred.jsonl" <<'J'
+{"id":"a","pred":{"label":"ng","probs":{"ok":0.4,"ng":0.6}}}
+{"id":"b","pred":{"label":"ng","probs":{"ok":0.3,"ng":0.7}}}
+{"id":"c","pred":{"label":"ok","probs":{"ok":0.8,"ng":0.2}}}
+{"id":"d","pred":{"label":"ng","probs":{"ok":0.1,"ng":0.9}}}
+J
+run aoi-metrics -t "$T/okng.jsonl" "$T/okng-pred.jsonl"
+expect_status 0 "ok/ng without --good"
+tr -d ' \n' <"$T/out" >"$T/flat"
+flat '"accuracy":0.25,"precision":null,"recall":null,"f1":null' "no good label: pooled figures undefined"
+run aoi-metrics -t "$T/okng.jsonl" -f table "$T/okng-pred.jsonl"
+expect_out "no image is labelled 'good': name the good label with --good" "no good label: told what to do"
+run aoi-metrics -t "$T/okng.jsonl" --good ok "$T/okng-pred.jsonl"
+expect_status 0 "--good ok"
+tr -d ' \n' <"$T/out" >"$T/flat"
+flat '"good":"ok",.*"accuracy":0.25,"precision":0.333333,"recall":0.5,"f1":0.4' "--good ok: defective is ng"
+flat '"image_scores":{"images":4,"defective":2,"good":2,"no_truth":0,"sources":{"probs":4},"auroc":0.5' "--good ok: scores 1 - P(ok)"
+run aoi-metrics -t "$T/okng.jsonl" --recall 0 "$T/okng-pred.jsonl"
+expect_status 2 "--recall 0"
+run aoi-metrics -t "$T/okng.jsonl" --max-fpr 1.5 "$T/okng-pred.jsonl"
+expect_status 2 "--max-fpr above 1"
+
 # errors
 run aoi-metrics -t "$T/truth.jsonl" "$T/nonexistent.jsonl"
 expect_status 1 "missing predictions"
