@@ -8,6 +8,7 @@
  * probabilities, computed here from the networks' raw outputs. */
 #include "check.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,63 @@ static void test_ensemble_of_one_model(aoi_net *a, const aoi_classes *classes)
 	aoi_infer_free(inf);
 }
 
+/* Classifiers: the ensemble's probabilities are the mean of the two
+ * models' own (each rounded to 1e-4 in the records). */
+static void test_ensemble_classifiers(void)
+{
+	aoi_arch_opts ao = {0};
+	aoi_classes labels;
+	aoi_infer_opts o;
+	aoi_error err;
+	aoi_net *net[2];
+	aoi_infer_model m = seg_model(NULL, "a.aoim");
+	json_t *rec[3];
+	char image[32];
+	double sum = 0;
+
+	aoi_classes_init(&labels);
+	aoi_classes_add(&labels, "good");
+	aoi_classes_add(&labels, "scratch");
+	aoi_classes_add(&labels, "dent");
+	ao.input_h = ao.input_w = SIDE;
+	ao.in_channels = 1;
+	ao.classes = 3;
+	m.task = AOI_TASK_CLASSIFICATION;
+	m.classes = &labels;
+	aoi_infer_opts_init(&o);
+	snprintf(image, sizeof(image), "a%d.png", SIDE);
+	for (int k = 0; k < 2; k++) {
+		net[k] = aoi_arch_build("mbv2-cls-s", &ao, &err);
+		CHECK_MSG(net[k] != NULL, "%s", err.msg);
+		if (!net[k])
+			return;
+		randomise(net[k], 21 + (uint64_t)k);
+		CHECK(aoi_net_fuse_for_inference(net[k], &err) == 0);
+		aoi_infer *inf = aoi_infer_new(net[k], &m, &o, &err);
+		rec[k] = run_one(inf, image, "c", NULL);
+		aoi_infer_free(inf);
+	}
+	aoi_infer *inf = aoi_infer_new(net[0], &m, &o, &err);
+	CHECK(aoi_infer_add(inf, net[1], &m, &o, &err) == 0);
+	rec[2] = run_one(inf, image, "c", NULL);
+	for (int c = 0; c < 3; c++) {
+		double p[3];
+		for (int k = 0; k < 3; k++)
+			p[k] = json_number_value(json_object_get(
+				json_object_get(json_object_get(rec[k], "pred"), "probs"),
+				labels.names[c]));
+		CHECK_NEAR(p[2], (p[0] + p[1]) / 2, 1.01e-4);
+		sum += fabs(p[0] - p[1]);
+	}
+	CHECK_MSG(sum > 0.01, "the two classifiers should differ (%g)", sum);
+	for (int k = 0; k < 3; k++)
+		json_decref(rec[k]);
+	aoi_infer_free(inf);
+	aoi_net_free(net[0]);
+	aoi_net_free(net[1]);
+	aoi_classes_release(&labels);
+}
+
 /* Models that cannot be combined: the error names the added model's file
  * and the first one. */
 static void test_ensemble_refused(aoi_net *a, aoi_net *b, const aoi_classes *classes)
@@ -392,6 +450,7 @@ int main(void)
 		test_ensemble_is_the_mean(net, other, &classes);
 		test_ensemble_of_one_model(net, &classes);
 		test_ensemble_refused(net, other, &classes);
+		test_ensemble_classifiers();
 		aoi_net_free(other);
 	}
 	aoi_net_free(net);
