@@ -29,7 +29,9 @@ static const char usage_text[] =
 	"  import yolo DIR                 images/, labels/ and data.yaml\n"
 	"  import mask-dir --images DIR --masks DIR [--classes A,B,...]\n"
 	"                                  same-stem mask PNGs (default class: defect)\n"
-	"  import class-dirs DIR           one folder per class; label = folder\n"
+	"  import class-dirs DIR           one folder per class; label = folder, or\n"
+	"                                  with masks beside the images, the class\n"
+	"                                  of the masks\n"
 	"  export yolo|mask-dir DIR [DATASET]   write the dataset out in that layout\n"
 	"  validate [DATASET]              check records and decode every file\n"
 	"  stats [--format json|table] [DATASET]           (default: json)\n"
@@ -50,6 +52,8 @@ static const char usage_text[] =
 	"                   input (default: the working directory; for a file: its\n"
 	"                   directory)\n"
 	"  --absolute       import: write absolute image paths (default: DIR as given)\n"
+	"  --mask-threshold N  import: a binary mask's pixel is a defect from N on\n"
+	"                   (default: 128 if the mask has values above 127, else 1)\n"
 	"  --amqp URL       publish/consume: the broker, amqp://user:pass@host:port/vhost\n"
 	"  --queue Q        publish/consume: the queue\n"
 	"  --idle SECONDS   consume: stop after this long without a record (default: 0,\n"
@@ -60,7 +64,7 @@ static const char usage_text[] =
 enum opt_id {
 	O_ROOT = 256, O_ABSOLUTE, O_SPLIT, O_IMAGES, O_MASKS, O_CLASSES, O_FORMAT,
 	O_VAL, O_TEST, O_SEED, O_STRATIFY, O_BY, O_LABEL, O_CLASS, O_SOURCE, O_GROUP,
-	O_OUT, O_AMQP, O_QUEUE, O_IDLE, O_N = 'n', O_HELP = 'h', O_VERSION = 300
+	O_OUT, O_AMQP, O_QUEUE, O_IDLE, O_MASK_THRESHOLD, O_N = 'n', O_HELP = 'h', O_VERSION = 300
 };
 
 static const struct option long_options[] = {
@@ -70,6 +74,7 @@ static const struct option long_options[] = {
 	{ "images", required_argument, NULL, O_IMAGES },
 	{ "masks", required_argument, NULL, O_MASKS },
 	{ "classes", required_argument, NULL, O_CLASSES },
+	{ "mask-threshold", required_argument, NULL, O_MASK_THRESHOLD },
 	{ "format", required_argument, NULL, O_FORMAT },
 	{ "val", required_argument, NULL, O_VAL },
 	{ "test", required_argument, NULL, O_TEST },
@@ -96,7 +101,7 @@ typedef struct opts {
 	double idle;
 	aoi_split_opts split;
 	aoi_filter filter;
-	long n, seed;
+	long n, seed, mask_threshold;
 	int given_n;
 	char **args; /* positional arguments after the command */
 	int nargs;
@@ -442,7 +447,7 @@ static int cmd_consume(opts *o)
 }
 
 static const command commands[] = {
-	{ "import", cmd_import, "absolute split images masks classes", 1, 2 },
+	{ "import", cmd_import, "absolute split images masks classes mask-threshold", 1, 2 },
 	{ "export", cmd_export, "root", 2, 3 },
 	{ "validate", cmd_validate, "root", 0, 1 },
 	{ "stats", cmd_stats, "root format", 0, 1 },
@@ -490,6 +495,10 @@ static int set_option(opts *o, int id, const char *arg)
 	case O_IMAGES: o->imp.images = arg; break;
 	case O_MASKS: o->imp.masks = arg; break;
 	case O_CLASSES: o->imp.classes = arg; break;
+	case O_MASK_THRESHOLD:
+		bad = aoi_cli_parse_int("--mask-threshold", arg, 1, 255, &o->mask_threshold, &err);
+		o->imp.mask_threshold = (int)o->mask_threshold;
+		break;
 	case O_FORMAT: o->format = arg; break;
 	case O_VAL: bad = aoi_cli_parse_double("--val", arg, 0, 1, &o->split.val, &err); break;
 	case O_TEST: bad = aoi_cli_parse_double("--test", arg, 0, 1, &o->split.test, &err); break;
