@@ -36,8 +36,13 @@ static void usage(void)
 	       "  -j, --threads N         threads (0: all cores)\n"
 	       "      --size WxH          network input (the architecture's default)\n"
 	       "      --crop              train on random WxH windows of full-size images\n"
-	       "                          (inference then tiles) instead of resizing\n"
+	       "                          (inference then tiles; segmentation's default)\n"
+	       "      --resize            resize whole images to WxH instead\n"
 	       "      --scale F           with --crop: shrink images by F first (1)\n"
+	       "      --sampling HOW      segmentation: balanced (defective and good records\n"
+	       "                          alternate) or uniform (balanced)\n"
+	       "      --defect-windows P  share of a defective record's windows placed\n"
+	       "                          around one of its defects (0.8)\n"
 	       "      --gray              one gray channel per image (default RGB)\n"
 	       "      --template          stack the record's template as extra channels\n"
 	       "      --width X           encoder width multiplier (architecture's)\n"
@@ -46,7 +51,8 @@ static void usage(void)
 	       "      --lr X              learning rate (0.01 sgd, 0.001 adam)\n"
 	       "      --momentum X        SGD momentum (0)\n"
 	       "      --weight-decay X    weight decay (0; adamw 0.01)\n"
-	       "      --schedule NAME     const, step, cosine or plateau (const)\n"
+	       "      --schedule NAME     const, step, cosine or plateau (cosine)\n"
+	       "      --warmup N          steps of linear warm-up (an epoch, at most a tenth)\n"
 	       "      --step-size N       step: epochs per decay (30)\n"
 	       "      --gamma X           step and plateau factor (0.1)\n"
 	       "      --patience N        plateau: epochs without improvement (5)\n"
@@ -74,7 +80,8 @@ enum {
 	OPT_SIZE, OPT_CROP, OPT_SCALE, OPT_GRAY, OPT_TEMPLATE, OPT_WIDTH, OPT_DECODER, OPT_OPTIM, OPT_LR,
 	OPT_MOMENTUM, OPT_WD, OPT_SCHEDULE, OPT_STEP_SIZE, OPT_GAMMA, OPT_PATIENCE,
 	OPT_MIN_LR, OPT_EARLY, OPT_LOSS, OPT_CW, OPT_AUGMENT, OPT_CACHE, OPT_CHECKPOINT,
-	OPT_RESUME, OPT_INIT, OPT_FREEZE, OPT_LOG
+	OPT_RESUME, OPT_INIT, OPT_FREEZE, OPT_LOG, OPT_RESIZE, OPT_SAMPLING, OPT_DEFECT_WINDOWS,
+	OPT_WARMUP
 };
 
 static const struct option options[] = {
@@ -93,6 +100,10 @@ static const struct option options[] = {
 	{ "threads", required_argument, NULL, 'j' },
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "crop", no_argument, NULL, OPT_CROP },
+	{ "resize", no_argument, NULL, OPT_RESIZE },
+	{ "sampling", required_argument, NULL, OPT_SAMPLING },
+	{ "defect-windows", required_argument, NULL, OPT_DEFECT_WINDOWS },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
 	{ "scale", required_argument, NULL, OPT_SCALE },
 	{ "gray", no_argument, NULL, OPT_GRAY },
 	{ "template", no_argument, NULL, OPT_TEMPLATE },
@@ -154,6 +165,15 @@ static int parse_value(args *a, int c, const char *v, aoi_error *err)
 	case OPT_MIN_LR: return aoi_cli_parse_double("--min-lr", v, 0, 1, &a->min_lr, err);
 	case OPT_EARLY: return aoi_cli_parse_int("--early-stop", v, 0, 1000000, &a->early_stop, err);
 	case OPT_CACHE: return aoi_cli_parse_int("--cache-mb", v, 0, 1L << 30, &a->cache_mb, err);
+	case OPT_WARMUP: return aoi_cli_parse_int("--warmup", v, 0, 1L << 30, &a->warmup, err);
+	case OPT_DEFECT_WINDOWS:
+		return aoi_cli_parse_double("--defect-windows", v, 0, 1, &a->defect_windows, err);
+	case OPT_SAMPLING:
+		if (strcmp(v, "balanced") && strcmp(v, "uniform"))
+			return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+					     "--sampling: balanced or uniform, not '%s'", v);
+		a->balance = !strcmp(v, "balanced");
+		return 0;
 	case OPT_OPTIM:
 		if ((a->optim = aoi_optim_kind_parse(v)) < 0)
 			return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--optim: unknown '%s'", v);
@@ -182,6 +202,7 @@ static int parse_args(args *a, int argc, char **argv)
 		case OPT_SPLIT: a->splits = optarg; break;
 		case OPT_VAL: a->val = optarg; break;
 		case OPT_CROP: a->crop = 1; break;
+		case OPT_RESIZE: a->resize = 1; break;
 		case OPT_GRAY: a->gray = 1; break;
 		case OPT_TEMPLATE: a->use_template = 1; break;
 		case OPT_DECODER: a->decoder = optarg; break;
@@ -217,7 +238,9 @@ static int parse_args(args *a, int argc, char **argv)
 		return aoi_cli_usage_error(prog, "--arch: unknown '%s' (see --list)", a->arch);
 	if (a->val && a->val_split > 0)
 		return aoi_cli_usage_error(prog, "--val and --val-split exclude each other");
-	if (a->scale > 0 && a->scale != 1 && !a->crop)
+	if (a->crop && a->resize)
+		return aoi_cli_usage_error(prog, "--crop and --resize exclude each other");
+	if (a->scale > 0 && a->scale != 1 && a->resize)
 		return aoi_cli_usage_error(prog, "--scale goes with --crop");
 	if (a->resume && a->init)
 		return aoi_cli_usage_error(prog, "--resume and --init exclude each other");

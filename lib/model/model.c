@@ -312,8 +312,9 @@ static json_t *checkpoint_json(const aoi_checkpoint *ck, const aoi_optim *opt)
 		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)ck->rng.s[i]);
 		json_array_append_new(rng, json_string(hex));
 	}
-	return json_pack("{s:i, s:o, s:i, s:o, s:o, s:o, s:{s:i, s:o, s:o, s:i, s:i}}", "epoch",
-			 ck->epoch, "best_metric", num_or_null(ck->best_metric), "best_epoch",
+	return json_pack("{s:i, s:o, s:o, s:i, s:o, s:o, s:o, s:{s:i, s:o, s:o, s:i, s:i}}",
+			 "epoch", ck->epoch, "best_metric", num_or_null(ck->best_metric),
+			 "best_loss", num_or_null(ck->best_loss), "best_epoch",
 			 ck->best_epoch, "rng", rng, "optimizer", optim_json(opt), "schedule",
 			 sched_json(&ck->sched), "early_stop", "patience", ck->stop.patience,
 			 "min_delta", num_or_null(ck->stop.min_delta), "best",
@@ -759,6 +760,7 @@ static int read_checkpoint(const loaded *l, aoi_checkpoint *ck, aoi_error *err)
 	}
 	ck->epoch = (int)num_of(c, "epoch", 0);
 	ck->best_metric = num_of(c, "best_metric", HUGE_VAL);
+	ck->best_loss = num_of(c, "best_loss", HUGE_VAL);
 	ck->best_epoch = (int)num_of(c, "best_epoch", -1);
 	read_sched(json_object_get(c, "schedule"), &ck->sched);
 	aoi_early_stop_init(&ck->stop, (int)num_of(es, "patience", 0));

@@ -64,7 +64,9 @@ aoi_net *aoi_model_load(const char *path, aoi_model_info *info, aoi_error *err);
 typedef struct aoi_checkpoint {
 	int epoch;          /* epochs completed */
 	aoi_rng rng;
-	double best_metric; /* HUGE_VAL when none yet */
+	double best_metric; /* lower is better: the validation loss, or minus the
+			     * image-level AP; HUGE_VAL when none yet */
+	double best_loss;   /* its validation loss, which breaks ties */
 	int best_epoch;
 	aoi_sched sched;
 	aoi_early_stop stop;

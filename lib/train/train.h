@@ -58,6 +58,10 @@ typedef struct aoi_train_opts {
 	double min_lr;
 	int early_stop;        /* epochs without improvement; 0 = off */
 	int max_steps;         /* optimiser steps per epoch at most; 0 = a full pass */
+	/* segmentation: rows alternate between defective and good samples
+	 * (when there are both), each kind cycled through in its own order */
+	int balance;
+	int warmup;            /* optimiser steps that raise the rate linearly (0: none) */
 	/* seconds: no epoch is started that would, at the pace of the last
 	 * one, end after this (0 = no limit); such a run counts as done */
 	double time_limit;

@@ -164,10 +164,14 @@ static int setup_fresh(aoi_train_setup *s, aoi_error *err)
 	s->lo.height = s->opts.height_px ? s->opts.height_px : ai->input_h;
 	s->lo.gray = s->opts.gray;
 	s->lo.use_template = s->opts.use_template;
-	s->lo.crop = s->opts.crop;
+	/* segmentation crops unless told to resize: resizing a large image to
+	 * the input shrinks a crack 2 pixels wide to nothing */
+	s->lo.crop = s->opts.crop || (ai->task == AOI_TASK_SEGMENTATION && !s->opts.resize);
 	s->lo.scale = s->opts.scale;
-	if (ai->fixed_size && s->lo.crop)
+	if (ai->fixed_size && s->opts.crop)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--crop needs a segmentation network");
+	if (s->opts.scale > 0 && s->opts.scale != 1 && !s->lo.crop)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--scale goes with --crop");
 	return 0;
 }
 
@@ -230,12 +234,14 @@ static int setup_loaders(aoi_train_setup *s, aoi_error *err)
 	s->lo.cache_limit = (size_t)s->opts.cache_mb << 20;
 	s->lo.augment = s->opts.augment != NULL;
 	s->lo.aug = s->opts.aug;
+	s->lo.defect_windows = s->task == AOI_TASK_SEGMENTATION ? s->opts.defect_windows : 0;
 	s->train = make_loader(&s->lo, &s->main_ds, s->sel.train, s->sel.ntrain, err);
 	if (!s->train)
 		return -1;
 	if (s->sel.nval) {
 		aoi_loader_opts vo = s->lo;
 		vo.augment = 0;
+		vo.defect_windows = 0;
 		s->val = make_loader(&vo, s->sel.val_from_main ? &s->main_ds : &s->val_ds,
 				     s->sel.val, s->sel.nval, err);
 		if (!s->val)
@@ -483,6 +489,19 @@ static void optim_opts(const aoi_train_setup *s, aoi_optim_opts *o)
 		o->weight_decay = s->opts.weight_decay;
 }
 
+/* The steps of one epoch, at most AUTO_WARMUP_MAX (not a share of the
+ * run, so that a run resumed with more --epochs warms up alike). */
+#define AUTO_WARMUP_MAX 500
+
+static int auto_warmup(const aoi_train_setup *s, const aoi_train_opts *to)
+{
+	int n = aoi_loader_count(s->train);
+	long steps = (n + to->batch - 1) / to->batch;
+	if (to->max_steps > 0 && steps > to->max_steps)
+		steps = to->max_steps;
+	return (int)(steps < AUTO_WARMUP_MAX ? steps : AUTO_WARMUP_MAX);
+}
+
 static void train_opts(aoi_train_setup *s, aoi_train_opts *to, volatile sig_atomic_t *stop)
 {
 	aoi_train_opts_init(to);
@@ -499,6 +518,8 @@ static void train_opts(aoi_train_setup *s, aoi_train_opts *to, volatile sig_atom
 	to->min_lr = s->opts.min_lr;
 	to->early_stop = (int)s->opts.early_stop;
 	to->max_steps = (int)s->opts.max_steps;
+	to->balance = s->opts.balance;
+	to->warmup = s->opts.warmup >= 0 ? (int)s->opts.warmup : auto_warmup(s, to);
 	to->time_limit = s->opts.minutes * 60;
 	to->classes = s->task == AOI_TASK_SEGMENTATION ? &s->classes : NULL;
 	to->log = s->log;
@@ -582,7 +603,10 @@ void aoi_train_setup_opts_init(aoi_train_setup_opts *o)
 	o->splits = "train";
 	o->optim = AOI_OPTIM_ADAM;
 	o->lr = o->momentum = o->weight_decay = -1;
-	o->sched = AOI_SCHED_CONST;
+	o->sched = AOI_SCHED_COSINE;
+	o->balance = 1;
+	o->defect_windows = 0.8;
+	o->warmup = -1;
 	aoi_augment_opts_init(&o->aug);
 }
 
