@@ -31,6 +31,8 @@ enum aoi_layer_kind {
 	AOI_LAYER_DENSE,
 	AOI_LAYER_DROPOUT,
 	AOI_LAYER_FLATTEN,
+	AOI_LAYER_GLOBAL_MAXPOOL,
+	AOI_LAYER_DETACH,
 	AOI_LAYER_COUNT
 };
 
@@ -71,6 +73,8 @@ struct aoi_net {
 	aoi_node *nodes;
 	int nnodes, node_cap;
 	int output;
+	int extra[AOI_NET_MAX_OUTPUTS]; /* outputs 1.. (aoi_net_add_output) */
+	int nextra;
 	aoi_param_info *tensors;
 	int ntensors, tensor_cap;
 	float *params, *grads;
@@ -118,7 +122,7 @@ extern const aoi_layer_ops aoi_nn_input_ops, aoi_nn_conv_ops,
 	aoi_nn_softmax_ops, aoi_nn_maxpool_ops, aoi_nn_maxunpool_ops,
 	aoi_nn_avgpool_ops, aoi_nn_adaptive_avgpool_ops, aoi_nn_upsample_ops,
 	aoi_nn_concat_ops, aoi_nn_add_ops, aoi_nn_dense_ops, aoi_nn_dropout_ops,
-	aoi_nn_flatten_ops;
+	aoi_nn_flatten_ops, aoi_nn_global_maxpool_ops, aoi_nn_detach_ops;
 
 const aoi_layer_ops *aoi_nn_ops(int kind);
 
@@ -173,6 +177,10 @@ static inline int aoi_nn_id(const aoi_net *net, const aoi_node *node)
 {
 	return (int)(node - net->nodes);
 }
+
+/* Is node id one of the net's outputs? The highest output node. */
+int aoi_nn_is_output(const aoi_net *net, int id);
+int aoi_nn_last_output(const aoi_net *net);
 
 /* Is node `id`'s only consumer a batch norm? (conv bias initialised 0) */
 int aoi_nn_followed_by_bn(const aoi_net *net, int id);

@@ -37,6 +37,8 @@ static const aoi_layer_ops *const layer_table[] = {
 	[AOI_LAYER_DENSE] = &aoi_nn_dense_ops,
 	[AOI_LAYER_DROPOUT] = &aoi_nn_dropout_ops,
 	[AOI_LAYER_FLATTEN] = &aoi_nn_flatten_ops,
+	[AOI_LAYER_GLOBAL_MAXPOOL] = &aoi_nn_global_maxpool_ops,
+	[AOI_LAYER_DETACH] = &aoi_nn_detach_ops,
 };
 _Static_assert(sizeof layer_table / sizeof layer_table[0] == AOI_LAYER_COUNT,
 	       "one entry per layer kind");
@@ -319,6 +321,60 @@ int aoi_net_set_output(aoi_net *net, int node, aoi_error *err)
 	return 0;
 }
 
+int aoi_net_add_output(aoi_net *net, int node, aoi_error *err)
+{
+	if (node < 1 || node >= net->nnodes)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "output node %d does not exist",
+				     node);
+	if (net->nextra + 1 >= AOI_NET_MAX_OUTPUTS)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "more than %d outputs",
+				     AOI_NET_MAX_OUTPUTS);
+	net->extra[net->nextra++] = node;
+	if (net->planned) /* kept to the end of the inference arena */
+		return aoi_net_plan(net, net->batch, net->height, net->width, err) < 0
+			       ? -1 : net->nextra;
+	return net->nextra;
+}
+
+int aoi_net_output_count(const aoi_net *net)
+{
+	return 1 + net->nextra;
+}
+
+int aoi_net_output_node(const aoi_net *net, int k)
+{
+	return k == 0 ? net->output : k <= net->nextra ? net->extra[k - 1] : -1;
+}
+
+aoi_shape aoi_net_output_shape_at(const aoi_net *net, int k)
+{
+	int id = aoi_net_output_node(net, k);
+	return id >= 0 ? net->nodes[id].out : (aoi_shape){ 0, 0, 0, 0 };
+}
+
+const float *aoi_net_output_at(const aoi_net *net, int k)
+{
+	int id = aoi_net_output_node(net, k);
+	return id >= 0 ? net->nodes[id].y : NULL;
+}
+
+int aoi_nn_is_output(const aoi_net *net, int id)
+{
+	for (int k = 0; k < net->nextra; k++)
+		if (net->extra[k] == id)
+			return 1;
+	return id == net->output;
+}
+
+int aoi_nn_last_output(const aoi_net *net)
+{
+	int last = net->output;
+	for (int k = 0; k < net->nextra; k++)
+		if (net->extra[k] > last)
+			last = net->extra[k];
+	return last;
+}
+
 static size_t round_up(size_t n)
 {
 	return (n + AOI_NN_ALIGN_FLOATS - 1) / AOI_NN_ALIGN_FLOATS * AOI_NN_ALIGN_FLOATS;
@@ -379,6 +435,8 @@ static void mark_last_use(aoi_net *net)
 				aoi_nn_in(net, node, j)->last_use = i;
 	}
 	net->nodes[net->output].last_use = net->nnodes;
+	for (int k = 0; k < net->nextra; k++)
+		net->nodes[net->extra[k]].last_use = net->nnodes;
 	for (int i = net->nnodes - 1; i >= 1; i--) {
 		aoi_node *node = &net->nodes[i];
 		aoi_node *f = node->fused_into >= 0 ? &net->nodes[node->fused_into] : NULL;
