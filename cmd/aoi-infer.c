@@ -246,6 +246,7 @@ static int load_model(const char *path, loaded *l, aoi_error *err)
 	const char *input = json_string_value(json_object_get(in->provenance, "input"));
 	l->crop = input && !strcmp(input, "crop");
 	m->scale = json_number_value(json_object_get(in->provenance, "scale"));
+	m->threshold = in->opts.decision ? in->threshold : -1;
 	return 0;
 }
 

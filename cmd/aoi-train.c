@@ -47,6 +47,8 @@ static void usage(void)
 	       "      --template          stack the record's template as extra channels\n"
 	       "      --width X           encoder width multiplier (architecture's)\n"
 	       "      --decoder C,C,...   decoder channels (architecture's)\n"
+	       "      --decision          segmentation: add an image decision head (a\n"
+	       "                          defective/good score per image, aoi-infer's score)\n"
 	       "      --optim NAME        sgd, adam or adamw (adam)\n"
 	       "      --lr X              learning rate (0.01 sgd, 0.001 adam)\n"
 	       "      --momentum X        SGD momentum (0)\n"
@@ -81,7 +83,7 @@ enum {
 	OPT_MOMENTUM, OPT_WD, OPT_SCHEDULE, OPT_STEP_SIZE, OPT_GAMMA, OPT_PATIENCE,
 	OPT_MIN_LR, OPT_EARLY, OPT_LOSS, OPT_CW, OPT_AUGMENT, OPT_CACHE, OPT_CHECKPOINT,
 	OPT_RESUME, OPT_INIT, OPT_FREEZE, OPT_LOG, OPT_RESIZE, OPT_SAMPLING, OPT_DEFECT_WINDOWS,
-	OPT_WARMUP
+	OPT_WARMUP, OPT_DECISION
 };
 
 static const struct option options[] = {
@@ -109,6 +111,7 @@ static const struct option options[] = {
 	{ "template", no_argument, NULL, OPT_TEMPLATE },
 	{ "width", required_argument, NULL, OPT_WIDTH },
 	{ "decoder", required_argument, NULL, OPT_DECODER },
+	{ "decision", no_argument, NULL, OPT_DECISION },
 	{ "optim", required_argument, NULL, OPT_OPTIM },
 	{ "lr", required_argument, NULL, OPT_LR },
 	{ "momentum", required_argument, NULL, OPT_MOMENTUM },
@@ -206,6 +209,7 @@ static int parse_args(args *a, int argc, char **argv)
 		case OPT_GRAY: a->gray = 1; break;
 		case OPT_TEMPLATE: a->use_template = 1; break;
 		case OPT_DECODER: a->decoder = optarg; break;
+		case OPT_DECISION: a->decision = 1; break;
 		case OPT_LOSS: a->loss = optarg; break;
 		case OPT_CW: a->class_weights = optarg; break;
 		case OPT_AUGMENT:

@@ -39,8 +39,11 @@ static void state_init(aoi_checkpoint *st, const aoi_train_opts *o)
 
 static int check_output(const aoi_trainer *t, aoi_error *err)
 {
-	aoi_shape s = t->out;
+	aoi_shape s = t->out, d = aoi_net_output_shape_at(t->net, 1);
 	size_t per = (size_t)s.c * s.h * s.w;
+	if (t->decision && (size_t)d.c * d.h * d.w != 1)
+		return aoi_error_set(err, AOI_ESHAPE, "", 0,
+				     "a decision output of %d values per image, not 1", d.c * d.h * d.w);
 	if (t->o.task == AOI_TASK_SEGMENTATION) {
 		if (s.h != t->batch.h || s.w != t->batch.w)
 			return aoi_error_set(err, AOI_ESHAPE, "", 0,
@@ -95,8 +98,10 @@ static int alloc_buffers(aoi_trainer *t, aoi_error *err)
 	int n = aoi_loader_count(t->train), rows = epoch_steps(t) * t->o.batch;
 	t->grad = calloc(out, sizeof(float));
 	t->bce_target = calloc(out, sizeof(float));
+	t->dgrad = calloc((size_t)s.n, sizeof(float));
+	t->dtarget = calloc((size_t)s.n, sizeof(float));
 	t->order = calloc((size_t)(n > rows ? n : rows), sizeof(int));
-	if (!t->grad || !t->bce_target || !t->order)
+	if (!t->grad || !t->bce_target || !t->order || !t->dgrad || !t->dtarget)
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	if (t->o.balance && t->o.task == AOI_TASK_SEGMENTATION && split_kinds(t, err) < 0)
 		return -1;
@@ -142,6 +147,7 @@ aoi_trainer *aoi_trainer_new(aoi_net *net, aoi_loader *train, aoi_loader *val,
 	    aoi_dist_sync_net(o->dist, net, err) < 0)
 		goto fail;
 	t->out = aoi_net_output_shape(net);
+	t->decision = o->task == AOI_TASK_SEGMENTATION && aoi_net_output_count(net) > 1;
 	/* seed 002's rectangle loss: squared errors of pixel coordinates */
 	if (o->task == AOI_TASK_KEYPOINTS && !(t->o.loss.opts.pixels[0] > 0.0f)) {
 		t->o.loss.opts.pixels[0] = (float)t->batch.w;
@@ -167,6 +173,8 @@ void aoi_trainer_free(aoi_trainer *t)
 	aoi_optim_free(t->opt);
 	free(t->grad);
 	free(t->bce_target);
+	free(t->dgrad);
+	free(t->dtarget);
 	free(t->order);
 	free(t->kind[0]);
 	free(t->kind[1]);
@@ -317,6 +325,38 @@ static void lr_warmup(aoi_trainer *t, int epoch, int step)
 	aoi_optim_set_lr(t->opt, aoi_sched_lr(&t->st.sched, epoch) * s / t->o.warmup);
 }
 
+double aoi_train_decision_loss(aoi_trainer *t, int rows, float *grad)
+{
+	for (int r = 0; r < rows; r++)
+		t->dtarget[r] = (float)t->batch.defect[r];
+	return aoi_loss_bce(aoi_net_output_at(t->net, 1), t->dtarget, (size_t)rows, grad);
+}
+
+/* The weight of the segmentation loss in epoch e, the decision's taking
+ * the rest (Bozic et al. 2021's dynamic balance): from 1 in the first
+ * epoch down to 1/epochs in the last, so that the decision learns from
+ * features and a segmentation that are already of use. */
+static double seg_weight(const aoi_trainer *t, int epoch)
+{
+	return 1.0 - (double)epoch / t->o.epochs;
+}
+
+/* A training step's loss and the gradients of the outputs. */
+static double step_loss(aoi_trainer *t, int epoch, const float *out, int rows,
+			aoi_error *err)
+{
+	double seg = aoi_train_batch_loss(t, out, rows, t->grad, err);
+	if (!t->decision || seg < 0)
+		return seg;
+	double w = seg_weight(t, epoch), dec = aoi_train_decision_loss(t, rows, t->dgrad);
+	size_t n = (size_t)rows * t->out.c * t->out.h * t->out.w;
+	for (size_t i = 0; i < n; i++)
+		t->grad[i] *= (float)w;
+	for (int r = 0; r < rows; r++)
+		t->dgrad[r] *= (float)(1 - w);
+	return w * seg + (1 - w) * dec;
+}
+
 static int train_step(aoi_trainer *t, int epoch, int step, aoi_rng *rng, double *loss,
 		      aoi_error *err)
 {
@@ -332,14 +372,16 @@ static int train_step(aoi_trainer *t, int epoch, int step, aoi_rng *rng, double 
 	const float *out = aoi_net_forward(t->net, t->batch.x, 1, rng, err);
 	if (!out)
 		return -1;
-	*loss = aoi_train_batch_loss(t, out, rows, t->grad, err);
+	*loss = step_loss(t, epoch, out, rows, err);
 	if (*loss < 0 || !isfinite(*loss))
 		return *loss < 0 ? -1
 				 : aoi_error_set(err, AOI_EINVAL, "", 0,
 						 "the loss is not finite at epoch %d step %d (learning rate too high?)",
 						 epoch + 1, step + 1);
 	aoi_dist_scale_loss_grad(t->o.dist, t->grad, (size_t)rows * t->out.c * t->out.h * t->out.w);
-	if (aoi_net_backward(t->net, t->grad, err) < 0 ||
+	aoi_dist_scale_loss_grad(t->o.dist, t->dgrad, (size_t)rows);
+	const float *grads[AOI_NET_MAX_OUTPUTS] = { t->grad, t->decision ? t->dgrad : NULL };
+	if (aoi_net_backward_outputs(t->net, grads, err) < 0 ||
 	    aoi_dist_reduce_grads(t->o.dist, t->net, err) < 0)
 		return -1;
 	aoi_optim_step(t->opt, t->net);
@@ -443,6 +485,8 @@ static void note_provenance(aoi_trainer *t)
 
 static int save_best(aoi_trainer *t, aoi_error *err)
 {
+	if (t->decision) /* the threshold of the best F1 on validation */
+		t->o.info->threshold = t->m.threshold;
 	if (!t->o.model_path)
 		return 0;
 	note_provenance(t);
@@ -510,13 +554,15 @@ static int run_epoch(aoi_trainer *t, int epoch, aoi_error *err)
 	if (aoi_dist_average_state(t->o.dist, t->net, err) < 0 ||
 	    aoi_dist_check_replicas(t->o.dist, t->net, err) < 0)
 		return -1;
-	t->last = (aoi_train_epoch){ epoch + 1, loss, loss, 0, lr, 0 };
+	t->last = (aoi_train_epoch){ epoch + 1, loss, loss, 0, -1, -1, lr, 0 };
 	if (t->val) {
 		int rc = aoi_train_validate(t, epoch, err);
 		if (rc < 0)
 			return rc;
 		t->last.val_loss = t->m.loss;
 		t->last.metric = aoi_train_val_metric(t);
+		t->last.image_ap = t->m.image_ap;
+		t->last.image_auroc = t->m.image_auroc;
 	}
 	t->last.seconds = aoi_now() - started;
 	return end_epoch(t, epoch, err);

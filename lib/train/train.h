@@ -107,6 +107,9 @@ typedef struct aoi_train_epoch {
 	int epoch;             /* 1-based */
 	double loss, val_loss; /* val_loss = loss when there is no validation set */
 	double metric;         /* mean IoU, accuracy or centre MAE */
+	/* segmentation with good and defective validation images: image-level
+	 * AP and ROC area of the image scores; -1 otherwise */
+	double image_ap, image_auroc;
 	double lr, seconds;
 } aoi_train_epoch;
 const aoi_train_epoch *aoi_trainer_last(const aoi_trainer *t);

@@ -38,6 +38,8 @@ struct aoi_trainer {
 	aoi_window *win;       /* validation windows (segmentation) */
 	int nwin;
 	aoi_shape out;
+	int decision;          /* the net's second output: an image decision logit */
+	float *dgrad, *dtarget; /* its gradient and targets, a float per row */
 	aoi_val_metrics m;
 	int rows;              /* of each global batch on this process */
 	int halt;              /* all processes agreed to stop (dist) */
@@ -46,6 +48,9 @@ struct aoi_trainer {
 /* The loss of the first `rows` rows of the output; grad may be NULL. */
 double aoi_train_batch_loss(aoi_trainer *t, const float *out, int rows, float *grad,
 			    aoi_error *err);
+/* The decision head's loss (binary cross-entropy of its logits against
+ * the rows' defect flags) over the first `rows` rows; grad may be NULL. */
+double aoi_train_decision_loss(aoi_trainer *t, int rows, float *grad);
 /* Whether the run has been asked to stop (all processes agree with dist). */
 int aoi_train_stopped(const aoi_trainer *t);
 

@@ -282,6 +282,7 @@ static int setup_info(aoi_train_setup *s, aoi_error *err)
 	o.width = s->opts.width;
 	o.input_w = s->lo.width;
 	o.input_h = s->lo.height;
+	o.decision = s->opts.decision;
 	if (s->opts.decoder && parse_decoder(s->opts.decoder, &o, err) < 0)
 		return -1;
 	if (aoi_model_info_set_arch(&s->info, s->opts.arch, &o, err) < 0)

@@ -38,7 +38,7 @@ typedef struct aoi_train_setup_opts {
 	const char *freeze, *log, *loss, *augment, *class_weights, *splits, *decoder;
 	long epochs, batch, threads, early_stop, max_steps, step_size, patience, cache_mb;
 	long seed;
-	int width_px, height_px, crop, resize, gray, use_template;
+	int width_px, height_px, crop, resize, gray, use_template, decision;
 	double val_split, width, gamma, min_lr, scale, minutes;
 	/* segmentation: balanced epochs; the share of a defective record's
 	 * windows around a defect; warm-up steps (-1: auto) */

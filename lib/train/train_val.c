@@ -106,9 +106,10 @@ static double defect_prob(const float *o, size_t plane, size_t p, int c)
 }
 
 /* Pixels of each window's own part into the confusion matrix; the
- * window's highest defect probability into its record's score. */
+ * window's score (the decision's probability dec, else its highest defect
+ * probability) into its record's. */
 static void add_segmentation(aoi_val_metrics *m, const aoi_batch *b, const float *out,
-			     aoi_shape s, const aoi_window *w, int rows)
+			     const float *dec, aoi_shape s, const aoi_window *w, int rows)
 {
 	size_t plane = (size_t)s.h * s.w;
 	for (int r = 0; r < rows; r++) {
@@ -127,6 +128,8 @@ static void add_segmentation(aoi_val_metrics *m, const aoi_batch *b, const float
 				int tr = truth[p] < m->k ? truth[p] : m->k - 1;
 				m->confusion[(size_t)tr * m->k + pred]++;
 			}
+		if (dec)
+			top = 1.0 / (1.0 + exp(-(double)dec[r]));
 		if (top > m->score[w[r].index])
 			m->score[w[r].index] = top;
 	}
@@ -211,10 +214,14 @@ static int val_batch(aoi_trainer *t, const aoi_window *w, int first, int rows, i
 	double loss = aoi_train_batch_loss(t, out, rows, NULL, err);
 	if (loss < 0)
 		return -1;
+	if (t->decision) /* both, unweighted: comparable between epochs */
+		loss += aoi_train_decision_loss(t, rows, NULL);
 	m->loss += loss * rows;
 	m->batches += rows;
 	if (t->o.task == AOI_TASK_SEGMENTATION)
-		add_segmentation(m, &t->batch, out, t->out, w, rows);
+		add_segmentation(m, &t->batch, out,
+				 t->decision ? aoi_net_output_at(t->net, 1) : NULL, t->out, w,
+				 rows);
 	else if (t->o.task == AOI_TASK_CLASSIFICATION)
 		add_classification(m, &t->batch, out, t->out, rows);
 	else
