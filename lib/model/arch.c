@@ -14,6 +14,8 @@ static const aoi_arch_info arch_table[] = {
 	 {3, 2, 1.0, 5, {256, 128, 64, 32, 16}, 512, 512, 0}},
 	{"mbv2-unet-s", SEG, "compact mbv2-unet: width 0.5, decoder 64,32,24,16,8", 512, 512, 32, 0,
 	 {3, 2, 0.5, 5, {64, 32, 24, 16, 8}, 512, 512, 0}},
+	{"mbv2-unet-xs", SEG, "mbv2-unet-s for CPUs: no 1280 conv, decoder 64,32,24,16 to stride 2, bilinear x2", 512, 512, 32, 0,
+	 {3, 2, 0.5, 4, {64, 32, 24, 16}, 512, 512, 0}},
 	{"mbv2-linknet", SEG, "MobileNetV2 encoder, LinkNet decoder (seed 001)", 512, 512, 32, 0,
 	 {3, 2, 1.0, 1, {32}, 512, 512, 0}},
 	{"mbv2-linknet-s", SEG, "compact mbv2-linknet: width 0.5, prefinal 16, bottlenecks >= 8", 512, 512, 32, 0,
@@ -237,7 +239,9 @@ static void keep_tap(mbv2_features *f, int idx, int x, int c)
 		}
 }
 
-static int mbv2_encoder(builder *b, double width, mbv2_features *f)
+/* The encoder; with `last` 0 it stops before the final 1x1 conv to 1280
+ * channels (the stride-32 tap is then the last block's output). */
+static int mbv2_features_up_to(builder *b, double width, mbv2_features *f, int last_conv)
 {
 	int c = aoi_arch_make_divisible(32 * width, 8), idx = 0, x;
 	int last = aoi_arch_make_divisible(1280 * (width > 1.0 ? width : 1.0), 8);
@@ -254,10 +258,20 @@ static int mbv2_encoder(builder *b, double width, mbv2_features *f)
 			keep_tap(f, idx, x, c);
 		}
 	}
+	if (!last_conv) {
+		f->node[4] = x;
+		f->chans[4] = c;
+		return x;
+	}
 	block(b, "encoder.%d", ++idx);
 	x = conv_bn(b, x, last, 1, 1, 1, AOI_ACT_RELU6);
 	keep_tap(f, idx, x, last);
 	return x;
+}
+
+static int mbv2_encoder(builder *b, double width, mbv2_features *f)
+{
+	return mbv2_features_up_to(b, width, f, 1);
 }
 
 /* ---- segmentation decoders ---- */
@@ -284,6 +298,35 @@ static int build_unet(builder *b, const aoi_arch_opts *o)
 	}
 	aoi_net_set_block(b->net, "head");
 	return conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
+}
+
+/* mbv2-unet-xs: the Unet of mbv2-unet-s made cheap on a CPU. The decoder
+ * read the encoder's 1280-channel 1x1 conv (28% of mbv2-unet-s's work at
+ * 224x224) and ended in 8-channel 3x3 convs at full resolution (40% of
+ * its time: so few channels keep a CPU's vector units idle). Here the
+ * decoder reads the last block (160 channels), has four blocks (to stride
+ * 2), and the head's logits are upsampled x2 (bilinear). */
+static int build_unet_xs(builder *b, const aoi_arch_opts *o)
+{
+	mbv2_features f;
+	int x = mbv2_features_up_to(b, o->width, &f, 0);
+
+	for (int k = 0; k < 4; k++) {
+		block(b, "decoder.%d", k);
+		if (x >= 0)
+			x = aoi_net_upsample(b->net, x, 2, 0, b->err);
+		if (x >= 0) {
+			int ins[2] = {x, f.node[3 - k]};
+			x = aoi_net_concat(b->net, 2, ins, b->err);
+		}
+		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
+		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
+		if (k == 1)
+			b->features = x;
+	}
+	aoi_net_set_block(b->net, "head");
+	x = conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
+	return x < 0 ? x : aoi_net_upsample(b->net, x, 2, 1, b->err);
 }
 
 /* LinkNet: 1x1 to cin/4 (at least min_mid), transposed conv 3/2, 1x1 to
@@ -456,6 +499,8 @@ typedef int (*build_fn)(builder *, const aoi_arch_opts *);
 
 static build_fn builder_for(const char *name)
 {
+	if (strcmp(name, "mbv2-unet-xs") == 0)
+		return build_unet_xs;
 	if (strncmp(name, "mbv2-unet", 9) == 0)
 		return build_unet;
 	if (strcmp(name, "mbv2-linknet-s") == 0)

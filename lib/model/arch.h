@@ -25,6 +25,8 @@
  * Names (see man/aoi-model.5 for the same table):
  *   mbv2-unet        segmentation, MobileNetV2 1.0 + Unet decoder 256,128,64,32,16
  *   mbv2-unet-s      compact: width 0.5, decoder 64,32,24,16,8
+ *   mbv2-unet-xs     for CPUs: mbv2-unet-s without the 1280 conv, decoder
+ *                    64,32,24,16 to stride 2, logits upsampled x2
  *   mbv2-linknet     segmentation, MobileNetV2 1.0 + LinkNet decoder, prefinal 32
  *   mbv2-linknet-s   compact: width 0.5, prefinal 16
  *   segnet           segmentation, VGG16 first four stages + mirrored decoder
