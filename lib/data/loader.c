@@ -683,9 +683,9 @@ static int side_windows(int size, int win, int *origin, int *own0, int *own1, in
 		own0[n] = n ? origin[n - 1] + win - origin[n] : 0;
 		own1[n] = win;
 		if (origin[n++] == size - win)
-			break;
+			return n;
 	}
-	return n;
+	return -1; /* more than max */
 }
 
 int aoi_loader_windows(aoi_loader *l, int i, aoi_window *out, int max, aoi_error *err)
@@ -700,7 +700,7 @@ int aoi_loader_windows(aoi_loader *l, int i, aoi_window *out, int max, aoi_error
 	cache_rows(l, &i, 1, st);
 	int nx = side_windows(st[0]->img.width, l->o.width, xs, xa, xb, MAXSIDE);
 	int ny = side_windows(st[0]->img.height, l->o.height, ys, ya, yb, MAXSIDE);
-	if (nx * ny > max)
+	if (nx < 0 || ny < 0 || nx * ny > max)
 		return aoi_error_set(err, AOI_EINVAL, l->s[i].where, l->s[i].line,
 				     "image of %dx%d windows, more than %d", nx, ny, max);
 	for (int y = 0; y < ny; y++)

@@ -433,8 +433,13 @@ static int class_weights(aoi_train_setup *s, aoi_error *err)
 static int setup_loss(aoi_train_setup *s, aoi_error *err)
 {
 	const char *spec = s->opts.loss;
+	/* segmentation: dice over the defect classes beside the cross-entropy,
+	 * whose pixels are nearly all background: with it alone a net first
+	 * learns to mark no defect at all, and takes long to unlearn it */
 	if (!spec)
-		spec = s->task != AOI_TASK_KEYPOINTS ? "ce" : s->npoints == 4 ? "rect" : "mse";
+		spec = s->task == AOI_TASK_SEGMENTATION ? "ce+dice"
+		       : s->task == AOI_TASK_CLASSIFICATION ? "ce"
+		       : s->npoints == 4 ? "rect" : "mse";
 	if (aoi_loss_parse(&s->loss, spec, err) < 0)
 		return -1;
 	if (!loss_fits(&s->loss, s->task))

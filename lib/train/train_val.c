@@ -32,23 +32,27 @@ static void metrics_reset(aoi_val_metrics *m)
 /* The windows of every validation record (segmentation). */
 static int val_windows(aoi_trainer *t, aoi_error *err)
 {
-	int n = aoi_loader_count(t->val), cap = 0;
-	aoi_window w[64];
-	for (int i = 0; i < n; i++) {
-		int k = aoi_loader_windows(t->val, i, w, 64, err);
-		if (k < 0)
-			return -1;
+	int n = aoi_loader_count(t->val), cap = 0, k = 0;
+	aoi_window *w = malloc(MAX_WINDOWS * sizeof(*w));
+	if (!w)
+		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
+	for (int i = 0; i < n && k >= 0; i++) {
+		if ((k = aoi_loader_windows(t->val, i, w, MAX_WINDOWS, err)) < 0)
+			break;
 		if (t->nwin + k > cap) {
 			cap = 2 * (t->nwin + k);
 			aoi_window *p = realloc(t->win, (size_t)cap * sizeof(*p));
-			if (!p)
-				return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
+			if (!p) {
+				k = aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
+				break;
+			}
 			t->win = p;
 		}
 		memcpy(t->win + t->nwin, w, (size_t)k * sizeof(*w));
 		t->nwin += k;
 	}
-	return 0;
+	free(w);
+	return k < 0 ? -1 : 0;
 }
 
 int aoi_train_val_alloc(aoi_trainer *t, aoi_error *err)
