@@ -406,13 +406,30 @@ int aoi_train_parse_class_weights(const char *spec, int k, float *weights, aoi_e
 	return 0;
 }
 
-/* auto: median frequency balancing over the training masks. */
-static int auto_weights(aoi_train_setup *s, int k, aoi_error *err)
+void aoi_train_sqrt_bg_weights(const double *counts, int k, float *weights)
+{
+	double total = 0, defect = 0;
+	for (int c = 0; c < k; c++) {
+		total += counts[c];
+		defect += c ? counts[c] : 0;
+		weights[c] = 1.0f;
+	}
+	if (defect <= 0 || defect >= total)
+		return;
+	double w = sqrt(defect / (total - defect));
+	weights[0] = (float)(w < 0.05 ? 0.05 : w > 1 ? 1 : w);
+}
+
+/* auto (median frequency balancing) or sqrt, over the training masks. */
+static int auto_weights(aoi_train_setup *s, int k, int sqrt_bg, aoi_error *err)
 {
 	double counts[AOI_MAX_CLASSES + 1];
 	if (aoi_loader_class_pixels(s->train, counts, err) < 0)
 		return -1;
-	aoi_train_median_freq_weights(counts, k, s->weights);
+	if (sqrt_bg)
+		aoi_train_sqrt_bg_weights(counts, k, s->weights);
+	else
+		aoi_train_median_freq_weights(counts, k, s->weights);
 	return 0;
 }
 
@@ -421,11 +438,12 @@ static int class_weights(aoi_train_setup *s, aoi_error *err)
 	int k = s->task == AOI_TASK_SEGMENTATION ? s->classes.n + 1 : s->classes.n;
 	if (s->task == AOI_TASK_KEYPOINTS)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--class-weights: no classes");
-	if (!strcmp(s->opts.class_weights, "auto")) {
+	if (!strcmp(s->opts.class_weights, "auto") || !strcmp(s->opts.class_weights, "sqrt")) {
 		if (s->task != AOI_TASK_SEGMENTATION)
 			return aoi_error_set(err, AOI_EINVAL, NULL, 0,
-					     "--class-weights auto needs segmentation");
-		return auto_weights(s, k, err);
+					     "--class-weights %s needs segmentation",
+					     s->opts.class_weights);
+		return auto_weights(s, k, !strcmp(s->opts.class_weights, "sqrt"), err);
 	}
 	return aoi_train_parse_class_weights(s->opts.class_weights, k, s->weights, err);
 }
@@ -447,7 +465,11 @@ static int setup_loss(aoi_train_setup *s, aoi_error *err)
 				     aoi_task_name(s->task));
 	if (s->task == AOI_TASK_SEGMENTATION)
 		s->loss.opts.first_class = 1; /* dice and IoU over the defects */
-	if (s->opts.class_weights) {
+	/* segmentation: background weighed down by the square root of its
+	 * odds (a net otherwise first learns to mark no defect at all) */
+	if (!s->opts.class_weights && s->task == AOI_TASK_SEGMENTATION)
+		s->opts.class_weights = "sqrt";
+	if (s->opts.class_weights && strcmp(s->opts.class_weights, "none") != 0) {
 		if (class_weights(s, err) < 0)
 			return -1;
 		s->loss.opts.class_weight = s->weights;
@@ -471,6 +493,13 @@ static void set_provenance(aoi_train_setup *s, const aoi_train_opts *to)
 	json_object_set_new(p, "batch", json_integer(to->batch));
 	json_object_set_new(p, "seed", json_integer((json_int_t)to->seed));
 	json_object_set_new(p, "loss", json_string(loss));
+	if (s->loss.opts.class_weight) {
+		int k = s->task == AOI_TASK_SEGMENTATION ? s->classes.n + 1 : s->classes.n;
+		json_t *w = json_array();
+		for (int c = 0; c < k; c++)
+			json_array_append_new(w, json_real(round(s->weights[c] * 1e4) / 1e4));
+		json_object_set_new(p, "class_weights", w);
+	}
 	json_object_set_new(p, "optim", json_string(aoi_optim_kind_name(to->optim.kind)));
 	json_object_set_new(p, "lr", json_real(to->optim.lr));
 	if (s->opts.augment)
