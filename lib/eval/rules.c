@@ -1,5 +1,6 @@
 #include "eval/rules.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -52,9 +53,20 @@ struct aoi_rules {
 	char place_field[64]; /* the record's field holding nominal points */
 	double nominal[2 * MAX_PLACE];
 	double max_offset, max_rotation; /* NAN: not judged */
+	/* the image score: reject above max_score, or above pred.threshold */
+	int has_max_score, max_score_model;
+	double max_score;
+	/* the anomaly map: regions above the threshold (or pred.threshold) */
+	int has_anomaly, anomaly_model;
+	double anomaly_threshold;
+	long anomaly_min_area;
 };
 
-/* ---- parsing: a context that knows the key path for messages ----------- */
+/* ---- parsing: a context that knows the key path for messages -----------
+ *
+ * The first error ends the parse, so a function that fails leaves the key
+ * path as it was at the error (nothing reads it afterwards); only the ways
+ * that succeed pop what they pushed. */
 
 typedef struct pctx {
 	const char *text;
@@ -145,9 +157,7 @@ static int check_keys(pctx *c, const json_t *obj, const char *const *allowed)
 			ok |= strcmp(key, allowed[i]) == 0;
 		if (!ok) {
 			push(c, key);
-			perr(c, "unknown key");
-			pop(c);
-			return -1;
+			return perr(c, "unknown key");
 		}
 	}
 	return 0;
@@ -216,6 +226,26 @@ static int parse_limit(pctx *c, const json_t *v, rule_limit *l)
 	return 0;
 }
 
+/* Enter the section `key`, whose value must be an array (or an object of
+ * named entries when !array; else the message `must`), and allocate its
+ * table: a zeroed entry of `size` bytes for each, and one more. NULL with
+ * the error set on failure. */
+static void *enter_table(pctx *c, const char *key, const json_t *v, int array,
+			 const char *must, size_t size)
+{
+	void *t;
+
+	push(c, key);
+	if (array ? !json_is_array(v) : !json_is_object(v)) {
+		perr(c, "%s", must);
+		return NULL;
+	}
+	t = calloc((array ? json_array_size(v) : json_object_size(v)) + 1, size);
+	if (!t)
+		aoi_error_set(c->err, AOI_ENOMEM, c->name, 0, "out of memory");
+	return t;
+}
+
 static int parse_known(pctx *c, aoi_rules *r, const json_t *a)
 {
 	size_t i;
@@ -224,18 +254,12 @@ static int parse_known(pctx *c, aoi_rules *r, const json_t *a)
 	if (!a)
 		return 0;
 	push(c, "classes");
-	if (!json_is_array(a)) {
-		perr(c, "must be an array of class names");
-		pop(c);
-		return -1;
-	}
+	if (!json_is_array(a))
+		return perr(c, "must be an array of class names");
 	json_array_foreach(a, i, v) {
 		if (!json_is_string(v) || !json_string_value(v)[0] ||
-		    aoi_classes_add(&r->known, json_string_value(v)) < 0) {
-			perr(c, "item %zu is not a class name", i);
-			pop(c);
-			return -1;
-		}
+		    aoi_classes_add(&r->known, json_string_value(v)) < 0)
+			return perr(c, "item %zu is not a class name", i);
 	}
 	pop(c);
 	r->has_known = 1;
@@ -249,30 +273,18 @@ static int parse_limits(pctx *c, aoi_rules *r, const json_t *obj)
 
 	if (!obj)
 		return 0;
-	push(c, "limits");
-	if (!json_is_object(obj)) {
-		perr(c, "must be an object of class names");
-		pop(c);
+	r->limits = enter_table(c, "limits", obj, 0, "must be an object of class names",
+				sizeof *r->limits);
+	if (!r->limits)
 		return -1;
-	}
-	r->limits = calloc(json_object_size(obj) + 1, sizeof *r->limits);
-	if (!r->limits) {
-		pop(c);
-		return aoi_error_set(c->err, AOI_ENOMEM, c->name, 0, "out of memory");
-	}
 	json_object_foreach((json_t *)obj, key, v) {
 		rule_limit *l = &r->limits[r->nlimits];
 
 		push(c, key);
-		if (!known_class(r, key) || strcmp(key, "*") == 0) {
-			perr(c, "unknown class");
-			c->depth -= 2;
+		if (!known_class(r, key) || strcmp(key, "*") == 0)
+			return perr(c, "unknown class");
+		if (parse_limit(c, v, l) < 0 || !(l->cls = strdup(key)))
 			return -1;
-		}
-		if (parse_limit(c, v, l) < 0 || !(l->cls = strdup(key))) {
-			c->depth -= 2;
-			return -1;
-		}
 		r->nlimits++;
 		pop(c);
 	}
@@ -340,11 +352,8 @@ static int parse_region(pctx *c, const json_t *v, rule_region *g)
 		const char *u = json_string_value(units);
 
 		push(c, "units");
-		if (!u || (strcmp(u, "px") && strcmp(u, "fraction"))) {
-			perr(c, "must be \"px\" or \"fraction\"");
-			pop(c);
-			return -1;
-		}
+		if (!u || (strcmp(u, "px") && strcmp(u, "fraction")))
+			return perr(c, "must be \"px\" or \"fraction\"");
 		pop(c);
 		g->fraction = strcmp(u, "fraction") == 0;
 	}
@@ -361,25 +370,16 @@ static int parse_regions(pctx *c, aoi_rules *r, const json_t *obj)
 
 	if (!obj)
 		return 0;
-	push(c, "regions");
-	if (!json_is_object(obj)) {
-		perr(c, "must be an object of named regions");
-		pop(c);
+	r->regions = enter_table(c, "regions", obj, 0, "must be an object of named regions",
+				 sizeof *r->regions);
+	if (!r->regions)
 		return -1;
-	}
-	r->regions = calloc(json_object_size(obj) + 1, sizeof *r->regions);
-	if (!r->regions) {
-		pop(c);
-		return aoi_error_set(c->err, AOI_ENOMEM, c->name, 0, "out of memory");
-	}
 	json_object_foreach((json_t *)obj, key, v) {
 		rule_region *g = &r->regions[r->nregions++];
 
 		push(c, key);
-		if (!(g->name = strdup(key)) || parse_region(c, v, g) < 0) {
-			c->depth -= 2;
+		if (!(g->name = strdup(key)) || parse_region(c, v, g) < 0)
 			return -1;
-		}
 		pop(c);
 	}
 	pop(c);
@@ -438,29 +438,72 @@ static int parse_region_rules(pctx *c, aoi_rules *r, const json_t *a)
 
 	if (!a)
 		return 0;
-	push(c, "region_rules");
-	if (!json_is_array(a)) {
-		perr(c, "must be an array");
-		pop(c);
+	r->rrules = enter_table(c, "region_rules", a, 1, "must be an array", sizeof *r->rrules);
+	if (!r->rrules)
 		return -1;
-	}
-	r->rrules = calloc(json_array_size(a) + 1, sizeof *r->rrules);
-	if (!r->rrules) {
-		pop(c);
-		return aoi_error_set(c->err, AOI_ENOMEM, c->name, 0, "out of memory");
-	}
 	json_array_foreach(a, i, v) {
 		snprintf(idx, sizeof idx, "%zu", i);
 		push(c, idx);
 		r->nrrules++; /* counted first so that free() sees a partial one */
-		if (parse_region_rule(c, r, v, &r->rrules[i]) < 0) {
-			c->depth -= 2;
+		if (parse_region_rule(c, r, v, &r->rrules[i]) < 0)
 			return -1;
-		}
 		pop(c);
 	}
 	pop(c);
 	return 0;
+}
+
+/* ---- scores ------------------------------------------------------------ */
+
+/* obj.key as a number (*model 0) or the string "model" (*model 1). */
+static int number_or_model(pctx *c, const json_t *obj, const char *key, double *out,
+			   int *model)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s = json_string_value(v);
+	int rc = 0;
+
+	push(c, key);
+	if (s && strcmp(s, "model") == 0)
+		*model = 1;
+	else if (json_is_number(v) && isfinite(json_number_value(v)))
+		*out = json_number_value(v);
+	else
+		rc = perr(c, "must be a number or \"model\" (the model's pred.threshold)");
+	pop(c);
+	return rc;
+}
+
+static int parse_max_score(pctx *c, aoi_rules *r, const json_t *root)
+{
+	if (!json_object_get(root, "max_score"))
+		return 0;
+	r->has_max_score = 1;
+	return number_or_model(c, root, "max_score", &r->max_score, &r->max_score_model);
+}
+
+static int parse_anomaly(pctx *c, aoi_rules *r, const json_t *v)
+{
+	static const char *const keys[] = {"threshold", "min_area", NULL};
+	int rc = 0;
+
+	if (!v)
+		return 0;
+	push(c, "anomaly");
+	r->anomaly_min_area = 1;
+	if (!json_is_object(v))
+		rc = perr(c, "must be an object");
+	else if (check_keys(c, v, keys) < 0 ||
+		 get_count(c, v, "min_area", 1, &r->anomaly_min_area) < 0)
+		rc = -1;
+	else if (!json_object_get(v, "threshold"))
+		rc = perr(c, "needs \"threshold\"");
+	else
+		rc = number_or_model(c, v, "threshold", &r->anomaly_threshold,
+				     &r->anomaly_model);
+	pop(c);
+	r->has_anomaly = rc == 0;
+	return rc;
 }
 
 /* ---- placement --------------------------------------------------------- */
@@ -521,7 +564,8 @@ static int parse_top(pctx *c, aoi_rules *r, const json_t *root)
 {
 	static const char *const keys[] = {"classes",      "default",   "limits",
 					   "regions",      "region_rules", "defect_share",
-					   "min_prob",     "placement", "comment", NULL};
+					   "min_prob",     "placement", "max_score",
+					   "anomaly",      "comment",   NULL};
 	json_t *def = json_object_get(root, "default");
 
 	if (!json_is_object(root))
@@ -532,14 +576,14 @@ static int parse_top(pctx *c, aoi_rules *r, const json_t *root)
 	    parse_limits(c, r, json_object_get(root, "limits")) < 0 ||
 	    get_number(c, root, "defect_share", 0, 1, &r->defect_share) < 0 ||
 	    get_number(c, root, "min_prob", 0, 1, &r->min_prob) < 0 ||
-	    parse_placement(c, r, json_object_get(root, "placement")) < 0)
+	    parse_placement(c, r, json_object_get(root, "placement")) < 0 ||
+	    parse_max_score(c, r, root) < 0 ||
+	    parse_anomaly(c, r, json_object_get(root, "anomaly")) < 0)
 		return -1;
 	if (def) {
 		push(c, "default");
-		if (parse_limit(c, def, &r->deflimit) < 0) {
-			pop(c);
+		if (parse_limit(c, def, &r->deflimit) < 0)
 			return -1;
-		}
 		pop(c);
 		r->has_default = 1;
 	}
@@ -744,8 +788,8 @@ static int tally_class(const aoi_rules *r, const aoi_rules_input *in, int k,
 static int add_reason(json_t *reasons, const char *rule, const char *cls, double value,
 		      double limit)
 {
-	/* counts stay integers in the JSON, measurements are reals */
-	int count = strcmp(rule, "min_count") == 0;
+	/* counts and areas stay integers in the JSON, measurements are reals */
+	int count = strcmp(rule, "min_count") == 0 || strcmp(rule, "anomaly_area") == 0;
 	json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "rule", rule, "class",
 			      cls ? json_string(cls) : json_null(), "value",
 			      count ? json_integer((json_int_t)value) : json_real(value),
@@ -842,6 +886,58 @@ static int judge_placement(const aoi_rules *r, const aoi_rules_input *in,
 	return 0;
 }
 
+/* The model's threshold when a rule asks for it, else the rule's own. */
+static int limit_of(const aoi_rules_input *in, int model, double own, const char *rule,
+		    double *limit, aoi_error *err)
+{
+	if (model && !in->threshold)
+		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0,
+				     "the rules set %s to \"model\" but the record has no "
+				     "\"pred\" \"threshold\"", rule);
+	*limit = model ? *in->threshold : own;
+	return 0;
+}
+
+static int judge_score(const aoi_rules *r, const aoi_rules_input *in, json_t *reasons,
+		       aoi_error *err)
+{
+	double limit = 0;
+
+	if (!r->has_max_score)
+		return 0;
+	if (!in->score)
+		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0,
+				     "the rules set max_score but the record has no \"pred\" "
+				     "\"score\"");
+	if (limit_of(in, r->max_score_model, r->max_score, "max_score", &limit, err) < 0)
+		return -1;
+	if (*in->score > limit && add_reason(reasons, "max_score", NULL, *in->score, limit) < 0)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	return 0;
+}
+
+static int judge_anomaly(const aoi_rules *r, const aoi_rules_input *in, json_t *reasons,
+			 aoi_error *err)
+{
+	double t = 0;
+	long largest, count;
+
+	if (!r->has_anomaly)
+		return 0;
+	if (!in->anomaly)
+		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0,
+				     "the rules judge the anomaly map but the record has no "
+				     "\"pred\" \"anomaly\"");
+	if (limit_of(in, r->anomaly_model, r->anomaly_threshold, "anomaly.threshold", &t,
+		     err) < 0 ||
+	    aoi_anomaly_regions(in->anomaly, t, r->anomaly_min_area, &largest, &count, err) < 0)
+		return -1;
+	if (count > 0 && add_reason(reasons, "anomaly_area", NULL, (double)largest,
+				    (double)r->anomaly_min_area) < 0)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	return 0;
+}
+
 int aoi_rules_eval(const aoi_rules *r, const aoi_rules_input *in, int *reject,
 		   json_t **reasons, aoi_error *err)
 {
@@ -865,7 +961,8 @@ int aoi_rules_eval(const aoi_rules *r, const aoi_rules_input *in, int *reject,
 			goto fail;
 		}
 	}
-	if (judge_placement(r, in, out, err) < 0)
+	if (judge_placement(r, in, out, err) < 0 || judge_score(r, in, out, err) < 0 ||
+	    judge_anomaly(r, in, out, err) < 0)
 		goto fail;
 	*reject = json_array_size(out) > 0;
 	*reasons = out;
@@ -948,6 +1045,44 @@ static int needs_mask(const aoi_rules *r, const json_t *pred)
 	return 0;
 }
 
+/* pred.score and pred.threshold when present (numbers, else an error),
+ * and pred.anomaly's map when a rule reads it. */
+typedef struct score_parts {
+	double score, threshold;
+	aoi_anomaly anomaly;
+} score_parts;
+
+static int read_number(const json_t *pred, const char *key, double *out,
+		       const double **in, aoi_error *err)
+{
+	json_t *v = json_object_get(pred, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_number(v))
+		return aoi_error_set(err, AOI_EFORMAT, NULL, 0, "\"pred\" \"%s\" must be a number",
+				     key);
+	*out = json_number_value(v);
+	*in = out;
+	return 0;
+}
+
+static int read_scores(const aoi_rules *r, const json_t *pred, const char *base,
+		       score_parts *sp, aoi_rules_input *in, aoi_error *err)
+{
+	int got;
+
+	if (read_number(pred, "score", &sp->score, &in->score, err) < 0 ||
+	    read_number(pred, "threshold", &sp->threshold, &in->threshold, err) < 0)
+		return -1;
+	if (!r->has_anomaly)
+		return 0;
+	if ((got = aoi_anomaly_read(pred, base, &sp->anomaly, err)) < 0)
+		return -1;
+	in->anomaly = got ? &sp->anomaly : NULL;
+	return 0;
+}
+
 int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 		    aoi_error *err)
 {
@@ -956,6 +1091,7 @@ int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 	aoi_rules_input in = {.prob = NAN};
 	aoi_classes classes;
 	aoi_mask mask = {0};
+	score_parts sp = {0};
 	int reject, rc = 0;
 
 	if (!json_is_object(pred))
@@ -990,11 +1126,14 @@ int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 		in.truth_keypoints = tkp;
 	}
 	if (rc >= 0)
+		rc = read_scores(r, pred, base, &sp, &in, err);
+	if (rc >= 0)
 		rc = aoi_rules_eval(r, &in, &reject, &reasons, err);
 	if (rc >= 0) {
 		json_object_set_new(rec, "decision", json_string(reject ? "reject" : "accept"));
 		json_object_set_new(rec, "reasons", reasons);
 	}
+	aoi_anomaly_release(&sp.anomaly);
 	aoi_mask_release(&mask);
 	aoi_classes_release(&classes);
 	return rc < 0 ? -1 : 0;

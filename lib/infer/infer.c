@@ -101,12 +101,16 @@ static void slot_release(slot *s)
 	free(s->maxp);
 	free(s->comps);
 	free(s->scores);
+	free(s->ens);
 }
 
 void aoi_infer_free(aoi_infer *inf)
 {
 	if (!inf)
 		return;
+	for (int i = 0; i < inf->nmore; i++)
+		aoi_infer_free(inf->more[i]);
+	free(inf->more);
 	for (int i = 0; i < inf->nslots; i++)
 		slot_release(&inf->slots[i]);
 	free(inf->slots);
@@ -129,7 +133,7 @@ int aoi_infer_slots(aoi_infer *inf, int n, aoi_error *err)
 }
 
 /* Grow *buf to hold n floats. */
-static int ensure_floats(float **buf, size_t *cap, size_t n)
+int aoi_infer_ensure_floats(float **buf, size_t *cap, size_t n)
 {
 	if (n <= *cap)
 		return 0;
@@ -141,13 +145,14 @@ static int ensure_floats(float **buf, size_t *cap, size_t n)
 	return 0;
 }
 
-/* Tiles when asked for and the (shrunk) image is larger than the input. */
 /* Several outputs add up in a pixel: tiles overlap, or flips. */
-static int averaged(const aoi_infer *inf, const slot *s)
+int aoi_infer_averaged(const aoi_infer *inf, const slot *s)
 {
 	return s->tiles || inf->o.flips;
 }
 
+/* Tiles when asked for: a (shrunk) image larger than the input is cut
+ * into tiles, a smaller one centred in one tile, padded, as in training. */
 static int tiling(const aoi_infer *inf)
 {
 	return inf->o.tile;
@@ -184,11 +189,11 @@ int aoi_infer_size_planes(aoi_infer *inf, slot *s, aoi_error *err)
 	if (inf->m.task != AOI_TASK_SEGMENTATION)
 		return 0;
 	size_t px = (size_t)s->pw * s->ph;
-	if (ensure_floats(&s->prob, &s->prob_cap, px * inf->kp) < 0 ||
-	    (averaged(inf, s) && ensure_floats(&s->weight, &s->weight_cap, px) < 0))
+	if (aoi_infer_ensure_floats(&s->prob, &s->prob_cap, px * inf->kp) < 0 ||
+	    (aoi_infer_averaged(inf, s) && aoi_infer_ensure_floats(&s->weight, &s->weight_cap, px) < 0))
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	memset(s->prob, 0, px * inf->kp * sizeof(float));
-	if (averaged(inf, s))
+	if (aoi_infer_averaged(inf, s))
 		memset(s->weight, 0, px * sizeof(float));
 	return 0;
 }
@@ -299,7 +304,7 @@ static void store_segmentation(const aoi_infer *inf, const job *j, const float *
 	int dw = s->pw, dh = s->ph;
 	size_t dplane = (size_t)dw * dh;
 	float probs[AOI_MAX_CLASSES + 1];
-	int avg = averaged(inf, s);
+	int avg = aoi_infer_averaged(inf, s);
 	int ya = j->y0 < 0 ? -j->y0 : 0, xa = j->x0 < 0 ? -j->x0 : 0; /* padding */
 	for (int y = ya; y < h && j->y0 + y < dh; y++)
 		for (int x = xa; x < w && j->x0 + x < dw; x++) {
@@ -398,7 +403,7 @@ void aoi_infer_store_batch(aoi_infer *inf, int j0, int m, const float *out)
 	}
 }
 
-static int run_jobs(aoi_infer *inf, aoi_error *err)
+int aoi_infer_run_jobs(aoi_infer *inf, aoi_error *err)
 {
 	int b = inf->o.batch;
 	for (int j0 = 0; j0 < inf->njobs; j0 += b) {
@@ -413,7 +418,7 @@ static int run_jobs(aoi_infer *inf, aoi_error *err)
 }
 
 /* Tiles overlap, flips repeat: summed probabilities into means. */
-static void average_outputs(const aoi_infer *inf, slot *s)
+void aoi_infer_average(const aoi_infer *inf, slot *s)
 {
 	size_t plane = (size_t)s->pw * s->ph;
 	for (size_t p = 0; p < plane; p++) {
@@ -425,7 +430,8 @@ static void average_outputs(const aoi_infer *inf, slot *s)
 
 /* Probabilities at original pixel (x, y): the planes' own pixel, or
  * bilinear from smaller planes (PyTorch's align_corners=false). */
-static void original_probs(const aoi_infer *inf, const slot *s, int x, int y, float *probs)
+void aoi_infer_original_probs(const aoi_infer *inf, const slot *s, int x, int y,
+			      float *probs)
 {
 	int kp = inf->kp, w = s->pw, h = s->ph;
 	size_t plane = (size_t)w * h;
@@ -455,14 +461,20 @@ static int argmax_mask(const aoi_infer *inf, slot *s, aoi_error *err)
 	if (aoi_mask_alloc(&s->mask, s->orig_w, s->orig_h, err) < 0)
 		return -1;
 	size_t px = (size_t)s->orig_w * s->orig_h;
-	if (ensure_floats(&s->maxp, &s->maxp_cap, px) < 0)
+	if (aoi_infer_ensure_floats(&s->maxp, &s->maxp_cap, px) < 0)
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	float probs[AOI_MAX_CLASSES + 1];
 	double total = 0;
+	float defect = 0;
 	memset(s->pixels, 0, sizeof(s->pixels));
 	for (int y = 0; y < s->orig_h; y++)
 		for (int x = 0; x < s->orig_w; x++) {
-			original_probs(inf, s, x, y, probs);
+			if (inf->nmore) /* the ensemble's mean, already at this size */
+				for (int c = 0; c < inf->kp; c++)
+					probs[c] = s->ens[c * px + (size_t)y * s->orig_w + x];
+			else
+				aoi_infer_original_probs(inf, s, x, y, probs);
+			defect = fmaxf(defect, 1 - probs[0]);
 			int best = 0;
 			for (int c = 1; c < inf->kp; c++)
 				if (probs[c] > probs[best])
@@ -474,6 +486,7 @@ static int argmax_mask(const aoi_infer *inf, slot *s, aoi_error *err)
 			total += probs[best];
 		}
 	s->mean_prob = total / (double)px;
+	s->defect_prob = defect;
 	return 0;
 }
 
@@ -528,8 +541,8 @@ static void mask_path(const aoi_infer *inf, const aoi_infer_item *it, char *out,
 static int finish_segmentation(const aoi_infer *inf, aoi_infer_item *it, slot *s,
 			       aoi_error *err)
 {
-	if (averaged(inf, s))
-		average_outputs(inf, s);
+	if (aoi_infer_averaged(inf, s) && !inf->nmore) /* an ensemble averaged already */
+		aoi_infer_average(inf, s);
 	if (argmax_mask(inf, s, err) < 0 || components(inf, s, err) < 0)
 		return -1;
 	if (!inf->o.mask_dir)
@@ -561,6 +574,8 @@ static json_t *segmentation_json(const aoi_infer *inf, const aoi_infer_item *it,
 		json_object_set_new(pixels, class_name(inf, c), json_integer(s->pixels[c]));
 	json_object_set_new(pred, "pixels", pixels);
 	json_object_set_new(pred, "prob", json_real(round(s->mean_prob * 1e4) / 1e4));
+	/* finer than prob: an image score, whose ties cost AUROC */
+	json_object_set_new(pred, "defect_prob", json_real(round(s->defect_prob * 1e6) / 1e6));
 	json_t *boxes = json_array();
 	for (int i = 0; i < s->ncomps; i++) {
 		const aoi_component *c = &s->comps[i];
@@ -642,7 +657,8 @@ int aoi_infer_run(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err)
 {
 	if (n <= 0)
 		return 0;
-	if (aoi_infer_prepare(inf, items, n, err) < 0 || run_jobs(inf, err) < 0)
+	if (aoi_infer_prepare(inf, items, n, err) < 0 || aoi_infer_run_jobs(inf, err) < 0 ||
+	    (inf->nmore && aoi_infer_ensemble(inf, items, n, err) < 0))
 		return -1;
 	aoi_infer_finish(inf, items, n);
 	return 0;

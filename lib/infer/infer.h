@@ -17,7 +17,14 @@
  *
  * Records are processed in chunks: images decoded in parallel, the network
  * run on batches of inputs, the outputs turned into predictions in
- * parallel. */
+ * parallel.
+ *
+ * Ensembles (seed 003 combines models): further models added with
+ * aoi_infer_add() each see every image as they would alone (their own
+ * input size, channels' normalisation, tiling), and the prediction is made
+ * from the mean of their probabilities: per pixel at the image's original
+ * size (segmentation), per class (classification); keypoints are the mean
+ * of the models' points. */
 #ifndef AOI_INFER_H
 #define AOI_INFER_H
 
@@ -40,6 +47,7 @@ typedef struct aoi_infer_model {
 	 * classification: label names. Not owned. */
 	const aoi_classes *classes;
 	int npoints;           /* keypoints */
+	const char *name;      /* the model file, named in errors (may be NULL) */
 	double threshold;      /* decision head: the model's threshold; < 0: none */
 } aoi_infer_model;
 
@@ -65,6 +73,19 @@ typedef struct aoi_infer aoi_infer;
 aoi_infer *aoi_infer_new(aoi_net *net, const aoi_infer_model *m,
 			 const aoi_infer_opts *o, aoi_error *err);
 void aoi_infer_free(aoi_infer *inf);
+
+/* Add a model to the ensemble of inf: net borrowed and planned as in
+ * aoi_infer_new() with o (its tiling and overlap apply to this model; the
+ * masks, boxes and flips of the records follow inf's options). The models
+ * must agree in task, class names (in order), input channels and template,
+ * keypoint count and having a decision head or not: else an AOI_EINVAL
+ * error at m->name naming the first model. Input sizes may differ. The
+ * decision scores are averaged; the ensemble's threshold is the mean of
+ * the models' when every one stores one. */
+int aoi_infer_add(aoi_infer *inf, aoi_net *net, const aoi_infer_model *m,
+		  const aoi_infer_opts *o, aoi_error *err);
+/* Models in the ensemble (1 without aoi_infer_add). */
+int aoi_infer_models(const aoi_infer *inf);
 
 /* One record to predict; base is the directory of its relative paths. */
 typedef struct aoi_infer_item {

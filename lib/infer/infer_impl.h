@@ -25,6 +25,10 @@ typedef struct aoi_infer_slot {
 	float *maxp;
 	size_t maxp_cap;
 	double mean_prob;
+	double defect_prob;    /* the highest 1 - background probability */
+	float *ens;            /* ensembles: kp x orig_h x orig_w probabilities,
+				* summed over the models, then their mean */
+	size_t ens_cap;
 	long pixels[AOI_MAX_CLASSES + 1];
 	aoi_component *comps;
 	int ncomps;
@@ -51,6 +55,8 @@ struct aoi_infer {
 	int nslots;
 	job *jobs;
 	int njobs, jobs_cap;
+	struct aoi_infer **more; /* the other models of an ensemble */
+	int nmore;
 };
 
 /* Slots for n records (kept and reused between chunks). */
@@ -68,5 +74,19 @@ void aoi_infer_fill_batch(aoi_infer *inf, int j0, int m);
 void aoi_infer_store_batch(aoi_infer *inf, int j0, int m, const float *out);
 /* Predictions ("pred") into the records that did not fail. */
 void aoi_infer_finish(aoi_infer *inf, aoi_infer_item *items, int n);
+
+/* What the ensemble (infer_ensemble.c) shares with infer.c. */
+int aoi_infer_ensure_floats(float **buf, size_t *cap, size_t n);
+int aoi_infer_averaged(const aoi_infer *inf, const slot *s);
+void aoi_infer_average(const aoi_infer *inf, slot *s);
+/* The probability planes of s at original pixel (x, y), kp values. */
+void aoi_infer_original_probs(const aoi_infer *inf, const slot *s, int x, int y,
+			      float *probs);
+/* All jobs laid out by prepare through the network, in batches. */
+int aoi_infer_run_jobs(aoi_infer *inf, aoi_error *err);
+/* After inf's own run: every further model run over the same items, and
+ * the mean of all models' outputs left in inf's slots (ens planes for
+ * segmentation, out for the others). */
+int aoi_infer_ensemble(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err);
 
 #endif

@@ -2,7 +2,7 @@
  * (PyTorch's AdaptiveMaxPool2d(1)); whatever the input size, the output
  * is N x C x 1 x 1. The position of each maximum (the first one met) is
  * kept for backward, which sends the gradient there alone. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
 #include <stdint.h>
 
@@ -70,7 +70,5 @@ const aoi_layer_ops aoi_nn_global_maxpool_ops = {
 
 int aoi_net_global_maxpool(aoi_net *net, int in, aoi_error *err)
 {
-	if (aoi_nn_check_input(net, in, err) < 0)
-		return -1;
-	return aoi_nn_add_node(net, AOI_LAYER_GLOBAL_MAXPOOL, 1, &in, NULL, err);
+	return aoi_nn_add_node(net, &aoi_nn_global_maxpool_ops, 1, &in, NULL, 0, err);
 }
