@@ -38,6 +38,8 @@ static int check_output(aoi_infer *inf, aoi_error *err)
 					     "%d output channels for %d classes", s.c,
 					     m->classes->n);
 		inf->kp = s.c == 1 ? 2 : s.c;
+		aoi_shape d = aoi_net_output_shape_at(inf->net, 1);
+		inf->decision = aoi_net_output_count(inf->net) > 1 && d.c * d.h * d.w == 1;
 		return 0;
 	}
 	int want = m->task == AOI_TASK_KEYPOINTS ? 2 * m->npoints : m->classes->n;
@@ -149,10 +151,11 @@ int aoi_infer_averaged(const aoi_infer *inf, const slot *s)
 	return s->tiles || inf->o.flips;
 }
 
-/* Tiles when asked for and the (shrunk) image is larger than the input. */
-static int tiling(const aoi_infer *inf, int w, int h)
+/* Tiles when asked for: a (shrunk) image larger than the input is cut
+ * into tiles, a smaller one centred in one tile, padded, as in training. */
+static int tiling(const aoi_infer *inf)
 {
-	return inf->o.tile && (w > inf->m.width || h > inf->m.height);
+	return inf->o.tile;
 }
 
 /* Decode item i into its slot and size the buffers its jobs need. */
@@ -165,7 +168,7 @@ static int prepare_item(aoi_infer *inf, aoi_infer_item *it, slot *s, aoi_error *
 	s->orig_w = s->img.width;
 	s->orig_h = s->img.height;
 	int w = aoi_loader_scaled(s->orig_w, m->scale), h = aoi_loader_scaled(s->orig_h, m->scale);
-	s->tiles = tiling(inf, w, h);
+	s->tiles = tiling(inf);
 	if (!s->tiles) {
 		w = m->width;
 		h = m->height;
@@ -180,6 +183,9 @@ static int prepare_item(aoi_infer *inf, aoi_infer_item *it, slot *s, aoi_error *
 
 int aoi_infer_size_planes(aoi_infer *inf, slot *s, aoi_error *err)
 {
+	s->score = 0;
+	s->win_sum = 0;
+	s->win_n = 0;
 	if (inf->m.task != AOI_TASK_SEGMENTATION)
 		return 0;
 	size_t px = (size_t)s->pw * s->ph;
@@ -230,13 +236,14 @@ static int add_window(aoi_infer *inf, int item, int x0, int y0, aoi_error *err)
 }
 
 /* Tile origins along one side: input-sized steps overlapping by `overlap`,
- * the last tile flush with the far edge. */
+ * the last tile flush with the far edge; a side shorter than the tile is
+ * centred in it (as training's windows centre it). */
 static int tile_origins(int size, int tile, int overlap, int *out, int max)
 {
 	int n = 0, step = tile - overlap;
 	for (int p = 0; n < max; p += step) {
 		if (p + tile >= size) {
-			out[n++] = size > tile ? size - tile : 0;
+			out[n++] = size > tile ? size - tile : (size - tile) / 2;
 			break;
 		}
 		out[n++] = p;
@@ -298,8 +305,9 @@ static void store_segmentation(const aoi_infer *inf, const job *j, const float *
 	size_t dplane = (size_t)dw * dh;
 	float probs[AOI_MAX_CLASSES + 1];
 	int avg = aoi_infer_averaged(inf, s);
-	for (int y = 0; y < h && j->y0 + y < dh; y++)
-		for (int x = 0; x < w && j->x0 + x < dw; x++) {
+	int ya = j->y0 < 0 ? -j->y0 : 0, xa = j->x0 < 0 ? -j->x0 : 0; /* padding */
+	for (int y = ya; y < h && j->y0 + y < dh; y++)
+		for (int x = xa; x < w && j->x0 + x < dw; x++) {
 			size_t d = (size_t)(j->y0 + y) * dw + (j->x0 + x);
 			/* a flipped input's output is flipped the same way */
 			int sx = j->flip & 1 ? w - 1 - x : x, sy = j->flip & 2 ? h - 1 - y : y;
@@ -364,10 +372,25 @@ void aoi_infer_fill_batch(aoi_infer *inf, int j0, int m)
 	}
 }
 
+/* A job's decision logit into its slot: the mean over a window's flips
+ * (consecutive jobs), the highest over its windows. */
+static void store_decision(const aoi_infer *inf, const job *j, float logit)
+{
+	slot *s = &inf->slots[j->item];
+	s->win_sum += 1.0 / (1.0 + exp(-(double)logit));
+	if (++s->win_n < (inf->o.flips ? 4 : 1))
+		return;
+	double p = s->win_sum / s->win_n;
+	s->score = p > s->score ? p : s->score;
+	s->win_sum = 0;
+	s->win_n = 0;
+}
+
 void aoi_infer_store_batch(aoi_infer *inf, int j0, int m, const float *out)
 {
 	aoi_shape os = aoi_net_output_shape(inf->net);
 	size_t out_size = (size_t)os.c * os.h * os.w;
+	const float *dec = inf->decision ? aoi_net_output_at(inf->net, 1) : NULL;
 	/* rows of one batch may share an item (tiles): sequential */
 	for (int r = 0; r < m; r++) {
 		const job *j = &inf->jobs[j0 + r];
@@ -375,6 +398,8 @@ void aoi_infer_store_batch(aoi_infer *inf, int j0, int m, const float *out)
 			store_segmentation(inf, j, out + (size_t)r * out_size);
 		else
 			store_vector(inf, j, out + (size_t)r * out_size);
+		if (dec)
+			store_decision(inf, j, dec[r]);
 	}
 }
 
@@ -564,6 +589,12 @@ static json_t *segmentation_json(const aoi_infer *inf, const aoi_infer_item *it,
 	json_object_set_new(pred, "label",
 			    json_string(json_array_size(boxes) ? "defective" : "good"));
 	json_object_set_new(pred, "boxes", boxes);
+	if (inf->decision) {
+		json_object_set_new(pred, "score", json_real(round(s->score * 1e6) / 1e6));
+		if (inf->m.threshold >= 0)
+			json_object_set_new(pred, "threshold",
+					    json_real(round(inf->m.threshold * 1e6) / 1e6));
+	}
 	return pred;
 }
 

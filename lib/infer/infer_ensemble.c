@@ -5,7 +5,9 @@
  * first model's slots collect the sum: per pixel at the original image
  * size for segmentation (each model's planes resized back as a single
  * model's would be), the output vector for the other tasks. The sum is
- * taken in model order, so the result does not depend on threads. */
+ * taken in model order, so the result does not depend on threads. A
+ * decision head's image score is averaged too (every model has one or
+ * none does), and so are the thresholds the models store. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +67,19 @@ static int compatible(const aoi_infer_model *a, const aoi_infer_model *b, aoi_er
 	return same_classes(a, b, err);
 }
 
+/* The ensemble's decision threshold: the mean of its models' (an
+ * approximation: each was chosen for its own model's scores), none unless
+ * every model stores one. Called after the model t belongs to is added. */
+static void mean_threshold(aoi_infer *inf, double t)
+{
+	double n = inf->nmore + 1;
+
+	if (inf->m.threshold < 0 || t < 0)
+		inf->m.threshold = -1;
+	else
+		inf->m.threshold = (inf->m.threshold * (n - 1) + t) / n;
+}
+
 int aoi_infer_add(aoi_infer *inf, aoi_net *net, const aoi_infer_model *m,
 		  const aoi_infer_opts *o, aoi_error *err)
 {
@@ -80,8 +95,15 @@ int aoi_infer_add(aoi_infer *inf, aoi_net *net, const aoi_infer_model *m,
 	inf->more = more;
 	if (!(other = aoi_infer_new(net, m, o, err)))
 		return -1;
+	if (other->decision != inf->decision) {
+		aoi_infer_free(other);
+		return aoi_error_set(err, AOI_EINVAL, m->name, 0, "%s a decision head, but %s %s",
+				     inf->decision ? "no" : "has", name_of(&inf->m),
+				     inf->decision ? "has one" : "has none");
+	}
 	other->o.mask_dir = NULL; /* the first model writes the records' masks */
 	inf->more[inf->nmore++] = other;
+	mean_threshold(inf, m->threshold);
 	return 0;
 }
 
@@ -127,6 +149,8 @@ static int gather(aoi_infer *inf, const aoi_infer *src, aoi_infer_item *items, i
 		}
 		for (int c = 0; !seg && !first && c < inf->k; c++)
 			d->out[c] += s->out[c];
+		if (!first)
+			d->score += s->score;
 	}
 	return failed;
 }
@@ -146,6 +170,7 @@ static void take_mean(aoi_infer *inf, aoi_infer_item *items, int n)
 			continue;
 		for (size_t j = 0; j < m; j++)
 			v[j] *= w;
+		d->score *= w;
 	}
 }
 

@@ -33,6 +33,10 @@ typedef struct aoi_infer_slot {
 	aoi_component *comps;
 	int ncomps;
 	double *scores;
+	/* decision head: the image score (highest window), and the sum and
+	 * count of the current window's flips */
+	double score, win_sum;
+	int win_n;
 } slot;
 
 typedef struct aoi_infer_job {
@@ -45,6 +49,7 @@ struct aoi_infer {
 	aoi_infer_model m;
 	aoi_infer_opts o;
 	int c, k, kp;          /* input channels, output channels, probability planes */
+	int decision;          /* the net's second output is an image decision logit */
 	float *x;
 	slot *slots;
 	int nslots;
@@ -59,7 +64,8 @@ int aoi_infer_slots(aoi_infer *inf, int n, aoi_error *err);
 /* Decode n items into their slots (failures marked on the item) and lay
  * out their jobs. */
 int aoi_infer_prepare(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err);
-/* Size and clear the slot's probability planes for s->pw x s->ph. */
+/* Size and clear the slot's probability planes for s->pw x s->ph (and its
+ * decision score). */
 int aoi_infer_size_planes(aoi_infer *inf, slot *s, aoi_error *err);
 int aoi_infer_add_job(aoi_infer *inf, int item, int x0, int y0, aoi_error *err);
 /* The network inputs of jobs j0..j0+m-1 into rows 0..m-1 of inf->x. */

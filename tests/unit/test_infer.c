@@ -5,7 +5,8 @@
  * output is mapped back to the right pixels, in whole inputs and tiles.
  *
  * Ensembles: two models' ensemble equals the mean of their own
- * probabilities, computed here from the networks' raw outputs. */
+ * probabilities, computed here from the networks' raw outputs; with
+ * decision heads, its score is the mean of their scores. */
 #include "check.h"
 
 #include <math.h>
@@ -411,6 +412,78 @@ static void test_ensemble_refused(aoi_net *a, aoi_net *b, const aoi_classes *cla
 	aoi_infer_free(inf);
 }
 
+static double pred_number(const json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(rec, "pred"), key);
+	return v ? json_number_value(v) : -1;
+}
+
+/* A segmentation net with a decision head, random weights. */
+static aoi_net *decision_net(uint64_t seed)
+{
+	aoi_arch_opts ao = {0};
+	aoi_error err;
+
+	ao.input_h = ao.input_w = SIDE;
+	ao.in_channels = 1;
+	ao.classes = 3;
+	ao.decision = 1;
+	aoi_net *net = aoi_arch_build("mbv2-unet-xs", &ao, &err);
+	CHECK_MSG(net != NULL, "%s", err.msg);
+	if (!net)
+		return NULL;
+	randomise(net, seed);
+	CHECK(aoi_net_fuse_for_inference(net, &err) == 0);
+	return net;
+}
+
+/* Decision heads: the ensemble's score is the mean of the two models'
+ * (each rounded to 1e-6 in the records), its threshold the mean of
+ * theirs; a model without a head is refused beside one with a head. */
+static void test_ensemble_decisions(aoi_net *plain, const aoi_classes *classes)
+{
+	aoi_net *net[2] = { decision_net(31), decision_net(32) };
+	aoi_infer_model m[2] = { seg_model(classes, "a.aoim"), seg_model(classes, "b.aoim") };
+	aoi_infer_model mp = seg_model(classes, "plain.aoim");
+	aoi_infer_opts o;
+	aoi_error err;
+	json_t *rec[3];
+	char image[32];
+
+	if (!net[0] || !net[1])
+		goto out;
+	write_images(SIDE);
+	snprintf(image, sizeof(image), "a%d.png", SIDE);
+	m[0].threshold = 0.25;
+	m[1].threshold = 0.75;
+	mp.threshold = -1;
+	aoi_infer_opts_init(&o);
+	for (int k = 0; k < 2; k++) {
+		aoi_infer *inf = aoi_infer_new(net[k], &m[k], &o, &err);
+		CHECK_MSG(inf != NULL, "%s", err.msg);
+		rec[k] = run_one(inf, image, "d", NULL);
+		aoi_infer_free(inf);
+	}
+	aoi_infer *inf = aoi_infer_new(net[0], &m[0], &o, &err);
+	CHECK(aoi_infer_add(inf, plain, &mp, &o, &err) < 0);
+	CHECK_STR(err.where, "plain.aoim");
+	CHECK(strstr(err.msg, "decision head") && strstr(err.msg, "a.aoim"));
+	CHECK(aoi_infer_add(inf, net[1], &m[1], &o, &err) == 0);
+	rec[2] = run_one(inf, image, "d", NULL);
+	double s0 = pred_number(rec[0], "score"), s1 = pred_number(rec[1], "score");
+	CHECK(s0 >= 0 && s0 <= 1 && s1 >= 0 && s1 <= 1);
+	CHECK_MSG(fabs(s0 - s1) > 1e-4, "the two heads should differ (%g, %g)", s0, s1);
+	CHECK_NEAR(pred_number(rec[2], "score"), (s0 + s1) / 2, 1.01e-6);
+	CHECK_NEAR(pred_number(rec[0], "threshold"), 0.25, 1e-9);
+	CHECK_NEAR(pred_number(rec[2], "threshold"), 0.5, 1e-9);
+	for (int k = 0; k < 3; k++)
+		json_decref(rec[k]);
+	aoi_infer_free(inf);
+out:
+	aoi_net_free(net[0]);
+	aoi_net_free(net[1]);
+}
+
 int main(void)
 {
 	aoi_error err;
@@ -451,6 +524,7 @@ int main(void)
 		test_ensemble_of_one_model(net, &classes);
 		test_ensemble_refused(net, other, &classes);
 		test_ensemble_classifiers();
+		test_ensemble_decisions(other, &classes);
 		aoi_net_free(other);
 	}
 	aoi_net_free(net);
