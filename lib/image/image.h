@@ -58,6 +58,9 @@ int aoi_image_save_jpeg(const char *path, const aoi_image *img, int quality,
 /* PNG into a malloc'd buffer (for hashing, queues). */
 int aoi_image_encode_png(const aoi_image *img, unsigned char **buf, size_t *len,
 			 aoi_error *err);
+/* JPEG (1 or 3 channels, quality 1..100) into a malloc'd buffer. */
+int aoi_image_encode_jpeg(const aoi_image *img, int quality, unsigned char **buf,
+			  size_t *len, aoi_error *err);
 
 /* Geometry. dst is allocated by the call (any old data is released first)
  * and must not alias src.
