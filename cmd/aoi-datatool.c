@@ -1,7 +1,8 @@
 /* aoi-datatool: datasets of JSON-lines records: import from other layouts,
- * validate, stats, split, filter, sample, hash, render, export. The work is
- * in lib/ (import.h, export.h, dataset.h, hash.h, render.h); this file reads
- * options, opens streams and returns the exit code. */
+ * validate, stats, split, filter, sample, hash, render, report, merge,
+ * export. The work is in lib/ (import.h, export.h, dataset.h, hash.h,
+ * render.h, report.h, review.h, corrections.h); this file reads options,
+ * opens streams and returns the exit code. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,9 @@
 #include "formats/export.h"
 #include "formats/import.h"
 #include "queue/worker.h"
+#include "report/corrections.h"
+#include "report/report.h"
+#include "report/review.h"
 
 static const char *const prog = "aoi-datatool";
 
@@ -38,8 +42,17 @@ static const char usage_text[] =
 	"  filter [--label L] [--class C] [--split S] [--source S] [--group G]\n"
 	"                                  repeatable, comma lists; criteria AND'ed\n"
 	"  sample -n N [--seed N] [--stratify FIELD]        (default: --seed 1)\n"
+	"  sample --review N [--by score|prob] [--random F] [--seed N]\n"
+	"                                  for people to review: the least certain,\n"
+	"                                  plus a random share (defaults: --by score\n"
+	"                                  --random 0.2)\n"
 	"  hash [DATASET]                  SHA-256 of records and the files they name\n"
 	"  render --out DIR [DATASET]      PNG of truth (and pred) per record\n"
+	"  report --out DIR [--truth TRUTH] [--title T] [--thumb PX] RECORDS\n"
+	"                                  a page to browse and review predictions,\n"
+	"                                  opened from disk (DIR/index.html)\n"
+	"  merge --corrections FILE [--reviewed-only] [DATASET]\n"
+	"                                  fold the review's corrections in as labels\n"
 	"  publish --amqp URL --queue Q [DATASET]   put each record on queue Q\n"
 	"  consume --amqp URL --queue Q [-n N] [--idle SECONDS]\n"
 	"                                  write records of queue Q to standard\n"
@@ -60,7 +73,8 @@ static const char usage_text[] =
 enum opt_id {
 	O_ROOT = 256, O_ABSOLUTE, O_SPLIT, O_IMAGES, O_MASKS, O_CLASSES, O_FORMAT,
 	O_VAL, O_TEST, O_SEED, O_STRATIFY, O_BY, O_LABEL, O_CLASS, O_SOURCE, O_GROUP,
-	O_OUT, O_AMQP, O_QUEUE, O_IDLE, O_N = 'n', O_HELP = 'h', O_VERSION = 300
+	O_OUT, O_AMQP, O_QUEUE, O_IDLE, O_TRUTH, O_TITLE, O_THUMB, O_CORRECTIONS,
+	O_REVIEWED_ONLY, O_REVIEW, O_RANDOM, O_N = 'n', O_HELP = 'h', O_VERSION = 320
 };
 
 static const struct option long_options[] = {
@@ -84,6 +98,13 @@ static const struct option long_options[] = {
 	{ "amqp", required_argument, NULL, O_AMQP },
 	{ "queue", required_argument, NULL, O_QUEUE },
 	{ "idle", required_argument, NULL, O_IDLE },
+	{ "truth", required_argument, NULL, O_TRUTH },
+	{ "title", required_argument, NULL, O_TITLE },
+	{ "thumb", required_argument, NULL, O_THUMB },
+	{ "corrections", required_argument, NULL, O_CORRECTIONS },
+	{ "reviewed-only", no_argument, NULL, O_REVIEWED_ONLY },
+	{ "review", required_argument, NULL, O_REVIEW },
+	{ "random", required_argument, NULL, O_RANDOM },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -93,7 +114,11 @@ typedef struct opts {
 	aoi_import_opts imp;
 	const char *root, *format, *out;
 	const char *amqp, *queue;
+	const char *truth, *title, *corrections;
 	double idle;
+	aoi_review_opts review;
+	long thumb;
+	int given_review, reviewed_only;
 	aoi_split_opts split;
 	aoi_filter filter;
 	long n, seed;
@@ -313,12 +338,20 @@ static int cmd_sample(opts *o)
 	json_t *picked;
 
 	aoi_error_clear(&err);
-	if (!o->given_n)
-		return aoi_cli_usage_error(prog, "sample needs -n N");
+	if (o->given_n == o->given_review)
+		return aoi_cli_usage_error(prog, "sample needs -n N or --review N (one of them)");
+	if (!o->given_review && (o->split.by || o->review.random >= 0))
+		return aoi_cli_usage_error(prog, "--by and --random go with --review");
+	if (o->given_review && o->split.stratify)
+		return aoi_cli_usage_error(prog, "--stratify goes with -n, not --review");
 	if (load(&ds, o, 0, &err) != 0)
 		return aoi_cli_fail(prog, &err);
-	picked = aoi_dataset_sample(ds.records, o->n, (uint64_t)o->seed, o->split.stratify,
-				    &err);
+	o->review.by = o->split.by ? o->split.by : "score";
+	o->review.random = o->review.random >= 0 ? o->review.random : 0.2;
+	o->review.seed = (uint64_t)o->seed;
+	picked = o->given_review ? aoi_review_sample(&ds, &o->review, &err)
+				 : aoi_dataset_sample(ds.records, o->n, (uint64_t)o->seed,
+						      o->split.stratify, &err);
 	aoi_dataset_release(&ds);
 	if (!picked)
 		return aoi_cli_fail(prog, &err);
@@ -366,6 +399,60 @@ static int cmd_render(opts *o)
 	rc = aoi_render_dataset(&ds, o->out, &progress, &err);
 	aoi_progress_end(&progress);
 	rc = rc == 0 ? write_records(ds.records) : aoi_cli_fail(prog, &err);
+	aoi_dataset_release(&ds);
+	return rc;
+}
+
+static int cmd_report(opts *o)
+{
+	aoi_report_opts ro = { .records = o->args[0], .truth = o->truth, .root = o->root,
+			       .out = o->out, .title = o->title, .thumb = (int)o->thumb };
+	aoi_report_summary sum;
+	aoi_progress progress;
+	aoi_error err;
+	int rc;
+
+	aoi_error_clear(&err);
+	if (!o->out)
+		return aoi_cli_usage_error(prog, "report needs --out DIR");
+	if (strcmp(ro.records, "-") == 0 || (o->truth && strcmp(o->truth, "-") == 0))
+		return aoi_cli_usage_error(prog, "report reads its inputs twice (records, then "
+					   "metrics): give files, not -");
+	aoi_progress_init(&progress, "report", 0);
+	ro.progress = &progress;
+	rc = aoi_report_write(&ro, &sum, &err);
+	aoi_progress_end(&progress);
+	if (rc != 0)
+		return aoi_cli_fail(prog, &err);
+	json_t *v = json_pack("{s:s,s:I,s:I,s:I,s:I,s:i}", "report", o->out, "records",
+			      (json_int_t)sum.records, "truth", (json_int_t)sum.with_truth,
+			      "made", (json_int_t)sum.made, "reused", (json_int_t)sum.reused,
+			      "charts", sum.charts);
+	rc = write_json(v);
+	json_decref(v);
+	return rc;
+}
+
+static int cmd_merge(opts *o)
+{
+	aoi_dataset ds;
+	aoi_error err;
+	unsigned char *reviewed;
+	int rc = AOI_EXIT_OK;
+
+	aoi_error_clear(&err);
+	if (!o->corrections)
+		return aoi_cli_usage_error(prog, "merge needs --corrections FILE");
+	if (load(&ds, o, 0, &err) != 0)
+		return aoi_cli_fail(prog, &err);
+	reviewed = calloc(aoi_dataset_size(&ds) + 1, 1);
+	if (!reviewed || aoi_corrections_merge(&ds, o->corrections, reviewed, NULL, &err) != 0)
+		rc = reviewed ? aoi_cli_fail(prog, &err) : aoi_cli_failf(prog, "out of memory");
+	for (size_t i = 0; rc == AOI_EXIT_OK && i < aoi_dataset_size(&ds); i++)
+		if ((reviewed[i] || !o->reviewed_only) &&
+		    aoi_record_write(stdout, json_array_get(ds.records, i), &err) != 0)
+			rc = aoi_cli_fail(prog, &err);
+	free(reviewed);
 	aoi_dataset_release(&ds);
 	return rc;
 }
@@ -448,9 +535,11 @@ static const command commands[] = {
 	{ "stats", cmd_stats, "root format", 0, 1 },
 	{ "split", cmd_split, "root val test seed stratify by", 0, 1 },
 	{ "filter", cmd_filter, "root label class split source group", 0, 1 },
-	{ "sample", cmd_sample, "root n seed stratify", 0, 1 },
+	{ "sample", cmd_sample, "root n seed stratify review by random", 0, 1 },
 	{ "hash", cmd_hash, "root", 0, 1 },
 	{ "render", cmd_render, "root out", 0, 1 },
+	{ "report", cmd_report, "root out truth title thumb", 1, 1 },
+	{ "merge", cmd_merge, "root corrections reviewed-only", 0, 1 },
 	{ "publish", cmd_publish, "amqp queue", 0, 1 },
 	{ "consume", cmd_consume, "amqp queue n idle", 0, 0 },
 };
@@ -504,6 +593,18 @@ static int set_option(opts *o, int id, const char *arg)
 	case O_AMQP: o->amqp = arg; break;
 	case O_QUEUE: o->queue = arg; break;
 	case O_IDLE: bad = aoi_cli_parse_double("--idle", arg, 0, 1e9, &o->idle, &err); break;
+	case O_TRUTH: o->truth = arg; break;
+	case O_TITLE: o->title = arg; break;
+	case O_THUMB: bad = aoi_cli_parse_int("--thumb", arg, 16, 1024, &o->thumb, &err); break;
+	case O_CORRECTIONS: o->corrections = arg; break;
+	case O_REVIEWED_ONLY: o->reviewed_only = 1; break;
+	case O_REVIEW:
+		o->given_review = 1;
+		bad = aoi_cli_parse_int("--review", arg, 0, 0x7fffffffffffffffL, &o->review.n, &err);
+		break;
+	case O_RANDOM:
+		bad = aoi_cli_parse_double("--random", arg, 0, 1, &o->review.random, &err);
+		break;
 	case O_N:
 		o->given_n = 1;
 		bad = aoi_cli_parse_int("-n", arg, 0, 0x7fffffffffffffffL, &o->n, &err);
@@ -545,7 +646,7 @@ static int parse_options(const command *c, int argc, char **argv, opts *o)
 
 static int run_command(const command *c, int argc, char **argv)
 {
-	opts o = { .split = { .val = 0.1, .test = 0.1 }, .seed = 1 };
+	opts o = { .split = { .val = 0.1, .test = 0.1 }, .seed = 1, .review = { .random = -1 } };
 	int rc;
 
 	aoi_filter_init(&o.filter);
