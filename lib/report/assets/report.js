@@ -468,6 +468,7 @@
 
     function drawBoxes() {
       const svg = $("v-boxes");
+      if (!it) return;
       svg.replaceChildren();
       svg.setAttribute("viewBox", "0 0 " + it.w + " " + it.h);
       const add = (boxes, dashed) => {
@@ -481,8 +482,10 @@
           r.setAttribute("stroke-width", "2"); r.setAttribute("vector-effect", "non-scaling-stroke");
           if (dashed) r.setAttribute("stroke-dasharray", "4 3");
           const t = document.createElementNS("http://www.w3.org/2000/svg", "text");
-          t.setAttribute("x", b[0]); t.setAttribute("y", Math.max(10, b[1] - 3));
+          t.setAttribute("x", b[0]); t.setAttribute("y", Math.max(12 / zoom, b[1] - 3 / zoom));
           t.setAttribute("fill", colour);
+          /* the labels keep their size on screen whatever the zoom */
+          t.setAttribute("style", "font-size:" + 12 / zoom + "px;stroke-width:" + 3 / zoom + "px");
           t.textContent = (dashed ? "truth " : "") + b[4] + (b.length > 5 ? " " + Number(b[5]).toFixed(2) : "");
           svg.append(r, t);
         }
@@ -517,6 +520,7 @@
       stage.scrollLeft = px * z - cx;
       stage.scrollTop = py * z - cy;
       $("zoom-level").textContent = Math.round(z * 100) + "%";
+      drawBoxes();
     }
 
     function fit() {
@@ -532,7 +536,8 @@
       row("model", (it.dec || "") + (it.plabel ? " · " + it.plabel : ""));
       if (it.score !== undefined) row("score", fmt(it.score) + (it.thr !== undefined ? " (threshold " + fmt(it.thr) + ")" : ""));
       if (it.probs) row("probabilities", Object.entries(it.probs).map(([k, v]) => k + " " + fmt(v)).join(", "));
-      for (const r of it.reasons || []) row("reason", [r.rule, r.class, fmt(r.value), r.limit !== undefined ? "> " + fmt(r.limit) : ""].filter(Boolean).join(" "));
+      const num = (v) => fmt(v, Number.isInteger(v));
+      for (const r of it.reasons || []) row("reason", [r.rule, r.class, num(r.value), r.limit !== undefined ? "> " + num(r.limit) : ""].filter(Boolean).join(" "));
       row("defect pixels", it.area + " predicted, " + it.tarea + " truth");
       if (it.agree !== undefined) row("agreement", it.agree ? "agrees with the truth" : "disagrees with the truth");
       row("size", it.w + " × " + it.h);
