@@ -74,6 +74,10 @@ const char *report_model_decision(const report_item *it);
 const char *report_truth_decision(const report_item *it);
 int report_agreement(const report_item *it);
 
+/* report_item.c: the COCO RLE strings of every class of m in one pass:
+ * out[k] (malloc'd) for class k present, NULL elsewhere; out[0] NULL. */
+int report_rle_classes(const aoi_mask *m, char *out[256], aoi_error *err);
+
 /* Write len bytes into DIR/rel, whole or not at all. */
 int report_write_file(const report_ctx *c, const char *rel, const void *buf, size_t len,
 		      aoi_error *err);

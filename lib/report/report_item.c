@@ -179,27 +179,93 @@ static void mask_figures(report_item *it, const report_masks *m)
 
 /* ---- the masks' script: {"id", "w", "h", "truth": {k: RLE}, "pred"} ---- */
 
+/* Run lengths of one class while the mask is scanned. */
+typedef struct class_runs {
+	uint32_t *counts;
+	size_t n, cap;
+	size_t start, end; /* of the class's current (or last) run of ones */
+} class_runs;
+
+static int push_count(class_runs *r, size_t v)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		uint32_t *p = realloc(r->counts, cap * sizeof *p);
+
+		if (!p)
+			return -1;
+		r->counts = p;
+		r->cap = cap;
+	}
+	r->counts[r->n++] = (uint32_t)v;
+	return 0;
+}
+
+/* The COCO RLE strings of every class of m from one column-major pass
+ * (aoi_rle_encode scans the whole mask once per class): out[k] for class
+ * k, NULL where absent; the same strings as aoi_rle_encode(m, k). */
+int report_rle_classes(const aoi_mask *m, char *out[256], aoi_error *err)
+{
+	class_runs r[256];
+	size_t n = (size_t)m->width * m->height, j = 0;
+	int prev = 0, rc = 0;
+
+	memset(r, 0, sizeof r);
+	memset(out, 0, 256 * sizeof *out);
+	for (int x = 0; x < m->width; x++)
+		for (int y = 0; y < m->height; y++, j++) {
+			int v = m->data[(size_t)y * m->width + x];
+
+			if (v == prev)
+				continue;
+			if (prev && push_count(&r[prev], j - r[prev].start) != 0)
+				rc = -1;
+			r[prev].end = j;
+			if (v && push_count(&r[v], j - r[v].end) != 0)
+				rc = -1;
+			r[v].start = j;
+			prev = v;
+		}
+	if (prev && push_count(&r[prev], n - r[prev].start) != 0)
+		rc = -1;
+	r[prev].end = n;
+	for (int k = 1; k < 256; k++) {
+		if (!r[k].n)
+			continue;
+		if (rc == 0 && r[k].end < n && push_count(&r[k], n - r[k].end) != 0)
+			rc = -1;
+		if (rc == 0 && aoi_rle_counts_to_string(r[k].counts, r[k].n, &out[k], err) != 0)
+			rc = -1;
+		free(r[k].counts);
+	}
+	if (rc != 0) {
+		for (int k = 0; k < 256; k++)
+			free(out[k]);
+		memset(out, 0, 256 * sizeof *out);
+		if (!err || !err->msg[0])
+			aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	}
+	return rc;
+}
+
 static json_t *rle_by_class(const aoi_mask *m, aoi_error *err)
 {
-	long hist[256] = { 0 };
-	json_t *o = json_object();
-	char key[8];
+	char *counts[256], key[16];
+	json_t *o;
 
-	if (!m->data || !o)
-		return o ? (json_decref(o), json_null()) : NULL;
-	for (size_t i = 0, n = (size_t)m->width * m->height; i < n; i++)
-		hist[m->data[i]]++;
+	if (!m->data)
+		return json_null();
+	if (report_rle_classes(m, counts, err) != 0 || !(o = json_object())) {
+		for (int k = 0; k < 256; k++)
+			free(counts[k]);
+		return NULL;
+	}
 	for (int k = 1; k < 256; k++) {
-		char *counts = hist[k] ? aoi_rle_encode(m, k, err) : NULL;
-
-		if (hist[k] && !counts) {
-			json_decref(o);
-			return NULL;
-		}
+		if (!counts[k])
+			continue;
 		snprintf(key, sizeof key, "%d", k);
-		if (counts)
-			json_object_set_new(o, key, json_string(counts));
-		free(counts);
+		json_object_set_new(o, key, json_string(counts[k]));
+		free(counts[k]);
 	}
 	return o;
 }
