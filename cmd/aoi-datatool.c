@@ -344,14 +344,17 @@ static int cmd_sample(opts *o)
 		return aoi_cli_usage_error(prog, "--by and --random go with --review");
 	if (o->given_review && o->split.stratify)
 		return aoi_cli_usage_error(prog, "--stratify goes with -n, not --review");
+	if (o->given_review) {
+		o->review.by = o->split.by ? o->split.by : "score";
+		o->review.random = o->review.random >= 0 ? o->review.random : 0.2;
+		o->review.seed = (uint64_t)o->seed;
+		return aoi_review_sample_path(dataset_arg(o, 0), o->root, &o->review, stdout,
+					      &err) == 0 ? AOI_EXIT_OK : aoi_cli_fail(prog, &err);
+	}
 	if (load(&ds, o, 0, &err) != 0)
 		return aoi_cli_fail(prog, &err);
-	o->review.by = o->split.by ? o->split.by : "score";
-	o->review.random = o->review.random >= 0 ? o->review.random : 0.2;
-	o->review.seed = (uint64_t)o->seed;
-	picked = o->given_review ? aoi_review_sample(&ds, &o->review, &err)
-				 : aoi_dataset_sample(ds.records, o->n, (uint64_t)o->seed,
-						      o->split.stratify, &err);
+	picked = aoi_dataset_sample(ds.records, o->n, (uint64_t)o->seed, o->split.stratify,
+				    &err);
 	aoi_dataset_release(&ds);
 	if (!picked)
 		return aoi_cli_fail(prog, &err);
@@ -407,10 +410,7 @@ static int cmd_report(opts *o)
 {
 	aoi_report_opts ro = { .records = o->args[0], .truth = o->truth, .root = o->root,
 			       .out = o->out, .title = o->title, .thumb = (int)o->thumb };
-	aoi_report_summary sum;
-	aoi_progress progress;
 	aoi_error err;
-	int rc;
 
 	aoi_error_clear(&err);
 	if (!o->out)
@@ -418,43 +418,20 @@ static int cmd_report(opts *o)
 	if (strcmp(ro.records, "-") == 0 || (o->truth && strcmp(o->truth, "-") == 0))
 		return aoi_cli_usage_error(prog, "report reads its inputs twice (records, then "
 					   "metrics): give files, not -");
-	aoi_progress_init(&progress, "report", 0);
-	ro.progress = &progress;
-	rc = aoi_report_write(&ro, &sum, &err);
-	aoi_progress_end(&progress);
-	if (rc != 0)
-		return aoi_cli_fail(prog, &err);
-	json_t *v = json_pack("{s:s,s:I,s:I,s:I,s:I,s:i}", "report", o->out, "records",
-			      (json_int_t)sum.records, "truth", (json_int_t)sum.with_truth,
-			      "made", (json_int_t)sum.made, "reused", (json_int_t)sum.reused,
-			      "charts", sum.charts);
-	rc = write_json(v);
-	json_decref(v);
-	return rc;
+	return aoi_report_run(&ro, stdout, &err) == 0 ? AOI_EXIT_OK : aoi_cli_fail(prog, &err);
 }
 
 static int cmd_merge(opts *o)
 {
-	aoi_dataset ds;
 	aoi_error err;
-	unsigned char *reviewed;
-	int rc = AOI_EXIT_OK;
 
 	aoi_error_clear(&err);
 	if (!o->corrections)
 		return aoi_cli_usage_error(prog, "merge needs --corrections FILE");
-	if (load(&ds, o, 0, &err) != 0)
-		return aoi_cli_fail(prog, &err);
-	reviewed = calloc(aoi_dataset_size(&ds) + 1, 1);
-	if (!reviewed || aoi_corrections_merge(&ds, o->corrections, reviewed, NULL, &err) != 0)
-		rc = reviewed ? aoi_cli_fail(prog, &err) : aoi_cli_failf(prog, "out of memory");
-	for (size_t i = 0; rc == AOI_EXIT_OK && i < aoi_dataset_size(&ds); i++)
-		if ((reviewed[i] || !o->reviewed_only) &&
-		    aoi_record_write(stdout, json_array_get(ds.records, i), &err) != 0)
-			rc = aoi_cli_fail(prog, &err);
-	free(reviewed);
-	aoi_dataset_release(&ds);
-	return rc;
+	return aoi_corrections_merge_path(dataset_arg(o, 0), o->root, o->corrections,
+					  o->reviewed_only, stdout, &err) == 0
+		       ? AOI_EXIT_OK
+		       : aoi_cli_fail(prog, &err);
 }
 
 /* Options each command takes, as the long names' ids (see long_options). */

@@ -21,6 +21,8 @@
 #ifndef AOI_CORRECTIONS_H
 #define AOI_CORRECTIONS_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 #include "base/error.h"
@@ -39,6 +41,13 @@ typedef struct aoi_merge_summary {
  * correction was folded in. */
 int aoi_corrections_merge(aoi_dataset *ds, const char *path, unsigned char *reviewed,
 			  aoi_merge_summary *sum, aoi_error *err);
+
+/* aoi-datatool merge: the dataset at path (NULL or "-": standard input;
+ * root as in aoi_dataset_load) with the corrections folded in, written to
+ * out as JSON lines: every record, or only those corrected. Nothing is
+ * written when a correction is refused. */
+int aoi_corrections_merge_path(const char *path, const char *root, const char *corrections,
+			       int reviewed_only, FILE *out, aoi_error *err);
 
 /* One correction into rec (paths against base: the image is probed when
  * the record has no width and height). On error rec may be half changed:

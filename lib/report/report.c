@@ -480,3 +480,28 @@ done:
 	ctx_close(&c);
 	return rc;
 }
+
+int aoi_report_run(const aoi_report_opts *o, FILE *out, aoi_error *err)
+{
+	aoi_report_opts with = *o;
+	aoi_report_summary sum;
+	aoi_progress progress;
+	json_t *v;
+	int rc;
+
+	aoi_progress_init(&progress, "report", 0);
+	with.progress = &progress;
+	rc = aoi_report_write(&with, &sum, err);
+	aoi_progress_end(&progress);
+	if (rc != 0)
+		return -1;
+	v = json_pack("{s:s,s:I,s:I,s:I,s:I,s:i}", "report", o->out, "records",
+		      (json_int_t)sum.records, "truth", (json_int_t)sum.with_truth, "made",
+		      (json_int_t)sum.made, "reused", (json_int_t)sum.reused, "charts",
+		      sum.charts);
+	if (!v)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	rc = aoi_record_write(out, v, err);
+	json_decref(v);
+	return rc;
+}

@@ -26,6 +26,7 @@
 #define AOI_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "base/cli.h"
 #include "base/error.h"
@@ -52,6 +53,11 @@ typedef struct aoi_report_summary {
  * and the page is not written (files made for records before the error
  * stay, to be reused). */
 int aoi_report_write(const aoi_report_opts *o, aoi_report_summary *sum, aoi_error *err);
+
+/* aoi-datatool report: the report, a progress line on stderr (when it is a
+ * terminal), then the summary as one JSON line on out:
+ * {"report", "records", "truth", "made", "reused", "charts"}. */
+int aoi_report_run(const aoi_report_opts *o, FILE *out, aoi_error *err);
 
 /* The page's own files, built into the program (lib/report/assets/):
  * asset i (0, 1, ...) into *out; -1 past the last. */

@@ -158,3 +158,24 @@ json_t *aoi_review_sample(const aoi_dataset *ds, const aoi_review_opts *o, aoi_e
 	free(r);
 	return out;
 }
+
+int aoi_review_sample_path(const char *path, const char *root, const aoi_review_opts *o,
+			   FILE *out, aoi_error *err)
+{
+	aoi_dataset ds;
+	json_t *picked, *rec;
+	size_t i;
+	int rc = 0;
+
+	if (aoi_dataset_load(&ds, path, root, err) != 0)
+		return -1;
+	picked = aoi_review_sample(&ds, o, err);
+	aoi_dataset_release(&ds);
+	if (!picked)
+		return -1;
+	json_array_foreach(picked, i, rec)
+		if (rc == 0)
+			rc = aoi_record_write(out, rec, err);
+	json_decref(picked);
+	return rc;
+}

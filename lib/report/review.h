@@ -6,6 +6,7 @@
 #define AOI_REVIEW_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -31,5 +32,10 @@ int aoi_review_certainty(const json_t *rec, const char *by, double *out, aoi_err
  * "sampled": "uncertain" or "random"; on error err is located at the
  * record. */
 json_t *aoi_review_sample(const aoi_dataset *ds, const aoi_review_opts *o, aoi_error *err);
+
+/* aoi-datatool sample --review: the sample of the dataset at path (NULL or
+ * "-": standard input; root as in aoi_dataset_load) written to out. */
+int aoi_review_sample_path(const char *path, const char *root, const aoi_review_opts *o,
+			   FILE *out, aoi_error *err);
 
 #endif
