@@ -323,22 +323,21 @@ done:
 	return rc;
 }
 
-int aoi_corrections_merge_path(const char *path, const char *root, const char *corrections,
-			       int reviewed_only, FILE *out, aoi_error *err)
+int aoi_corrections_merge_run(const aoi_datatool *t, const aoi_merge_opts *m, aoi_error *err)
 {
 	aoi_dataset ds;
 	unsigned char *reviewed;
 	int rc = -1;
 
-	if (aoi_dataset_load(&ds, path, root, err) != 0)
+	if (aoi_dataset_load(&ds, t->path ? t->path : "-", t->root, err) != 0)
 		return -1;
 	if (!(reviewed = calloc(aoi_dataset_size(&ds) + 1, 1)))
 		aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	else if (aoi_corrections_merge(&ds, corrections, reviewed, NULL, err) == 0)
+	else if (aoi_corrections_merge(&ds, m->corrections, reviewed, NULL, err) == 0)
 		rc = 0;
 	for (size_t i = 0; rc == 0 && i < aoi_dataset_size(&ds); i++)
-		if (reviewed[i] || !reviewed_only)
-			rc = aoi_record_write(out, json_array_get(ds.records, i), err);
+		if (reviewed[i] || !m->reviewed_only)
+			rc = aoi_record_write(t->out, json_array_get(ds.records, i), err);
 	free(reviewed);
 	aoi_dataset_release(&ds);
 	return rc;

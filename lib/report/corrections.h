@@ -25,8 +25,10 @@
 
 #include <jansson.h>
 
+#include "base/cli.h"
 #include "base/error.h"
 #include "data/dataset.h"
+#include "data/datatool.h"
 
 typedef struct aoi_merge_summary {
 	long corrections; /* lines read */
@@ -42,12 +44,20 @@ typedef struct aoi_merge_summary {
 int aoi_corrections_merge(aoi_dataset *ds, const char *path, unsigned char *reviewed,
 			  aoi_merge_summary *sum, aoi_error *err);
 
-/* aoi-datatool merge: the dataset at path (NULL or "-": standard input;
- * root as in aoi_dataset_load) with the corrections folded in, written to
- * out as JSON lines: every record, or only those corrected. Nothing is
- * written when a correction is refused. */
-int aoi_corrections_merge_path(const char *path, const char *root, const char *corrections,
-			       int reviewed_only, FILE *out, aoi_error *err);
+/* aoi-datatool merge: its options (--corrections FILE, --reviewed-only). */
+typedef struct aoi_merge_opts {
+	const char *corrections;
+	int reviewed_only; /* write only the records a correction changed */
+} aoi_merge_opts;
+
+#define AOI_MERGE_CLI_OPTS(m) \
+	AOI_CLI_OPT_STR(0, "corrections", &(m)->corrections), \
+	AOI_CLI_OPT_FLAG(0, "reviewed-only", &(m)->reviewed_only)
+
+/* aoi-datatool merge: the dataset of t with the corrections folded in,
+ * written to t->out as JSON lines: every record, or only those corrected.
+ * Nothing is written when a correction is refused. */
+int aoi_corrections_merge_run(const aoi_datatool *t, const aoi_merge_opts *m, aoi_error *err);
 
 /* One correction into rec (paths against base: the image is probed when
  * the record has no width and height). On error rec may be half changed:

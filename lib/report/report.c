@@ -11,6 +11,7 @@
 
 #include "base/fileio.h"
 #include "base/hash.h"
+#include "base/parallel.h"
 #include "eval/evaluate.h"
 #include "image/draw.h"
 #include "report/report_impl.h"
@@ -137,27 +138,27 @@ static void item_init(const report_ctx *c, size_t i, report_item *it)
 	}
 }
 
+typedef struct make_job {
+	const report_ctx *c;
+	report_item *items;
+} make_job;
+
+static int make_one(void *ctx, size_t i, aoi_error *err)
+{
+	const make_job *j = ctx;
+
+	item_init(j->c, i, &j->items[i]);
+	return report_item_make(j->c, &j->items[i], err);
+}
+
+/* Every record's files, on all threads (dynamic chunks of 2: a record with
+ * a large image takes much longer than one whose files are there). */
 static int make_items(const report_ctx *c, report_item *items, aoi_error *err)
 {
-	size_t n = aoi_dataset_size(&c->recs);
-	long bad = -1;
+	make_job j = { c, items };
+	long bad = aoi_parallel_each(aoi_dataset_size(&c->recs), 2, make_one, &j,
+				     c->o->progress, err);
 
-#pragma omp parallel for schedule(dynamic, 2)
-	for (size_t i = 0; i < n; i++) {
-		aoi_error e;
-
-		aoi_error_clear(&e);
-		item_init(c, i, &items[i]);
-		int ok = report_item_make(c, &items[i], &e) == 0;
-		if (c->o->progress) {
-#pragma omp critical(aoi_report_progress)
-			aoi_progress_step(c->o->progress, 1, NULL);
-		}
-		if (ok)
-			continue;
-#pragma omp critical(aoi_first_error)
-		aoi_first_error(&bad, err, (long)i, &e);
-	}
 	if (bad < 0)
 		return 0;
 	aoi_dataset_locate(&c->recs, (size_t)bad, err);
@@ -481,7 +482,7 @@ done:
 	return rc;
 }
 
-int aoi_report_run(const aoi_report_opts *o, FILE *out, aoi_error *err)
+int aoi_report_run(const aoi_datatool *t, const aoi_report_opts *o, aoi_error *err)
 {
 	aoi_report_opts with = *o;
 	aoi_report_summary sum;
@@ -491,6 +492,8 @@ int aoi_report_run(const aoi_report_opts *o, FILE *out, aoi_error *err)
 
 	aoi_progress_init(&progress, "report", 0);
 	with.progress = &progress;
+	with.records = t->path;
+	with.root = t->root;
 	rc = aoi_report_write(&with, &sum, err);
 	aoi_progress_end(&progress);
 	if (rc != 0)
@@ -501,7 +504,7 @@ int aoi_report_run(const aoi_report_opts *o, FILE *out, aoi_error *err)
 		      sum.charts);
 	if (!v)
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	rc = aoi_record_write(out, v, err);
+	rc = aoi_record_write(t->out, v, err);
 	json_decref(v);
 	return rc;
 }

@@ -30,6 +30,7 @@
 
 #include "base/cli.h"
 #include "base/error.h"
+#include "data/datatool.h"
 
 typedef struct aoi_report_opts {
 	const char *records;  /* the predictions: a dataset file */
@@ -54,10 +55,16 @@ typedef struct aoi_report_summary {
  * stay, to be reused). */
 int aoi_report_write(const aoi_report_opts *o, aoi_report_summary *sum, aoi_error *err);
 
-/* aoi-datatool report: the report, a progress line on stderr (when it is a
- * terminal), then the summary as one JSON line on out:
+/* aoi-datatool report's --truth, --title and --thumb. */
+#define AOI_REPORT_CLI_OPTS(r) \
+	AOI_CLI_OPT_STR(0, "truth", &(r)->truth), AOI_CLI_OPT_STR(0, "title", &(r)->title), \
+	AOI_CLI_OPT_INT(0, "thumb", &(r)->thumb, 16, 1024)
+
+/* aoi-datatool report: the report of t's records (t->path, t->root: o's
+ * records and root), a progress line on stderr (when it is a terminal),
+ * then the summary as one JSON line on t->out:
  * {"report", "records", "truth", "made", "reused", "charts"}. */
-int aoi_report_run(const aoi_report_opts *o, FILE *out, aoi_error *err);
+int aoi_report_run(const aoi_datatool *t, const aoi_report_opts *o, aoi_error *err);
 
 /* The page's own files, built into the program (lib/report/assets/):
  * asset i (0, 1, ...) into *out; -1 past the last. */

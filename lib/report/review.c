@@ -159,23 +159,19 @@ json_t *aoi_review_sample(const aoi_dataset *ds, const aoi_review_opts *o, aoi_e
 	return out;
 }
 
-int aoi_review_sample_path(const char *path, const char *root, const aoi_review_opts *o,
-			   FILE *out, aoi_error *err)
+int aoi_review_sample_run(const aoi_datatool *t, const aoi_review_opts *o, aoi_error *err)
 {
 	aoi_dataset ds;
-	json_t *picked, *rec;
-	size_t i;
-	int rc = 0;
+	json_t *picked;
+	int rc;
 
-	if (aoi_dataset_load(&ds, path, root, err) != 0)
+	if (aoi_dataset_load(&ds, t->path ? t->path : "-", t->root, err) != 0)
 		return -1;
 	picked = aoi_review_sample(&ds, o, err);
 	aoi_dataset_release(&ds);
 	if (!picked)
 		return -1;
-	json_array_foreach(picked, i, rec)
-		if (rc == 0)
-			rc = aoi_record_write(out, rec, err);
+	rc = aoi_datatool_write(t->out, picked, err);
 	json_decref(picked);
 	return rc;
 }

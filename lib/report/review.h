@@ -10,8 +10,10 @@
 
 #include <jansson.h>
 
+#include "base/cli.h"
 #include "base/error.h"
 #include "data/dataset.h"
+#include "data/datatool.h"
 
 typedef struct aoi_review_opts {
 	long n;          /* records to pick (all when fewer) */
@@ -33,9 +35,14 @@ int aoi_review_certainty(const json_t *rec, const char *by, double *out, aoi_err
  * record. */
 json_t *aoi_review_sample(const aoi_dataset *ds, const aoi_review_opts *o, aoi_error *err);
 
-/* aoi-datatool sample --review: the sample of the dataset at path (NULL or
- * "-": standard input; root as in aoi_dataset_load) written to out. */
-int aoi_review_sample_path(const char *path, const char *root, const aoi_review_opts *o,
-			   FILE *out, aoi_error *err);
+/* aoi-datatool sample's --review N and --random F (--by and --seed are
+ * sample's own). */
+#define AOI_REVIEW_CLI_OPTS(r) \
+	AOI_CLI_OPT_INT(0, "review", &(r)->n, 0, LONG_MAX), \
+	AOI_CLI_OPT_REAL(0, "random", &(r)->random, 0, 1)
+
+/* aoi-datatool sample --review: the sample of t's dataset written to
+ * t->out as JSON lines. */
+int aoi_review_sample_run(const aoi_datatool *t, const aoi_review_opts *o, aoi_error *err);
 
 #endif
