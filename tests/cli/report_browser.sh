@@ -2,7 +2,8 @@
 # (Debian's chromium driven by playwright-core, tests/browser/report.cjs):
 # filter, open a record, paint, reject, export; then aoi-datatool merge
 # folds the exported correction in and the merged mask is checked here.
-# Without a browser it says SKIPPED and how to install one.
+# Without a browser (or one that does not start) it says SKIPPED and how
+# to install one.
 . "$AOI_TOP/tests/cli/lib.sh"
 P=aoi-datatool
 PEERS=${AOI_PEERS:-$HOME/.cache/aoi-peers}
@@ -22,6 +23,12 @@ make_dataset
 run $P report --out site ds.jsonl
 expect_status 0 "report"
 run node "$AOI_TOP/tests/browser/report.cjs" site corrections.jsonl
+if [ "$status" -eq 77 ]; then
+	echo "$(grep SKIPPED "$T/out");" \
+		"install a browser as root with: sh scripts/deps.sh install all"
+	done_testing
+	exit
+fi
 expect_status 0 "the page, driven by the browser"
 grep -q . "$T/err" && sed 's/^/  /' "$T/err"
 
