@@ -322,6 +322,17 @@ static void test_jpeg_roundtrip(void)
 				  mean_abs_diff(&a, &b));
 		}
 		aoi_image_release(&b);
+		/* the same bytes into memory as into the file */
+		unsigned char *buf = NULL, *file = NULL;
+		size_t len = 0, flen = 0;
+		CHECK(aoi_image_encode_jpeg(&a, 95, &buf, &len, &err) == 0);
+		CHECK(aoi_file_read(tmp_path("rt.jpg"), &file, &flen, &err) == 0);
+		CHECK(len > 0 && len == flen && buf && file && memcmp(buf, file, len) == 0);
+		CHECK(aoi_image_decode(buf, len, "mem", &b, &err) == 0 && b.channels == ch);
+		free(buf);
+		CHECK(aoi_image_encode_jpeg(&a, 0, &buf, &len, &err) == -1 && !buf);
+		free(file);
+		aoi_image_release(&b);
 		aoi_image_release(&a);
 	}
 }
