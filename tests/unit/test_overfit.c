@@ -94,8 +94,9 @@ static double score(const problem *p, const float *out, int classes)
 static void overfit(const char *arch, const problem *p, const char *spec, double lr,
 		    int steps, double *first, double *last, double *last_score)
 {
-	aoi_arch_opts o = {2, p->task == AOI_TASK_SEGMENTATION ? 7 : 8, 0.35, 0, {0},
-			   p->size, p->size};
+	aoi_arch_opts o = { .in_channels = 2,
+			    .classes = p->task == AOI_TASK_SEGMENTATION ? 7 : 8,
+			    .width = 0.35, .input_h = p->size, .input_w = p->size };
 	static const float weights[7] = {0.1f, 1, 1, 1, 1, 1, 1};
 	aoi_error err;
 	aoi_rng rng;
