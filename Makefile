@@ -69,7 +69,17 @@ AMQP_CFLAGS := -DAOI_HAVE_AMQP
 AMQP_LIBS := -lrabbitmq
 endif
 
-LIBS = -lpng -ljpeg -ljansson $(BLAS_LIBS) $(MPI_LIBS) $(AMQP_LIBS) -lm
+# ONNX (issue 16): lib/model/onnx*.c read and write ONNX files through
+# protobuf-c. Its C code is generated here from the onnx.proto that Debian's
+# libonnx-dev installs, so that no copy of another project's files is kept
+# in ours; the generated object goes into libaoi.a like the others.
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+GEN := $(BUILD)/gen
+ONNX_GEN_C := $(GEN)/onnx.pb-c.c
+ONNX_GEN_H := $(GEN)/onnx.pb-c.h
+ONNX_GEN_OBJ := $(GEN)/onnx.pb-c.o
+
+LIBS = -lpng -ljpeg -ljansson -lprotobuf-c $(BLAS_LIBS) $(MPI_LIBS) $(AMQP_LIBS) -lm
 ALL_CFLAGS = $(CFLAGS_BASE) $(MPI_FLAGS_HERE) $(AMQP_CFLAGS) $(CFLAGS)
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c lib/*/*/*.c))
@@ -88,7 +98,7 @@ CMD_SRC := $(sort $(wildcard cmd/aoi-*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 PROGS := $(patsubst cmd/%.c,%,$(CMD_SRC))
 
-LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(ONNX_GEN_OBJ)
 BIN := $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
@@ -100,6 +110,19 @@ all: have-deps $(BUILD)/libaoi.a $(BIN) $(BUILD)/aoi.pc
 $(BUILD)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(ONNX_GEN_C) $(ONNX_GEN_H) &: $(ONNX_PROTO)
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=$(dir $(ONNX_PROTO)) --c_out=$(GEN) $(ONNX_PROTO)
+
+# generated code: warnings are protobuf-c's, not ours
+$(ONNX_GEN_OBJ): $(ONNX_GEN_C) $(ONNX_GEN_H)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -w -I$(GEN) -c $< -o $@
+
+# the ONNX files of lib/model see the generated header
+ONNX_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/model/onnx*.c))
+$(ONNX_OBJ): ALL_CFLAGS += -I$(GEN)
+$(ONNX_OBJ): $(ONNX_GEN_H)
 
 $(BUILD)/libaoi.a: $(LIB_OBJ)
 	@rm -f $@

@@ -3,13 +3,16 @@
 # check exits 0 when every header and library is there; install runs apt-get
 # as root, and otherwise prints the one command to run.
 set -u
-PKGS="libpng-dev libjpeg62-turbo-dev libjansson-dev libopenblas-openmp-dev pkg-config mandoc"
+# libprotobuf-c-dev, protobuf-c-compiler and libonnx-dev: ONNX import and
+# export (the C code is generated at build time from libonnx-dev's onnx.proto)
+PKGS="libpng-dev libjpeg62-turbo-dev libjansson-dev libopenblas-openmp-dev pkg-config mandoc libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
 OPTIONAL="zsh jq libopenmpi-dev openmpi-bin librabbitmq-dev rabbitmq-server"
 
 missing() {
-	for h in png.h jpeglib.h jansson.h; do
+	for h in png.h jpeglib.h jansson.h protobuf-c/protobuf-c.h onnx/onnx.proto; do
 		[ -e /usr/include/$h ] || { echo "$h"; return 0; }
 	done
+	command -v protoc-c >/dev/null 2>&1 || { echo protoc-c; return 0; }
 	found=
 	for h in /usr/include/cblas.h /usr/include/*/cblas.h; do
 		[ -e "$h" ] && found=$h
