@@ -31,6 +31,7 @@ enum aoi_layer_kind {
 	AOI_LAYER_DENSE,
 	AOI_LAYER_DROPOUT,
 	AOI_LAYER_FLATTEN,
+	AOI_LAYER_PAD,
 	AOI_LAYER_COUNT
 };
 
@@ -118,7 +119,7 @@ extern const aoi_layer_ops aoi_nn_input_ops, aoi_nn_conv_ops,
 	aoi_nn_softmax_ops, aoi_nn_maxpool_ops, aoi_nn_maxunpool_ops,
 	aoi_nn_avgpool_ops, aoi_nn_adaptive_avgpool_ops, aoi_nn_upsample_ops,
 	aoi_nn_concat_ops, aoi_nn_add_ops, aoi_nn_dense_ops, aoi_nn_dropout_ops,
-	aoi_nn_flatten_ops;
+	aoi_nn_flatten_ops, aoi_nn_pad_ops;
 
 const aoi_layer_ops *aoi_nn_ops(int kind);
 

@@ -37,6 +37,7 @@ static const aoi_layer_ops *const layer_table[] = {
 	[AOI_LAYER_DENSE] = &aoi_nn_dense_ops,
 	[AOI_LAYER_DROPOUT] = &aoi_nn_dropout_ops,
 	[AOI_LAYER_FLATTEN] = &aoi_nn_flatten_ops,
+	[AOI_LAYER_PAD] = &aoi_nn_pad_ops,
 };
 _Static_assert(sizeof layer_table / sizeof layer_table[0] == AOI_LAYER_COUNT,
 	       "one entry per layer kind");

@@ -314,6 +314,17 @@ static void check_pools(void)
 	net = new_net(1);
 	aoi_net_upsample(net, 0, 4, 1, NULL);
 	grad_check("upsample bilinear x4", net, 1, 3, 3, 1);
+
+	/* asymmetric padding before a convolution and, with -inf, a max pool */
+	net = new_net(2);
+	p = aoi_net_pad(net, 0, (int[]){0, 1, 2, 0}, 0.0f, NULL);
+	aoi_net_conv(net, p, 3, 2, 1, 0, 1, 1, 1, NULL);
+	grad_check("pad + conv", net, 2, 4, 3, 1);
+
+	net = new_net(2);
+	p = aoi_net_pad(net, 0, (int[]){1, 0, 0, 1}, -INFINITY, NULL);
+	aoi_net_maxpool(net, p, 2, 2, 0, NULL);
+	grad_check("pad -inf + maxpool", net, 2, 5, 5, 1);
 }
 
 static void check_graph_layers(void)
