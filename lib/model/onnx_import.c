@@ -531,8 +531,12 @@ static int guess_task(const aoi_onnx_importer *im, const aoi_onnx_import_opts *o
 {
 	aoi_shape out = aoi_net_output_shape(im->net), in = aoi_net_input_shape(im->net);
 
+	int t = aoi_task_parse(aoi_onnx_meta(&im->file, "aoi.task"));
+
 	if (o->task >= 0)
 		return o->task;
+	if (t >= 0)
+		return t;
 	if (rank == 2 || (out.h == 1 && out.w == 1))
 		return AOI_TASK_CLASSIFICATION;
 	if (out.h == in.h && out.w == in.w)

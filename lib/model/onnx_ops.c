@@ -250,9 +250,9 @@ static int op_batchnorm(imp *im, aoi_error *err)
 		return -1;
 	if (!(var = malloc(sizeof *var * (size_t)c)))
 		return aoi_onnx_fail(im, err, AOI_ENOMEM, "out of memory");
-	/* aoi's batch norm adds 1e-5: the same sqrt(var + eps) in inference */
+	/* aoi's batch norm adds 1e-5f: the same sqrt(var + eps) in inference */
 	for (int i = 0; i < c; i++)
-		var[i] = (float)((double)p[3]->f[i] + eps - 1e-5);
+		var[i] = eps == 1e-5f ? p[3]->f[i] : (float)((double)p[3]->f[i] + eps - 1e-5f);
 	int rc = aoi_onnx_set_param(im, id, 0, p[0]->f, (size_t)c, err) < 0 ||
 		 aoi_onnx_set_param(im, id, 1, p[1]->f, (size_t)c, err) < 0 ||
 		 aoi_onnx_set_bn_state(im, id, p[2]->f, var, c, err) < 0 ? -1 : 0;

@@ -3,12 +3,15 @@
  * input saved with them; the outputs must match PyTorch's to 1e-4 of the
  * output's largest magnitude. Run from the top directory. */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/rng.h"
+#include "model/arch.h"
 #include "model/graph.h"
 #include "model/model.h"
 #include "model/onnx.h"
@@ -122,6 +125,106 @@ static void test_cases(void)
 	json_decref(cases);
 }
 
+/* A temporary file name. */
+static void tmp_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/aoi-test-onnx-%d-%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid(), name);
+}
+
+/* Forward of batch 2 at h x w, exact convolutions; a malloc'd copy. */
+static float *outputs(aoi_net *net, int h, int w, const float *in, size_t *n)
+{
+	aoi_error err;
+	const float *y;
+	float *copy;
+	aoi_shape s;
+
+	aoi_net_set_winograd(net, 0);
+	if (aoi_net_plan(net, 2, h, w, &err) < 0 || !(y = aoi_net_forward(net, in, 0, NULL, &err))) {
+		fprintf(stderr, "forward: %s\n", err.msg);
+		return NULL;
+	}
+	s = aoi_net_output_shape(net);
+	*n = (size_t)s.n * s.c * s.h * s.w;
+	copy = malloc(sizeof *copy * *n);
+	memcpy(copy, y, sizeof *copy * *n);
+	return copy;
+}
+
+/* Random weights and batch-norm statistics. */
+static void randomize(aoi_net *net, uint64_t seed)
+{
+	aoi_rng rng;
+	size_t ns;
+	float *st = aoi_net_state(net, &ns);
+
+	aoi_rng_seed(&rng, seed);
+	aoi_net_init_params(net, &rng);
+	for (size_t i = 0; i < aoi_net_param_count(net); i++)
+		aoi_net_params(net)[i] += (float)aoi_rng_range(&rng, -0.05, 0.05);
+	for (size_t i = 0; i < ns; i++)
+		st[i] = (float)aoi_rng_range(&rng, 0.5, 1.5);
+}
+
+/* Every named architecture (but AlexNet, whose 57M weights are too many
+ * for a unit test: scripts/check-peers.sh exports it) out to ONNX and in
+ * again gives the same outputs. */
+static void test_export_named(void)
+{
+	static const char *const cls[] = {"a", "b", "c"};
+	char path[512];
+
+	tmp_path(path, sizeof path, "named.onnx");
+	for (int i = 0; i < aoi_arch_count(); i++) {
+		const aoi_arch_info *a = aoi_arch_at(i);
+		aoi_arch_opts o = {.classes = 3, .input_h = 64, .input_w = 64};
+		aoi_model_info info, back;
+		aoi_error err;
+		aoi_net *net, *net2;
+		size_t n = 2 * 3 * 64 * 64, n1 = 0, n2 = 0;
+		float *in = malloc(sizeof *in * n), *y1, *y2;
+
+		if (!strcmp(a->name, "alexnet")) {
+			free(in);
+			continue;
+		}
+		aoi_model_info_init(&info);
+		CHECK(aoi_model_info_set_arch(&info, a->name, &o, &err) == 0);
+		aoi_model_info_set_classes(&info, a->task == AOI_TASK_KEYPOINTS ? 0 : 3, cls, &err);
+		info.mean[0] = 0.485f, info.std[2] = 0.225f;
+		net = aoi_model_build(&info, &err);
+		CHECK_MSG(net != NULL, "%s: %s", a->name, err.msg);
+		randomize(net, 5 + (uint64_t)i);
+		for (size_t k = 0; k < n; k++)
+			in[k] = (float)((k * 7919) % 1000) / 500.0f - 1.0f;
+		CHECK_MSG(aoi_onnx_export(path, &info, net, NULL, &err) == 0, "%s: %s", a->name,
+			  err.msg);
+		net2 = aoi_model_load(path, &back, &err);
+		CHECK_MSG(net2 != NULL, "%s: %s", a->name, err.msg);
+		if (net && net2) {
+			y1 = outputs(net, 64, 64, in, &n1);
+			y2 = outputs(net2, 64, 64, in, &n2);
+			CHECK_MSG(y1 && y2 && n1 == n2 && rel_error(y2, y1, n1) <= 1e-6,
+				  "%s: exported and read back: error %g", a->name,
+				  y1 && y2 && n1 == n2 ? rel_error(y2, y1, n1) : -1.0);
+			CHECK_STR(back.arch, AOI_GRAPH_ARCH);
+			CHECK(back.task == info.task);
+			CHECK(back.mean[0] == 0.485f && back.std[2] == 0.225f && back.std[0] == 1.0f);
+			CHECK(back.nclasses == info.nclasses);
+			CHECK(back.nclasses == 0 || !strcmp(back.classes[2], "c"));
+			free(y1);
+			free(y2);
+		}
+		aoi_net_free(net);
+		aoi_net_free(net2);
+		aoi_model_info_release(&info);
+		aoi_model_info_release(&back);
+		free(in);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	if (access(DIR "/cases.json", R_OK) != 0) {
@@ -129,5 +232,6 @@ int main(void)
 		return 0;
 	}
 	test_cases();
+	test_export_named();
 	return check_done();
 }
