@@ -6,6 +6,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages the build needs (as root)
 #   make bench      aoi against PyTorch and ONNX Runtime, one table
+#   make check-peers aoi's ONNX exports run by ONNX Runtime give aoi's outputs
 #
 # New files in lib/, cmd/, tests/unit/ and tests/cli/ are picked up without
 # editing this file.
@@ -102,7 +103,7 @@ LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(ONNX_GEN_OBJ)
 BIN := $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all check unit cli demo install uninstall deps clean bench lint-man have-deps
+.PHONY: all check unit cli demo install uninstall deps clean bench check-peers lint-man have-deps
 # keep objects between runs: they are intermediate files of pattern rules
 .SECONDARY:
 all: have-deps $(BUILD)/libaoi.a $(BIN) $(BUILD)/aoi.pc
@@ -156,6 +157,10 @@ demo: have-deps all
 
 bench: all
 	@sh scripts/bench.sh $(abspath $(BUILD)/bin)
+
+# skipped, with the line that installs it, when onnxruntime-node is absent
+check-peers: all
+	@sh scripts/check-peers.sh $(abspath $(BUILD)/bin)
 
 # Build prerequisites: `make deps` installs them; other targets call
 # have-deps, which runs deps only when a header is missing.

@@ -74,11 +74,12 @@ def export(name, model, x, opset, **kw):
     return path, y
 
 
-def record(cases, name, x, y, opset, note):
+def record(cases, name, x, y, opset, note, softmax=False):
     save_f32(os.path.join(OUT, name + ".in.f32"), x.numpy())
     save_f32(os.path.join(OUT, name + ".out.f32"), y.numpy())
     cases.append({"name": name, "onnx": name + ".onnx", "input": list(x.shape),
-                  "output": list(y.shape), "opset": opset, "note": note})
+                  "output": list(y.shape), "opset": opset, "final_softmax": softmax,
+                  "note": note})
 
 
 # ---- ResNet-18 shape ----
@@ -339,7 +340,7 @@ def main():
     with torch.no_grad():
         y = m(x)                                  # the scores before the softmax
     fold_pads(path, "/0/c4/Conv", [0, 0, 1, 1])     # top, left, bottom, right
-    record(cases, "ops", x, y, 11, "a final Softmax, dropped by the import")
+    record(cases, "ops", x, y, 11, "a final Softmax, dropped by the import", softmax=True)
 
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         f.write("[\n" + ",\n".join(json.dumps(c) for c in cases) + "\n]\n")

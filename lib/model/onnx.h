@@ -42,6 +42,11 @@ aoi_net *aoi_onnx_import_buffer(const char *path, const unsigned char *buf, size
 				const aoi_onnx_import_opts *o, aoi_model_info *info,
 				aoi_error *err);
 
+/* aoi-model import: the ONNX file at onnx_path saved as a model file at
+ * out (not written on any error). */
+int aoi_onnx_import_file(const char *onnx_path, const char *out,
+			 const aoi_onnx_import_opts *o, aoi_error *err);
+
 /* Whether bytes look like an ONNX model (a protobuf message starting
  * with its ir_version, as every ONNX writer puts it first). A guess for
  * choosing the reader; the import itself checks the file. */
@@ -54,5 +59,9 @@ typedef struct aoi_onnx_export_opts {
 /* Write net (as info describes it, not fused for inference) to path. */
 int aoi_onnx_export(const char *path, const aoi_model_info *info, aoi_net *net,
 		    const aoi_onnx_export_opts *o, aoi_error *err);
+/* aoi-model export: the model (checkpoint, ONNX file) at path as ONNX at
+ * out. */
+int aoi_onnx_export_file(const char *path, const char *out, const aoi_onnx_export_opts *o,
+			 aoi_error *err);
 
 #endif

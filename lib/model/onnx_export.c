@@ -865,3 +865,18 @@ int aoi_onnx_export(const char *path, const aoi_model_info *info, aoi_net *net,
 	json_decref(graph);
 	return rc;
 }
+
+int aoi_onnx_export_file(const char *path, const char *out, const aoi_onnx_export_opts *o,
+			 aoi_error *err)
+{
+	aoi_model_info info;
+	aoi_net *net = aoi_model_load(path, &info, err);
+	int rc;
+
+	if (!net)
+		return -1;
+	rc = aoi_onnx_export(out, &info, net, o, err);
+	aoi_net_free(net);
+	aoi_model_info_release(&info);
+	return rc;
+}

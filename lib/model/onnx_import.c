@@ -561,12 +561,20 @@ static int parse_floats(const char *s, float *v, int max)
 	return s && *s ? -1 : n;
 }
 
-static void set_norm(const aoi_onnx_importer *im, const aoi_onnx_import_opts *o,
-		     aoi_model_info *info)
+static int set_norm(const aoi_onnx_importer *im, const aoi_onnx_import_opts *o,
+		    aoi_model_info *info, aoi_error *err)
 {
 	int c = info->opts.in_channels;
 	float v[AOI_MODEL_MAX_CHANNELS];
 
+	if ((o->nmean && o->nmean != c) || (o->nstd && o->nstd != c))
+		return aoi_error_set(err, AOI_EINVAL, im->file.path, 0,
+				     "%d means and %d standard deviations for %d input channels",
+				     o->nmean, o->nstd, c);
+	for (int i = 0; i < o->nstd; i++)
+		if (!(o->std[i] > 0))
+			return aoi_error_set(err, AOI_EINVAL, NULL, 0, "a standard deviation of %g",
+					     o->std[i]);
 	if (o->nmean == c)
 		memcpy(info->mean, o->mean, sizeof(float) * (size_t)c);
 	else if (parse_floats(aoi_onnx_meta(&im->file, "aoi.mean"), v, c) == c)
@@ -575,6 +583,7 @@ static void set_norm(const aoi_onnx_importer *im, const aoi_onnx_import_opts *o,
 		memcpy(info->std, o->std, sizeof(float) * (size_t)c);
 	else if (parse_floats(aoi_onnx_meta(&im->file, "aoi.std"), v, c) == c)
 		memcpy(info->std, v, sizeof(float) * (size_t)c);
+	return 0;
 }
 
 /* Class names: given, else the file's aoi.classes (a JSON array), else
@@ -653,8 +662,7 @@ static int fill_info(aoi_onnx_importer *im, const aoi_onnx_import_opts *o,
 	if (aoi_model_info_set_graph(info, graph, is.c, os.c, is.h, is.w, (enum aoi_task)task,
 				     err) < 0)
 		return -1;
-	set_norm(im, o, info);
-	if (set_classes(im, o, info, err) < 0)
+	if (set_norm(im, o, info, err) < 0 || set_classes(im, o, info, err) < 0)
 		return -1;
 	aoi_model_info_set_provenance(info, provenance(im));
 	return 0;
@@ -720,4 +728,19 @@ int aoi_onnx_probe(const unsigned char *buf, size_t len)
 {
 	/* field 1 (ir_version), varint: tag byte 0x08, then a small version */
 	return len >= 2 && buf[0] == 0x08 && buf[1] > 0 && buf[1] < 0x80;
+}
+
+int aoi_onnx_import_file(const char *onnx_path, const char *out,
+			 const aoi_onnx_import_opts *o, aoi_error *err)
+{
+	aoi_model_info info;
+	aoi_net *net = aoi_onnx_import(onnx_path, o, &info, err);
+	int rc;
+
+	if (!net)
+		return -1;
+	rc = aoi_model_save(out, &info, net, err);
+	aoi_net_free(net);
+	aoi_model_info_release(&info);
+	return rc;
 }
