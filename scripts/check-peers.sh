@@ -68,8 +68,8 @@ for arch in $ARCHS; do
 done
 
 # the ONNX files of testdata/onnx: as they are, and imported and exported
-for f in "$TOP"/testdata/onnx/*.onnx; do
-	name=$(basename "$f" .onnx)
+for name in $(sed -n 's/.*"name": "\([^"]*\)".*/\1/p' "$TOP/testdata/onnx/cases.json"); do
+	f=$TOP/testdata/onnx/$name.onnx
 	line=$(grep "\"name\": \"$name\"" "$TOP/testdata/onnx/cases.json")
 	shape=$(echo "$line" | sed -n 's/.*"input": \[[0-9]*, \([0-9]*\), \([0-9]*\), \([0-9]*\)\].*/\1 \2 \3/p')
 	k=$(echo "$line" | sed -n 's/.*"output": \[[0-9]*, \([0-9]*\)\].*"final_softmax": true.*/\1/p')

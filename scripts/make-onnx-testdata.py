@@ -31,6 +31,12 @@ The cases:
                 and bilinear Resize, ConvTranspose, Concat, AveragePool, Gemm
                 without transB, MatMul + Add, and a final Softmax (which the
                 import drops: the reference output is the scores before it)
+
+and, for the error paths, tiny files: external.onnx with its weights in
+external.bin next to it; bad-escape.onnx, the same with its weights said to be
+in ../onnx/external.bin (outside the model's folder, so refused); bad-op.onnx
+(Hardmax, which aoi has not); bad-dangling.onnx (a node reading a value nothing
+makes); bad-shape.onnx (a convolution weight for 4 channels on 3).
 """
 import json
 import os
@@ -293,6 +299,55 @@ def fold_pads(path, conv_name, pads):
     onnx.save(m, path)
 
 
+# ---- broken and unusual files, for the error paths ----
+
+def tiny(path, nodes, inits, inputs=None, external=None):
+    """A small float graph of input 1x3x8x8 and output "y"."""
+    graph = helper.make_graph(
+        nodes, "tiny", inputs or [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                ["N", 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                          producer_name="make-onnx-testdata.py")
+    m.ir_version = 8
+    if external:
+        onnx.save_model(m, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=external, size_threshold=0)
+    else:
+        onnx.save(m, path)
+
+
+def weight(name, shape, gen):
+    return numpy_helper.from_array(
+        (torch.randn(*shape, generator=gen) * 0.2).numpy().astype(np.float32), name)
+
+
+def bad_files():
+    gen = torch.Generator().manual_seed(9)
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], name="conv", kernel_shape=[3, 3],
+                            pads=[1, 1, 1, 1])
+    # weights in a file next to the model: fine
+    tiny(os.path.join(OUT, "external.onnx"), [conv], [weight("w", (4, 3, 3, 3), gen)],
+         external="external.bin")
+    # the same, its weights said to be outside the model's folder
+    m = onnx.load(os.path.join(OUT, "external.onnx"), load_external_data=False)
+    for e in m.graph.initializer[0].external_data:
+        if e.key == "location":
+            e.value = "../onnx/external.bin"
+    onnx.save(m, os.path.join(OUT, "bad-escape.onnx"))
+    # an operator aoi has not
+    tiny(os.path.join(OUT, "bad-op.onnx"),
+         [helper.make_node("Hardmax", ["x"], ["y"], name="hardmax_1")], [])
+    # a node reading a value nothing makes
+    tiny(os.path.join(OUT, "bad-dangling.onnx"),
+         [helper.make_node("Relu", ["x"], ["r"], name="relu_1"),
+          helper.make_node("Add", ["r", "nowhere"], ["y"], name="add_1")], [])
+    # a weight for 4 input channels on an input of 3
+    tiny(os.path.join(OUT, "bad-shape.onnx"),
+         [helper.make_node("Conv", ["x", "w"], ["y"], name="conv_1", kernel_shape=[3, 3])],
+         [weight("w", (4, 4, 3, 3), gen)])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     cases = []
@@ -342,6 +397,7 @@ def main():
     fold_pads(path, "/0/c4/Conv", [0, 0, 1, 1])     # top, left, bottom, right
     record(cases, "ops", x, y, 11, "a final Softmax, dropped by the import", softmax=True)
 
+    bad_files()
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         f.write("[\n" + ",\n".join(json.dumps(c) for c in cases) + "\n]\n")
     for c in cases:

@@ -464,7 +464,7 @@ static int check_frame(loaded *l, aoi_error *err)
 	uint64_t version, hlen, dlen, want;
 
 	if (l->len < 8 || memcmp(l->buf, AOI_MODEL_MAGIC, 8) != 0)
-		return aoi_error_set(err, AOI_EFORMAT, p, 0, "not an aoi model file (nor an ONNX model)%s",
+		return aoi_error_set(err, AOI_EFORMAT, p, 0, "not an aoi model file nor an ONNX model%s",
 				     l->len >= 8 && memcmp(l->buf, "\211PNG", 4) == 0
 					     ? " (it is a PNG image)" : "");
 	if (l->len < FIXED_BYTES)
