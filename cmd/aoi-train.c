@@ -21,6 +21,7 @@ static void usage(void)
 	printf("Usage: %s --arch NAME [options] -o MODEL [DATASET]\n"
 	       "Train a network on a JSON-lines dataset (standard input without DATASET).\n\n"
 	       "  -a, --arch NAME         network (aoi-train --list), required unless --resume\n"
+	       "                          or --init (then --init's network)\n"
 	       "  -o, --output MODEL      best model file (required)\n"
 	       "      --list              list the architectures and exit\n"
 	       "      --root DIR          base of relative paths when reading standard input\n"
@@ -61,7 +62,11 @@ static void usage(void)
 	       "      --checkpoint FILE   checkpoint after every epoch, for --resume\n"
 	       "                          (interrupted without it: MODEL.ckpt)\n"
 	       "      --resume CKPT       continue training from a checkpoint\n"
-	       "      --init MODEL        start from a model's weights (matching names)\n"
+	       "      --init MODEL        start from a model's (or ONNX file's) weights and\n"
+	       "                          normalisation: by name, or by structure into the\n"
+	       "                          encoder of another architecture\n"
+	       "      --mean M,M,...      input normalisation (--init's, else the images')\n"
+	       "      --std S,S,...       with --mean: the per-channel std\n"
 	       "      --freeze WHAT       keep a block prefix (encoder) or nodes N:M fixed\n"
 	       "      --log FILE          one JSON line per epoch (standard output)\n"
 	       "  -h, --help              this help\n"
@@ -74,7 +79,7 @@ enum {
 	OPT_SIZE, OPT_CROP, OPT_SCALE, OPT_GRAY, OPT_TEMPLATE, OPT_WIDTH, OPT_DECODER, OPT_OPTIM, OPT_LR,
 	OPT_MOMENTUM, OPT_WD, OPT_SCHEDULE, OPT_STEP_SIZE, OPT_GAMMA, OPT_PATIENCE,
 	OPT_MIN_LR, OPT_EARLY, OPT_LOSS, OPT_CW, OPT_AUGMENT, OPT_CACHE, OPT_CHECKPOINT,
-	OPT_RESUME, OPT_INIT, OPT_FREEZE, OPT_LOG
+	OPT_RESUME, OPT_INIT, OPT_FREEZE, OPT_LOG, OPT_MEAN, OPT_STD
 };
 
 static const struct option options[] = {
@@ -115,6 +120,8 @@ static const struct option options[] = {
 	{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
 	{ "resume", required_argument, NULL, OPT_RESUME },
 	{ "init", required_argument, NULL, OPT_INIT },
+	{ "mean", required_argument, NULL, OPT_MEAN },
+	{ "std", required_argument, NULL, OPT_STD },
 	{ "freeze", required_argument, NULL, OPT_FREEZE },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "help", no_argument, NULL, 'h' },
@@ -195,6 +202,8 @@ static int parse_args(args *a, int argc, char **argv)
 		case OPT_CHECKPOINT: a->checkpoint = optarg; break;
 		case OPT_RESUME: a->resume = optarg; break;
 		case OPT_INIT: a->init = optarg; break;
+		case OPT_MEAN: a->mean = optarg; break;
+		case OPT_STD: a->std = optarg; break;
 		case OPT_FREEZE: a->freeze = optarg; break;
 		case OPT_LOG: a->log = optarg; break;
 		case 'h': usage(); return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
@@ -211,8 +220,10 @@ static int parse_args(args *a, int argc, char **argv)
 	a->dataset = optind < argc ? argv[optind] : NULL;
 	if (!a->output)
 		return aoi_cli_usage_error(prog, "-o MODEL is required");
-	if (!a->arch && !a->resume)
+	if (!a->arch && !a->resume && !a->init)
 		return aoi_cli_usage_error(prog, "--arch is required (see --list)");
+	if (a->resume && (a->mean || a->std))
+		return aoi_cli_usage_error(prog, "--resume keeps the checkpoint's normalisation");
 	if (a->arch && !aoi_arch_find(a->arch))
 		return aoi_cli_usage_error(prog, "--arch: unknown '%s' (see --list)", a->arch);
 	if (a->val && a->val_split > 0)
@@ -255,7 +266,10 @@ static int setup_and_train(aoi_train_setup *s, aoi_error *err)
 {
 	if (aoi_train_setup_build(s, err) < 0)
 		return -1;
-	if (s->opts.init)
+	if (s->opts.init && s->init_layers)
+		fprintf(stderr, "%s: --init: %d of %d tensors from %s (by structure: %d layers)\n",
+			prog, s->init_copied, s->init_total, s->opts.init, s->init_layers);
+	else if (s->opts.init)
 		fprintf(stderr, "%s: --init: %d of %d tensors from %s\n", prog, s->init_copied,
 			s->init_total, s->opts.init);
 	if (aoi_train_setup_finish(s, err) < 0)

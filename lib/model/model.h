@@ -99,6 +99,18 @@ aoi_net *aoi_checkpoint_load(const char *path, aoi_model_info *info, aoi_optim *
  * tensor count. */
 int aoi_model_transfer(aoi_net *dst, aoi_net *src, int *total);
 
+/* --init by structure (transfer.c): the layers with weights of dst whose
+ * block starts with prefix ("encoder"; "" for all) take those of src in
+ * order, while kind, weight shape, stride, groups and dilation agree,
+ * whatever their names; batch norms with their running statistics, a bias
+ * and a batch norm standing in for each other (a batch norm folded into a
+ * convolution, as PyTorch exports it, comes out again as scale 1 and that
+ * bias). dst_graph and src_graph describe the nets (graph.h,
+ * aoi_arch_graph). Returns how many of dst's parameter tensors were
+ * filled; *layers (may be NULL) gets the layers matched. */
+int aoi_model_transfer_structure(aoi_net *dst, const json_t *dst_graph, const char *prefix,
+				 aoi_net *src, const json_t *src_graph, int *layers);
+
 /* CRC-32 (IEEE 802.3, as zlib's crc32()) of n bytes, continuing crc
  * (start with 0). */
 unsigned long aoi_model_crc32(unsigned long crc, const void *buf, size_t n);

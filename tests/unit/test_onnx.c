@@ -16,6 +16,8 @@
 #include "model/model.h"
 #include "model/onnx.h"
 #include "nn/net.h"
+#include "train/dist.h"
+#include "train/train_setup.h"
 #include "check.h"
 
 #define DIR "testdata/onnx"
@@ -225,6 +227,122 @@ static void test_export_named(void)
 	unlink(path);
 }
 
+/* BN state offsets: walk the batch norms in node order. */
+static int encoder_equal(aoi_net *a, aoi_net *b)
+{
+	size_t off = 0, diff = 0;
+	aoi_node_info ni;
+
+	for (int t = 0; t < aoi_net_param_tensors(a); t++) {
+		const aoi_param_info *p = aoi_net_param_info(a, t), *q = aoi_net_param_info(b, t);
+		if (!strncmp(p->name, "encoder", 7))
+			diff += memcmp(aoi_net_params(a) + p->offset, aoi_net_params(b) + q->offset,
+				       sizeof(float) * p->count) != 0;
+	}
+	for (int i = 1; i < aoi_net_node_count(a); i++) {
+		aoi_net_node_info(a, i, &ni);
+		if (strcmp(ni.kind, "batchnorm"))
+			continue;
+		if (!strncmp(ni.block, "encoder", 7))
+			diff += memcmp(aoi_net_state(a, NULL) + off, aoi_net_state(b, NULL) + off,
+				       sizeof(float) * 2 * (size_t)ni.out.c) != 0;
+		off += 2 * (size_t)ni.out.c;
+	}
+	return diff == 0;
+}
+
+/* aoi-train --arch mbv2-unet --init mobilenet_v2.onnx (by structure) for
+ * an epoch; mean and std as given, else the source's. */
+static aoi_net *train_from(const char *freeze, const char *mean, const char *std,
+			   aoi_model_info *info, int *layers)
+{
+	aoi_train_setup_opts o;
+	aoi_train_setup s;
+	aoi_error err;
+	aoi_dist *dist = aoi_dist_new(&err);
+	char out[512];
+	aoi_net *net = NULL;
+
+	tmp_path(out, sizeof out, "unet.aoim");
+	aoi_train_setup_opts_init(&o);
+	o.arch = "mbv2-unet";
+	o.width = 0.35;
+	o.init = DIR "/mobilenet_v2.onnx";
+	o.freeze = freeze;
+	o.mean = mean;
+	o.std = std;
+	o.width_px = o.height_px = 32;
+	o.epochs = 1;
+	o.batch = 4;
+	o.threads = 1;
+	o.dataset = "testdata/train/train.jsonl";
+	o.output = out;
+	o.log = "/dev/null";
+	aoi_train_setup_init(&s, &o, dist);
+	if (aoi_train_setup_build(&s, &err) == 0 && aoi_train_setup_finish(&s, &err) == 0 &&
+	    aoi_train_setup_run(&s, NULL, &err) == 0) {
+		net = s.net;
+		s.net = NULL;
+		*info = s.info;
+		aoi_model_info_init(&s.info);
+		*layers = s.init_layers;
+	} else {
+		fprintf(stderr, "train: %s\n", err.msg);
+	}
+	aoi_train_setup_release(&s);
+	aoi_dist_free(dist, 0);
+	unlink(out);
+	return net;
+}
+
+/* The encoder as --init fills it: a fresh import put in by structure. */
+static aoi_net *imported_encoder(const aoi_model_info *info)
+{
+	aoi_model_info src_info;
+	aoi_error err;
+	aoi_net *dst = aoi_model_build(info, &err), *src = aoi_model_load(DIR "/mobilenet_v2.onnx",
+									  &src_info, &err);
+	json_t *dg = aoi_arch_graph(info->arch, &info->opts, &err);
+	int layers = 0;
+
+	CHECK(dst && src && dg);
+	if (dst && src && dg)
+		CHECK_INT(aoi_model_transfer_structure(dst, dg, "encoder", src, src_info.graph,
+						       &layers), 156);
+	CHECK_INT(layers, 52);
+	json_decref(dg);
+	aoi_net_free(src);
+	aoi_model_info_release(&src_info);
+	return dst;
+}
+
+/* --init by structure fills the 52 convolutions of mbv2-unet's encoder
+ * with their batch norms; with --freeze encoder, training leaves their
+ * weights and running statistics bit for bit as imported, and without it
+ * changes them. */
+static void test_transfer(void)
+{
+	aoi_model_info info, info2;
+	int layers = 0;
+	aoi_net *frozen = train_from("encoder", NULL, NULL, &info, &layers), *ref, *free_net;
+
+	CHECK(frozen != NULL);
+	if (!frozen)
+		return;
+	CHECK_INT(layers, 52);
+	CHECK(info.mean[0] == 0.0f && info.std[2] == 1.0f); /* the source's: none */
+	ref = imported_encoder(&info);
+	CHECK_MSG(ref && encoder_equal(frozen, ref), "a frozen encoder changed in training");
+	free_net = train_from(NULL, "0.485,0.456,0.406", "0.229,0.224,0.225", &info2, &layers);
+	CHECK(free_net && !encoder_equal(free_net, ref));
+	CHECK(free_net && info2.mean[0] == 0.485f && info2.std[2] == 0.225f);
+	aoi_net_free(frozen);
+	aoi_net_free(free_net);
+	aoi_net_free(ref);
+	aoi_model_info_release(&info);
+	aoi_model_info_release(&info2);
+}
+
 int main(void)
 {
 	if (access(DIR "/cases.json", R_OK) != 0) {
@@ -233,5 +351,6 @@ int main(void)
 	}
 	test_cases();
 	test_export_named();
+	test_transfer();
 	return check_done();
 }
