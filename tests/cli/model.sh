@@ -61,6 +61,33 @@ run aoi-bench -m "$O/mobilenet_v2.onnx" --runs 1 --warmup 0 --peak-size 0 -t 1
 expect_status 0 "aoi-bench -m file.onnx"
 expect_out "\"width\": *64" "at the file's input size"
 
+# ---- training from ONNX files ----
+run aoi-train --arch mbv2-unet --width 0.35 --init "$O/mobilenet_v2.onnx" --freeze encoder \
+	--size 32x32 -e 1 -b 4 -j 1 --log /dev/null -o "$T/unet.aoim" "$D"
+expect_status 0 "mbv2-unet from a torchvision MobileNetV2"
+expect_err "^aoi-train: --init: 156 of 188 tensors from .*mobilenet_v2.onnx \(by structure: 52 layers\)" \
+	"the encoder filled by structure, reported"
+run aoi-train --init "$O/resnet18.onnx" --mean 0.5,0.5,0.5 --std 0.25,0.25,0.25 --size 32x32 \
+	-e 1 -b 4 -j 1 --log /dev/null -o "$T/res.aoim" "$D"
+expect_status 0 "an imported graph trained for its own classes, without --arch"
+expect_err "^aoi-train: --init: 40 of 42 tensors" "all but the head (10 classes, now 2)"
+run aoi-model info --format table "$T/res.aoim"
+expect_out 'classes +2: defective good|classes +2: good defective' "the dataset's labels"
+expect_out 'mean 0.5,0.5,0.5, std 0.25,0.25,0.25' "--mean and --std"
+run aoi-train --init "$T/res.aoim" --freeze encoder --size 32x32 -e 1 -b 4 -j 1 --log /dev/null \
+	-o "$T/res2.aoim" "$D"
+expect_status 0 "a trained graph fine-tuned with its encoder frozen"
+expect_err "^aoi-train: --init: 42 of 42 tensors" "by name from the same graph"
+
+# an imported SegNet in a two-stage pipeline: the records of one process
+aoi-infer -m "$O/segnet.onnx" -j 1 "$D" >"$T/one.jsonl" 2>"$T/err"
+aoi-infer -m "$O/segnet.onnx" --stage 1/2 -j 1 "$D" |
+	aoi-infer -m "$O/segnet.onnx" --stage 2/2 -j 1 >"$T/two.jsonl" 2>"$T/err"
+status=$?
+expect_status 0 "a 2-stage pipeline of an imported graph"
+expect_true "records from one process" test -s "$T/one.jsonl"
+expect_true "the same records as one process" cmp "$T/one.jsonl" "$T/two.jsonl"
+
 # ---- errors ----
 for bad in op dangling shape escape; do
 	run aoi-model import -o "$T/bad.aoim" "$O/bad-$bad.onnx"
