@@ -86,7 +86,7 @@ ALL_CFLAGS = $(CFLAGS_BASE) $(MPI_FLAGS_HERE) $(AMQP_CFLAGS) $(CFLAGS)
 LIB_SRC := $(sort $(wildcard lib/*/*.c lib/*/*/*.c))
 LIB_HDR := $(wildcard lib/*/*.h lib/*/*/*.h)
 # Headers private to their folder: not installed.
-PRIVATE_HDR := $(filter %_impl.h lib/image/image_codec.h lib/nn/layer.h lib/nn/fuse_train.h \
+PRIVATE_HDR := $(filter %_impl.h lib/image/image_codec.h lib/nn/layer.h lib/nn/fuse.h lib/nn/layers/% \
 	lib/nn/kernels/%,$(LIB_HDR))
 PUBLIC_HDR := $(filter-out $(PRIVATE_HDR),$(LIB_HDR))
 # libaoi.a names its members by file name alone: two lib/ files of one name

@@ -1,7 +1,7 @@
 /* aoi-model: model files: what is in them, ONNX in and out, a run on raw
- * tensors. The work is in lib/ (model/describe.h, model/onnx.h); this file
- * reads options and returns the exit code. */
-#include <getopt.h>
+ * tensors. Each command is an entry of `commands` and one call into lib/
+ * (model/describe.h, model/onnx.h); this file reads the options and
+ * returns the exit code. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,112 +49,58 @@ static const char usage_text[] =
 	"  -h, --help           show this help and exit\n"
 	"  -V, --version        show the version and exit\n";
 
-enum opt_id {
-	O_LAYERS = 256, O_SIZE, O_MEAN, O_STD, O_TASK, O_CLASSES, O_OPSET, O_EXACT,
-	O_OUTPUT = 'o', O_FORMAT = 'f', O_THREADS = 'j', O_HELP = 'h', O_VERSION = 'V'
-};
-
-static const struct option long_options[] = {
-	{ "output", required_argument, NULL, O_OUTPUT },
-	{ "layers", no_argument, NULL, O_LAYERS },
-	{ "format", required_argument, NULL, O_FORMAT },
-	{ "size", required_argument, NULL, O_SIZE },
-	{ "mean", required_argument, NULL, O_MEAN },
-	{ "std", required_argument, NULL, O_STD },
-	{ "task", required_argument, NULL, O_TASK },
-	{ "classes", required_argument, NULL, O_CLASSES },
-	{ "opset", required_argument, NULL, O_OPSET },
-	{ "threads", required_argument, NULL, O_THREADS },
-	{ "exact", no_argument, NULL, O_EXACT },
-	{ "help", no_argument, NULL, O_HELP },
-	{ "version", no_argument, NULL, O_VERSION },
-	{ NULL, 0, NULL, 0 },
-};
-
 typedef struct opts {
-	const char *output, *format, *classes;
+	const char *output, *format, *mean, *std, *classes;
+	char *names; /* the class names' block */
 	int layers;
 	aoi_onnx_import_opts imp;
 	aoi_onnx_export_opts exp;
 	aoi_model_run_opts run;
 	char **args;
 	int nargs;
+	const struct command *cmd;
 } opts;
 
+/* A command: its name, what it does, the options it takes (names of the
+ * option table), how many files, whether it writes -o FILE. */
 typedef struct command {
 	const char *name;
-	int (*run)(opts *o);
-	const char *allowed; /* long option names it takes */
+	int (*run)(opts *o, aoi_error *err); /* 0; -1 with err; or an exit status */
+	const char *takes;
 	int nargs;
 	int needs_output;
 } command;
 
-/* ---- the commands ---- */
-
-static int cmd_info(opts *o)
+static int cmd_info(opts *o, aoi_error *err)
 {
-	aoi_error err;
-	json_t *d = aoi_model_describe_file(o->args[0], o->layers, &err);
+	json_t *d = aoi_model_describe_file(o->args[0], o->layers, err);
 	int rc = 0;
 
 	if (!d)
-		return aoi_cli_fail(prog, &err);
+		return -1;
 	if (!strcmp(o->format, "table")) {
-		rc = aoi_model_describe_table(stdout, d, &err);
+		rc = aoi_model_describe_table(stdout, d, err);
 	} else {
 		json_dumpf(d, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 	}
 	json_decref(d);
-	return rc < 0 ? aoi_cli_fail(prog, &err) : AOI_EXIT_OK;
+	return rc;
 }
 
-/* "a,b,c" into names (pointers into a copy of s, freed by the caller). */
-static int split_names(const char *s, char **copy, const char **names, int max)
+static int cmd_import(opts *o, aoi_error *err)
 {
-	int n = 0;
-
-	if (!(*copy = strdup(s)))
-		return -1;
-	for (char *p = strtok(*copy, ","); p && n < max; p = strtok(NULL, ","))
-		names[n++] = p;
-	return n;
+	return aoi_onnx_import_file(o->args[0], o->output, &o->imp, err);
 }
 
-static int cmd_import(opts *o)
+static int cmd_export(opts *o, aoi_error *err)
 {
-	aoi_error err;
-	const char *names[4096];
-	char *copy = NULL;
-	int rc;
-
-	if (o->classes) {
-		o->imp.nclasses = split_names(o->classes, &copy, names, 4096);
-		if (o->imp.nclasses < 1)
-			return aoi_cli_usage_error(prog, "--classes: want names A,B,...");
-		o->imp.classes = names;
-	}
-	rc = aoi_onnx_import_file(o->args[0], o->output, &o->imp, &err);
-	free(copy);
-	return rc < 0 ? aoi_cli_fail(prog, &err) : AOI_EXIT_OK;
+	return aoi_onnx_export_file(o->args[0], o->output, &o->exp, err);
 }
 
-static int cmd_export(opts *o)
+static int cmd_run(opts *o, aoi_error *err)
 {
-	aoi_error err;
-
-	if (aoi_onnx_export_file(o->args[0], o->output, &o->exp, &err) < 0)
-		return aoi_cli_fail(prog, &err);
-	return AOI_EXIT_OK;
-}
-
-static int cmd_run(opts *o)
-{
-	aoi_error err;
-
-	if (aoi_model_run_file(o->args[0], o->args[1], o->output, &o->run, &err) < 0)
-		return aoi_cli_fail(prog, &err);
-	return AOI_EXIT_OK;
+	return aoi_model_run_file(o->args[0], o->args[1], o->output, &o->run, err);
 }
 
 /* quantize (issue 19) goes here too */
@@ -165,126 +111,104 @@ static const command commands[] = {
 	{ "run", cmd_run, "output threads exact", 2, 1 },
 };
 
-/* ---- options ---- */
-
-static int takes(const command *c, const char *name)
+static int set_task(void *ctx, const aoi_cli_opt *opt, const char *v, aoi_error *err)
 {
-	size_t len = strlen(name);
+	opts *o = ctx;
 
-	for (const char *p = c->allowed; (p = strstr(p, name)) != NULL; p += len)
-		if ((p == c->allowed || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
-			return 1;
+	(void)opt;
+	if ((o->imp.task = aoi_task_parse(v)) < 0)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "--task: segmentation, classification or keypoints");
 	return 0;
 }
 
-static int parse_floats(const char *opt, const char *s, float *v, int *n, aoi_error *err)
+static int misplaced(void *ctx, const aoi_cli_opt *opt, const char *arg, aoi_error *err)
 {
-	char *end;
-
-	*n = 0;
-	while (*s && *n < AOI_MODEL_MAX_CHANNELS) {
-		v[(*n)++] = strtof(s, &end);
-		if (end == s || (*end && *end != ','))
-			return aoi_error_set(err, AOI_EINVAL, NULL, 0, "%s: want numbers A,B,...", opt);
-		s = *end ? end + 1 : end;
-	}
-	return *s ? aoi_error_set(err, AOI_EINVAL, NULL, 0, "%s: too many values", opt) : 0;
+	(void)ctx, (void)arg;
+	return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--%s goes before the command", opt->name);
 }
 
-/* One option's value into o; 0, or -1 with err set. */
-static int set_option(opts *o, int id, const char *v, aoi_error *err)
+/* The options the command takes; --help and --version go before it. */
+static int admit(void *ctx, const aoi_cli_opt *opt, aoi_error *err)
 {
-	long n;
+	const command *c = ((const opts *)ctx)->cmd;
+	char name[64];
 
-	switch (id) {
-	case O_OUTPUT: o->output = v; return 0;
-	case O_LAYERS: o->layers = 1; return 0;
-	case O_FORMAT:
-		if (strcmp(v, "json") && strcmp(v, "table"))
-			return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--format: json or table");
-		o->format = v;
+	if (opt->call == misplaced || aoi_cli_opt_in(opt, c->takes))
 		return 0;
-	case O_SIZE: return aoi_cli_parse_size("--size", v, &o->imp.input_w, &o->imp.input_h, err);
-	case O_MEAN: return parse_floats("--mean", v, o->imp.mean, &o->imp.nmean, err);
-	case O_STD: return parse_floats("--std", v, o->imp.std, &o->imp.nstd, err);
-	case O_TASK:
-		if ((o->imp.task = aoi_task_parse(v)) < 0)
-			return aoi_error_set(err, AOI_EINVAL, NULL, 0,
-					     "--task: segmentation, classification or keypoints");
-		return 0;
-	case O_CLASSES: o->classes = v; return 0;
-	case O_OPSET:
-		if (aoi_cli_parse_int("--opset", v, 11, 17, &n, err) < 0)
-			return -1;
-		o->exp.opset = (int)n;
-		return 0;
-	case O_THREADS:
-		if (aoi_cli_parse_int("--threads", v, 0, 1024, &n, err) < 0)
-			return -1;
-		o->run.threads = (int)n;
-		return 0;
-	case O_EXACT: o->run.exact = 1; return 0;
-	default: return aoi_error_set(err, AOI_EINVAL, NULL, 0, "unknown option");
-	}
+	return aoi_error_set(err, AOI_EINVAL, NULL, 0, "'%s' does not take %s", c->name,
+			     aoi_cli_opt_name(opt, name, sizeof name));
 }
 
-static const char *long_name(int id)
+static int parse_options(opts *o, int argc, char **argv, int *first)
 {
-	for (const struct option *p = long_options; p->name; p++)
-		if (p->val == id)
-			return p->name;
-	return "?";
+	const aoi_cli_opt table[] = {
+		AOI_CLI_OPT_STR('o', "output", &o->output),
+		AOI_CLI_OPT_FLAG(0, "layers", &o->layers),
+		AOI_CLI_OPT_STR('f', "format", &o->format),
+		AOI_CLI_OPT_INPUT_SIZE(&o->imp.input_w, &o->imp.input_h),
+		AOI_CLI_OPT_STR(0, "mean", &o->mean),
+		AOI_CLI_OPT_STR(0, "std", &o->std),
+		AOI_CLI_OPT_CALL(0, "task", set_task, 0),
+		AOI_CLI_OPT_STR(0, "classes", &o->classes),
+		AOI_CLI_OPT_INT(0, "opset", &o->exp.opset, 11, 17),
+		AOI_CLI_OPT_THREADS(&o->run.threads),
+		AOI_CLI_OPT_FLAG(0, "exact", &o->run.exact),
+		AOI_CLI_OPT_ACTION('h', "help", misplaced),
+		AOI_CLI_OPT_ACTION('V', "version", misplaced),
+		AOI_CLI_OPT_END,
+	};
+	aoi_cli_parser p = { .prog = prog, .usage = usage_text, .opts = table, .ctx = o,
+			     .admit = admit, .context = o->cmd->name };
+
+	return aoi_cli_parse(&p, argc, argv, first);
 }
 
-static int parse(const command *c, int argc, char **argv, opts *o)
+/* COMMAND [OPTION]... FILE... */
+static int parse(void *ctx, int argc, char **argv)
 {
+	opts *o = ctx;
+	const command *c;
+	const void *cmd;
 	aoi_error err;
-	int id;
+	int first, rc = aoi_cli_command(prog, usage_text, argc, argv, commands,
+					sizeof commands / sizeof commands[0], sizeof commands[0], &cmd);
 
-	optind = 1;
-	while ((id = getopt_long(argc, argv, "o:f:j:", long_options, NULL)) != -1) {
-		if (id == '?')
-			return aoi_cli_usage_error(prog, "%s: bad option", c->name);
-		if (id == O_HELP || id == O_VERSION || !takes(c, long_name(id)))
-			return aoi_cli_usage_error(prog, "%s takes no --%s", c->name, long_name(id));
-		if (set_option(o, id, optarg, &err) < 0)
-			return aoi_cli_usage_error(prog, "%s", err.msg);
-	}
-	o->args = argv + optind;
-	o->nargs = argc - optind;
+	if (rc != AOI_CLI_GO)
+		return rc;
+	o->cmd = c = cmd;
+	if ((rc = parse_options(o, argc - 1, argv + 1, &first)) != AOI_CLI_GO)
+		return rc;
+	o->args = argv + 1 + first;
+	o->nargs = argc - 1 - first;
 	if (o->nargs != c->nargs)
-		return aoi_cli_usage_error(prog, "%s takes %d file%s, not %d", c->name, c->nargs,
+		return aoi_cli_usage_error(prog, "'%s' takes %d file%s, not %d", c->name, c->nargs,
 					   c->nargs > 1 ? "s" : "", o->nargs);
 	if (c->needs_output && !o->output)
-		return aoi_cli_usage_error(prog, "%s needs -o FILE", c->name);
-	return AOI_EXIT_OK;
+		return aoi_cli_usage_error(prog, "'%s' needs -o FILE", c->name);
+	if (strcmp(o->format, "json") && strcmp(o->format, "table"))
+		return aoi_cli_usage_error(prog, "--format: expected json or table");
+	if (aoi_onnx_import_opts_lists(&o->imp, o->mean, o->std, o->classes, &o->names, &err) < 0)
+		return aoi_cli_usage_error(prog, "%s", err.msg);
+	return AOI_CLI_GO;
+}
+
+static int run(void *ctx, aoi_error *err)
+{
+	opts *o = ctx;
+
+	return o->cmd->run(o, err);
 }
 
 int main(int argc, char **argv)
 {
+	const aoi_cli_prog program = { prog, parse, run };
 	opts o = { .format = "json" };
+
 	int rc;
 
-	aoi_cli_calm_threads(argv);
 	aoi_onnx_import_opts_init(&o.imp);
-	if (argc < 2)
-		return aoi_cli_usage_error(prog, "missing command");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(usage_text, stdout);
-		return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
-	}
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		aoi_cli_version(prog);
-		return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
-	}
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (!strcmp(argv[1], commands[i].name)) {
-			rc = parse(&commands[i], argc - 1, argv + 1, &o);
-			if (rc == AOI_EXIT_OK)
-				rc = commands[i].run(&o);
-			return aoi_cli_close_stdout(prog, rc);
-		}
-	if (argv[1][0] == '-')
-		return aoi_cli_usage_error(prog, "unknown option '%s'", argv[1]);
-	return aoi_cli_usage_error(prog, "unknown command '%s'", argv[1]);
+	rc = aoi_cli_main(&program, &o, argc, argv);
+	free(o.names);
+	return rc;
 }

@@ -42,6 +42,13 @@ aoi_net *aoi_onnx_import_buffer(const char *path, const unsigned char *buf, size
 				const aoi_onnx_import_opts *o, aoi_model_info *info,
 				aoi_error *err);
 
+/* aoi-model import's lists into o: mean and std "A,B,..." (NULL: not
+ * given), class names "a,b,..." kept in *names, one block the caller
+ * frees after the import (NULL when none). 0, or -1 with err naming the
+ * option. */
+int aoi_onnx_import_opts_lists(aoi_onnx_import_opts *o, const char *mean, const char *std,
+			       const char *classes, char **names, aoi_error *err);
+
 /* aoi-model import: the ONNX file at onnx_path saved as a model file at
  * out (not written on any error). */
 int aoi_onnx_import_file(const char *onnx_path, const char *out,

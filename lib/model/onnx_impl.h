@@ -90,7 +90,9 @@ typedef struct aoi_onnx_val {
 
 typedef struct aoi_onnx_importer {
 	aoi_onnx_file file;
-	aoi_onnx_val *vals;
+	/* one allocation each: an op holds pointers to its inputs while it
+	 * defines its outputs */
+	aoi_onnx_val **vals;
 	int nvals, cap;
 	aoi_net *net;
 	json_t *nodes;          /* the graph's "nodes" so far */

@@ -35,26 +35,29 @@ int aoi_onnx_fail(aoi_onnx_importer *im, aoi_error *err, int code, const char *f
 aoi_onnx_val *aoi_onnx_find(aoi_onnx_importer *im, const char *name)
 {
 	for (int i = im->nvals - 1; i >= 0; i--)
-		if (strcmp(im->vals[i].name, name) == 0)
-			return &im->vals[i];
+		if (strcmp(im->vals[i]->name, name) == 0)
+			return im->vals[i];
 	return NULL;
 }
 
 static aoi_onnx_val *new_val(aoi_onnx_importer *im, const char *name, aoi_error *err)
 {
+	aoi_onnx_val *v = NULL;
+
 	if (im->nvals == im->cap) {
 		int cap = im->cap ? 2 * im->cap : 256;
-		aoi_onnx_val *p = realloc(im->vals, sizeof *p * (size_t)cap);
-		if (!p) {
-			aoi_error_set(err, AOI_ENOMEM, im->file.path, 0, "out of memory");
-			return NULL;
+		aoi_onnx_val **p = realloc(im->vals, sizeof *p * (size_t)cap);
+		if (p) {
+			im->vals = p;
+			im->cap = cap;
 		}
-		im->vals = p;
-		im->cap = cap;
 	}
-	aoi_onnx_val *v = &im->vals[im->nvals++];
-	memset(v, 0, sizeof *v);
-	v->name = name;
+	if (im->nvals < im->cap && (v = calloc(1, sizeof *v))) {
+		v->name = name;
+		im->vals[im->nvals++] = v;
+	} else {
+		aoi_error_set(err, AOI_ENOMEM, im->file.path, 0, "out of memory");
+	}
 	return v;
 }
 
@@ -113,7 +116,8 @@ int aoi_onnx_load(aoi_onnx_importer *im, aoi_onnx_val *v, aoi_error *err)
 		return aoi_error_set(err, AOI_EFORMAT, im->file.path, 0,
 				     "tensor '%s' has %zu dimensions", v->name, t->n_dims);
 	v->ndim = (int)t->n_dims;
-	memcpy(v->dims, t->dims, sizeof(int64_t) * t->n_dims);
+	if (t->n_dims) /* a scalar has no dims array */
+		memcpy(v->dims, t->dims, sizeof(int64_t) * t->n_dims);
 	dt = t->data_type;
 	v->is_int = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
 		    dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
@@ -499,8 +503,9 @@ static int walk(aoi_onnx_importer *im, aoi_error *err)
 static void release(aoi_onnx_importer *im)
 {
 	for (int i = 0; i < im->nvals; i++) {
-		free(im->vals[i].f);
-		free(im->vals[i].i);
+		free(im->vals[i]->f);
+		free(im->vals[i]->i);
+		free(im->vals[i]);
 	}
 	free(im->vals);
 	free(im->skip);
@@ -593,11 +598,12 @@ static int set_classes(const aoi_onnx_importer *im, const aoi_onnx_import_opts *
 {
 	int k = info->opts.classes, rc;
 	const char *meta = aoi_onnx_meta(&im->file, "aoi.classes");
-	json_t *a = meta ? json_loads(meta, 0, NULL) : NULL;
+	json_t *a;
 	const char **names;
 
 	if (info->task == AOI_TASK_KEYPOINTS)
 		return 0;
+	a = meta ? json_loads(meta, 0, NULL) : NULL;
 	if (o->nclasses && o->nclasses != k)
 		return aoi_error_set(err, AOI_EINVAL, im->file.path, 0,
 				     "%d class names for %d outputs", o->nclasses, k);
@@ -674,6 +680,43 @@ void aoi_onnx_import_opts_init(aoi_onnx_import_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->task = -1;
+}
+
+/* "a,b,c" as k names: the pointers first, then a copy of the text. */
+static int split_names(const char *list, aoi_onnx_import_opts *o, char **names, aoi_error *err)
+{
+	size_t k = 1, len = strlen(list) + 1;
+	const char **v;
+	char *text;
+
+	for (const char *p = list; *p; p++)
+		k += *p == ',';
+	if (!(*names = malloc(k * sizeof *v + len)))
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	v = (const char **)*names;
+	text = memcpy(*names + k * sizeof *v, list, len);
+	o->nclasses = 0;
+	for (char *p = text, *next; p; p = next) {
+		next = strchr(p, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*p)
+			return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--classes: an empty name");
+		v[o->nclasses++] = p;
+	}
+	o->classes = v;
+	return 0;
+}
+
+int aoi_onnx_import_opts_lists(aoi_onnx_import_opts *o, const char *mean, const char *std,
+			       const char *classes, char **names, aoi_error *err)
+{
+	*names = NULL;
+	if (mean && (o->nmean = parse_floats(mean, o->mean, AOI_MODEL_MAX_CHANNELS)) < 1)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--mean: want numbers M,M,...");
+	if (std && (o->nstd = parse_floats(std, o->std, AOI_MODEL_MAX_CHANNELS)) < 1)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--std: want numbers S,S,...");
+	return classes ? split_names(classes, o, names, err) : 0;
 }
 
 static aoi_net *import_file(aoi_onnx_importer *im, const aoi_onnx_import_opts *o,

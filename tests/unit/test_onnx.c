@@ -343,12 +343,36 @@ static void test_transfer(void)
 	aoi_model_info_release(&info2);
 }
 
+/* aoi-model import's --mean, --std and --classes lists. */
+static void test_import_lists(void)
+{
+	aoi_onnx_import_opts o;
+	aoi_error err;
+	char *names;
+
+	aoi_onnx_import_opts_init(&o);
+	CHECK(aoi_onnx_import_opts_lists(&o, "0.5,0.25,1", "2", "a,bb,c", &names, &err) == 0);
+	CHECK_INT(o.nmean, 3);
+	CHECK_INT(o.nstd, 1);
+	CHECK(o.mean[1] == 0.25f && o.std[0] == 2.0f);
+	CHECK_INT(o.nclasses, 3);
+	CHECK(o.nclasses == 3 && !strcmp(o.classes[1], "bb") && !strcmp(o.classes[2], "c"));
+	free(names);
+	CHECK(aoi_onnx_import_opts_lists(&o, "1,x", NULL, NULL, &names, &err) < 0);
+	CHECK(strstr(err.msg, "--mean") != NULL);
+	CHECK(aoi_onnx_import_opts_lists(&o, NULL, "", NULL, &names, &err) < 0);
+	CHECK(aoi_onnx_import_opts_lists(&o, NULL, NULL, "a,", &names, &err) < 0);
+	CHECK(strstr(err.msg, "empty name") != NULL);
+	free(names);
+}
+
 int main(void)
 {
 	if (access(DIR "/cases.json", R_OK) != 0) {
 		printf("skipped: " DIR " is not here (run from the top directory)\n");
 		return 0;
 	}
+	test_import_lists();
 	test_cases();
 	test_export_named();
 	test_transfer();

@@ -28,6 +28,21 @@ void aoi_nn_im2col(const float *x, int c, const aoi_conv_geom *g, int oy0,
 void aoi_nn_col2im(const float *col, int c, const aoi_conv_geom *g, int oy0,
 		   int oy1, float *x);
 
+/* Column buffer budget (floats) for one band of rows: convolutions by
+ * im2col + sgemm go over bands of rows so that the columns stay small. */
+#define AOI_NN_BAND_FLOATS ((size_t)1 << 21)
+
+/* Rows of a band (at least 1, at most rows) whose columns, k floats for
+ * each of cols pixels a row, fit the budget. */
+static inline int aoi_nn_band_rows(size_t k, int rows, int cols)
+{
+	size_t r = AOI_NN_BAND_FLOATS / (k * (size_t)cols);
+
+	if (r < 1)
+		r = 1;
+	return r > (size_t)rows ? rows : (int)r;
+}
+
 /* Depthwise: output channel co reads input channel co / mult. Weights are
  * cout x k x k; bias may be NULL; the activation is applied at the end. */
 void aoi_nn_dw_forward(const float *x, const float *wt, const float *bias,

@@ -1,9 +1,8 @@
 /* dense.c: Linear on the flattened NCHW values of each sample: weight
  * out x in, bias out, y = x W^T + b, as PyTorch's nn.Linear. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -38,16 +37,8 @@ static double dense_flops(const aoi_net *net, const aoi_node *node)
 static void dense_init(aoi_net *net, aoi_node *node, aoi_rng *rng)
 {
 	const dense_priv *d = node->priv;
-	float *w = aoi_nn_param(net, node, 0);
-	double bound = 1.0 / sqrt((double)d->in);
 
-	for (size_t i = 0; i < (size_t)d->in * d->out; i++)
-		w[i] = (float)aoi_rng_range(rng, -bound, bound);
-	if (d->bias) {
-		float *b = aoi_nn_param(net, node, 1);
-		for (int i = 0; i < d->out; i++)
-			b[i] = (float)aoi_rng_range(rng, -bound, bound);
-	}
+	aoi_nn_init_weight_bias(net, node, 1.0 / sqrt((double)d->in), 0, rng);
 }
 
 /* Batches of 24 to 32 or 56 to 64 samples get our own products for the
@@ -305,7 +296,6 @@ const aoi_layer_ops aoi_nn_dense_ops = {
 
 int aoi_net_dense(aoi_net *net, int in, int out_features, int bias, aoi_error *err)
 {
-	dense_priv *d;
 	const aoi_node *src;
 	long feat;
 	int id;
@@ -324,15 +314,9 @@ int aoi_net_dense(aoi_net *net, int in, int out_features, int bias, aoi_error *e
 	if (feat > 1L << 30)
 		return aoi_error_set(err, AOI_ESHAPE, NULL, 0,
 				     "dense: %ld input features is too many", feat);
-	if (!(d = malloc(sizeof *d)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*d = (dense_priv){(int)feat, out_features, bias != 0};
-	id = aoi_nn_add_node(net, AOI_LAYER_DENSE, 1, &in, d, err);
-	if (id < 0)
-		return -1;
-	if (aoi_nn_add_param(net, id, "weight", 2, (int[]){out_features, (int)feat}, 1,
-			     err) < 0 ||
-	    (bias && aoi_nn_add_param(net, id, "bias", 1, &out_features, 0, err) < 0))
-		return aoi_nn_fail_node(net, id);
-	return id;
+	id = aoi_nn_add_node(net, &aoi_nn_dense_ops, 1, &in,
+			     &(dense_priv){(int)feat, out_features, bias != 0},
+			     sizeof(dense_priv), err);
+	return aoi_nn_add_weight_bias(net, id, 2, (int[]){out_features, (int)feat},
+				      bias ? out_features : 0, err);
 }

@@ -2,9 +2,7 @@
  * (ONNX's Pad; the asymmetric pads of a convolution or pool that
  * TensorFlow and some exports write, which the import puts in front of
  * it). Backward takes the gradient of the inner part. */
-#include "nn/layer.h"
-
-#include <stdlib.h>
+#include "nn/layers/layers.h"
 
 typedef struct pad_priv {
 	int top, left, bottom, right;
@@ -71,15 +69,12 @@ const aoi_layer_ops aoi_nn_pad_ops = {
 
 int aoi_net_pad(aoi_net *net, int in, const int pads[4], float value, aoi_error *err)
 {
-	pad_priv *p;
+	pad_priv p = {pads[0], pads[1], pads[2], pads[3], value};
 
 	if (aoi_nn_check_input(net, in, err) < 0)
 		return -1;
 	for (int i = 0; i < 4; i++)
 		if (pads[i] < 0 || pads[i] > 1 << 16)
 			return aoi_error_set(err, AOI_EINVAL, NULL, 0, "pad: %d on a side", pads[i]);
-	if (!(p = malloc(sizeof *p)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*p = (pad_priv){pads[0], pads[1], pads[2], pads[3], value};
-	return aoi_nn_add_node(net, AOI_LAYER_PAD, 1, &in, p, err);
+	return aoi_nn_add_node(net, &aoi_nn_pad_ops, 1, &in, &p, sizeof p, err);
 }
