@@ -24,7 +24,9 @@ static const char usage_text[] =
 	"  import yolo DIR                 images/, labels/ and data.yaml\n"
 	"  import mask-dir --images DIR --masks DIR [--classes A,B,...]\n"
 	"                                  same-stem mask PNGs (default class: defect)\n"
-	"  import class-dirs DIR           one folder per class; label = folder\n"
+	"  import class-dirs DIR           one folder per class; label = folder, or\n"
+	"                                  with masks beside the images, the class\n"
+	"                                  of the masks\n"
 	"  export yolo|mask-dir DIR [DATASET]   write the dataset out in that layout\n"
 	"  validate [DATASET]              check records and decode every file\n"
 	"  stats [--format json|table] [DATASET]           (default: json)\n"
@@ -45,6 +47,8 @@ static const char usage_text[] =
 	"                   input (default: the working directory; for a file: its\n"
 	"                   directory)\n"
 	"  --absolute       import: write absolute image paths (default: DIR as given)\n"
+	"  --mask-threshold N  import: a binary mask's pixel is a defect from N on\n"
+	"                   (default: 128 if the mask has values above 127, else 1)\n"
 	"  --amqp URL       publish/consume: the broker, amqp://user:pass@host:port/vhost\n"
 	"  --queue Q        publish/consume: the queue\n"
 	"  --idle SECONDS   consume: stop after this long without a record (default: 0,\n"
@@ -181,7 +185,7 @@ static int cmd_consume(opts *o, aoi_error *err)
 }
 
 static const command commands[] = {
-	{ "import", cmd_import, "absolute split images masks classes", 1, 2 },
+	{ "import", cmd_import, "absolute split images masks classes mask-threshold", 1, 2 },
 	{ "export", cmd_export, "root", 2, 3 },
 	{ "validate", cmd_validate, "root", 0, 1 },
 	{ "stats", cmd_stats, "root format", 0, 1 },
@@ -232,6 +236,7 @@ static int parse_options(opts *o, int argc, char **argv, int *first)
 		AOI_CLI_OPT_STR(0, "images", &o->imp.images),
 		AOI_CLI_OPT_STR(0, "masks", &o->imp.masks),
 		AOI_CLI_OPT_STR(0, "classes", &o->imp.classes),
+		AOI_CLI_OPT_INT(0, "mask-threshold", &o->imp.mask_threshold, 1, 255),
 		AOI_CLI_OPT_STR(0, "format", &o->format),
 		AOI_CLI_OPT_REAL(0, "val", &o->split.val, 0, 1),
 		AOI_CLI_OPT_REAL(0, "test", &o->split.test, 0, 1),

@@ -11,6 +11,13 @@
 # AOI_SHARED (default: ../shared next to the source tree), AOI_PEERS (where
 # onnxruntime-node and the exported ONNX files live, ~/.cache/aoi-peers),
 # CASES (space-separated case names, default all), PYTHON (/usr/bin/python3).
+# The rest of the environment reaches all three programs as it is, and the
+# table's last line names what matters for speed: AOI_ISA (aoi's kernel
+# level, man aoi-bench), OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (which
+# kernels OpenBLAS, under aoi's backward passes and under PyTorch, picks).
+# The pair with and without OpenBLAS's core type forced:
+#   OPENBLAS_CORETYPE=Haswell make bench
+#   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE make bench
 set -u
 
 BIN=${1:?usage: bench.sh BIN_DIR}
@@ -59,8 +66,11 @@ field() { sed -n "s/.*\"$1\": *\([-0-9.eE+]*\).*/\1/p" | head -n 1; }
 machine() {
 	model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 	cpus=$(nproc 2>/dev/null)
+	kern=$(cat "$W"/aoi.* 2>/dev/null | sed -n 's/.*"kernels":"\([a-z0-9]*\)".*/\1/p' | head -n 1)
 	echo "Machine: ${model:-unknown CPU}, $cpus cores ($(uname -m)), threads: $THREADS;" \
-		"load average (1, 5, 15 min) before: $LOAD_BEFORE, after: $(uptime | sed 's/.*load average: *//')"
+		"load average (1, 5, 15 min) before: $LOAD_BEFORE, after: $(uptime | sed 's/.*load average: *//')."
+	echo "aoi kernels: ${kern:-?}${AOI_ISA:+ (AOI_ISA=$AOI_ISA)};" \
+		"OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-unset}; OPENBLAS_L2_SIZE: ${OPENBLAS_L2_SIZE:-unset}."
 }
 
 # ---- aoi ----

@@ -53,9 +53,9 @@ int aoi_cli_usage_error(const char *prog, const char *fmt, ...)
 
 void aoi_cli_calm_threads(char **argv)
 {
-	if (getenv("OMP_WAIT_POLICY"))
+	if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
 		return;
-	if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+	if (setenv("GOMP_SPINCOUNT", AOI_CLI_SPINCOUNT, 1) != 0)
 		return;
 	execv("/proc/self/exe", argv);
 	/* exec failed (no /proc): go on with the default policy */

@@ -23,13 +23,20 @@ int aoi_cli_failf(const char *prog, const char *fmt, ...)
 int aoi_cli_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Run the program again, once, with OMP_WAIT_POLICY=passive unless the
- * environment already sets a policy. OpenMP threads that spin between
- * parallel regions make a run several times slower when other processes
- * share the cores (five training steps: 48 s instead of 6 s at load 11 on
- * two cores), and libgomp reads the policy when it loads, before main: so
- * the only way to change it is a new process image. Call it first thing in
- * main; it returns when the policy is set or exec fails. */
+/* Run the program again, once, with GOMP_SPINCOUNT=AOI_CLI_SPINCOUNT
+ * unless the environment already sets it or OMP_WAIT_POLICY. OpenMP
+ * threads that spin long between parallel regions (libgomp's default,
+ * 300000 pauses, milliseconds on CPUs with a slow pause) make a run several
+ * times slower when other processes share the cores (five training steps:
+ * 48 s instead of 6 s at load 11 on two cores); threads that go to sleep at
+ * once (OMP_WAIT_POLICY=passive, what this did before) have to be woken
+ * for every region, a futex and an interrupt to another core each time,
+ * and that wake-up time varies from run to run. A short spin covers the
+ * gap between back-to-back regions and then sleeps. libgomp reads these
+ * when it loads, before main: so the only way to change them is a new
+ * process image. Call it first thing in main; it returns when the
+ * variable is set or exec fails. */
+#define AOI_CLI_SPINCOUNT "10000"
 void aoi_cli_calm_threads(char **argv);
 
 /* "prog (aoi) VERSION" on stdout. */

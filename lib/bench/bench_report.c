@@ -5,11 +5,14 @@
 
 #include <jansson.h>
 
+#include "nn/cpu.h"
+
 static json_t *base_json(const aoi_bench_report *r, const char *mode)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i}", "net", r->name, "mode", mode,
-			 "task", aoi_task_name(r->task), "width", r->width, "height", r->height,
-			 "batch", r->batch, "threads", r->threads, "runs", r->runs);
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s}", "net", r->name, "mode",
+			 mode, "task", aoi_task_name(r->task), "width", r->width, "height",
+			 r->height, "batch", r->batch, "threads", r->threads, "runs", r->runs,
+			 "kernels", aoi_nn_kernel_level());
 }
 
 /* Infinite and NaN figures (no peak, no time) are left out. */
@@ -94,8 +97,9 @@ void aoi_bench_report_infer(aoi_bench_report *r, const aoi_bench_stats *st, doub
 		r->base_rate = rate;
 	if (r->table) {
 		if (r->first)
-			fprintf(r->out, "%s inference, batch %d, %dx%d, %.3f GFLOP a run, %d runs\n",
-				r->name, r->batch, r->width, r->height, flops / 1e9, r->runs),
+			fprintf(r->out, "%s inference, batch %d, %dx%d, %.3f GFLOP a run, %d runs, kernels %s\n",
+				r->name, r->batch, r->width, r->height, flops / 1e9, r->runs,
+				aoi_nn_kernel_level()),
 			table_rate_header(r, "threads");
 		table_rate_row(r, st, rate, gflops);
 		return;
@@ -117,8 +121,8 @@ void aoi_bench_report_train(aoi_bench_report *r, const aoi_bench_stats *st,
 		r->base_rate = rate;
 	if (r->table) {
 		if (r->first)
-			fprintf(r->out, "%s training step, batch %d, %dx%d, %d runs\n", r->name,
-				r->batch, r->width, r->height, r->runs),
+			fprintf(r->out, "%s training step, batch %d, %dx%d, %d runs, kernels %s\n",
+				r->name, r->batch, r->width, r->height, r->runs, aoi_nn_kernel_level()),
 			table_rate_header(r, "threads");
 		table_rate_row(r, st, rate, gflops);
 		fprintf(r->out, "%8s forward %.1f ms, loss %.1f ms, backward %.1f ms, optimiser %.1f ms",
@@ -177,9 +181,9 @@ void aoi_bench_report_layers(const aoi_bench_report *r, const aoi_net *net,
 	for (int i = 0; i < n; i++)
 		total[0] += f[i], total[1] += t[i];
 	if (r->table)
-		fprintf(r->out, "%s layers, batch %d, %dx%d, threads %d\n"
+		fprintf(r->out, "%s layers, batch %d, %dx%d, threads %d, kernels %s\n"
 			"%5s %-14s %-12s %15s %10s %9s %7s %7s\n", r->name, r->batch, r->width,
-			r->height, r->threads, "node", "kind", "block", "output", "MFLOP", "ms",
+			r->height, r->threads, aoi_nn_kernel_level(), "node", "kind", "block", "output", "MFLOP", "ms",
 			"cumFL", "cumT");
 	for (int i = 0; i < n; i++) {
 		aoi_net_node_info(net, i, &info);

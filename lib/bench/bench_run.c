@@ -11,6 +11,7 @@
 
 #include "bench/bench_report.h"
 #include "model/model.h"
+#include "nn/cpu.h"
 
 /* The run's state; o is the caller's options with the size and thread
  * counts filled in. */
@@ -283,10 +284,12 @@ static void report_init(bench_ctx *b, FILE *out)
 
 int aoi_bench_run(const aoi_bench_opts *opts, FILE *out, aoi_error *err)
 {
-	bench_ctx *b = calloc(1, sizeof *b);
+	bench_ctx *b;
 	int rc = 0;
 
-	if (!b)
+	if (aoi_nn_kernel_env_check(err) < 0)
+		return -1;
+	if (!(b = calloc(1, sizeof *b)))
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 	b->o = *opts;
 	aoi_rng_seed(&b->rng, (uint64_t)b->o.seed);

@@ -44,6 +44,7 @@ int aoi_infer_load(aoi_infer_loaded *l, const char *path, aoi_error *err)
 	const char *input = json_string_value(json_object_get(prov, "input"));
 	l->crop = input && !strcmp(input, "crop");
 	l->m.scale = json_number_value(json_object_get(prov, "scale"));
+	l->m.threshold = l->info.opts.decision ? l->info.threshold : -1;
 	return 0;
 }
 

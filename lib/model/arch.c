@@ -15,27 +15,29 @@
 
 static const aoi_arch_info arch_table[] = {
 	{"mbv2-unet", SEG, "MobileNetV2 encoder, Unet decoder (seed 001)", 512, 512, 32, 0,
-	 {3, 2, 1.0, 5, {256, 128, 64, 32, 16}, 512, 512}},
+	 {3, 2, 1.0, 5, {256, 128, 64, 32, 16}, 512, 512, 0}},
 	{"mbv2-unet-s", SEG, "compact mbv2-unet: width 0.5, decoder 64,32,24,16,8", 512, 512, 32, 0,
-	 {3, 2, 0.5, 5, {64, 32, 24, 16, 8}, 512, 512}},
+	 {3, 2, 0.5, 5, {64, 32, 24, 16, 8}, 512, 512, 0}},
+	{"mbv2-unet-xs", SEG, "mbv2-unet-s for CPUs: no 1280 conv, decoder 64,32,24,16 to stride 2, bilinear x2", 512, 512, 32, 0,
+	 {3, 2, 0.5, 4, {64, 32, 24, 16}, 512, 512, 0}},
 	{"mbv2-linknet", SEG, "MobileNetV2 encoder, LinkNet decoder (seed 001)", 512, 512, 32, 0,
-	 {3, 2, 1.0, 1, {32}, 512, 512}},
+	 {3, 2, 1.0, 1, {32}, 512, 512, 0}},
 	{"mbv2-linknet-s", SEG, "compact mbv2-linknet: width 0.5, prefinal 16, bottlenecks >= 8", 512, 512, 32, 0,
-	 {3, 2, 0.5, 1, {16}, 512, 512}},
+	 {3, 2, 0.5, 1, {16}, 512, 512, 0}},
 	{"segnet", SEG, "SegNet, four VGG16 stages, max-unpool decoder (seed 004)", 224, 896, 16, 0,
-	 {3, 2, 1.0, 0, {0}, 224, 896}},
+	 {3, 2, 1.0, 0, {0}, 224, 896, 0}},
 	{"segnet-s", SEG, "compact segnet: VGG channels x 0.25", 224, 896, 16, 0,
-	 {3, 2, 0.25, 0, {0}, 224, 896}},
+	 {3, 2, 0.25, 0, {0}, 224, 896, 0}},
 	{"alexnet", CLS, "torchvision AlexNet (seed 000)", 224, 224, 1, 0,
-	 {3, 2, 1.0, 0, {0}, 224, 224}},
+	 {3, 2, 1.0, 0, {0}, 224, 224, 0}},
 	{"mbv2-cls", CLS, "MobileNetV2 classifier (seed 003)", 224, 224, 1, 0,
-	 {3, 2, 1.0, 0, {0}, 224, 224}},
+	 {3, 2, 1.0, 0, {0}, 224, 224, 0}},
 	{"mbv2-cls-s", CLS, "compact mbv2-cls: width 0.5", 224, 224, 1, 0,
-	 {3, 2, 0.5, 0, {0}, 224, 224}},
+	 {3, 2, 0.5, 0, {0}, 224, 224, 0}},
 	{"mbv2-corners", KPT, "MobileNetV2 + separable conv + dense: 4 corners (seed 002)", 256, 256, 32, 1,
-	 {3, 8, 1.0, 0, {0}, 256, 256}},
+	 {3, 8, 1.0, 0, {0}, 256, 256, 0}},
 	{"mbv2-corners-s", KPT, "compact mbv2-corners: width 0.5", 256, 256, 32, 1,
-	 {3, 8, 0.5, 0, {0}, 256, 256}},
+	 {3, 8, 0.5, 0, {0}, 256, 256, 0}},
 };
 
 static const char *const task_names[AOI_TASK_COUNT] = {
@@ -103,6 +105,10 @@ static int check_opts(const aoi_arch_info *info, const aoi_arch_opts *o, aoi_err
 			return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 					     "%s: decoder channels %d not in 1..8192",
 					     info->name, o->decoder[i]);
+	if (o->decision && info->task != AOI_TASK_SEGMENTATION)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "%s: a decision head goes on segmentation networks",
+				     info->name);
 	if (o->input_h < 1 || o->input_w < 1 || o->input_h % info->size_multiple ||
 	    o->input_w % info->size_multiple)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
@@ -136,6 +142,7 @@ int aoi_arch_resolve(const char *name, const aoi_arch_opts *opts, aoi_arch_opts 
 			o.input_h = opts->input_h;
 		if (opts->input_w)
 			o.input_w = opts->input_w;
+		o.decision = opts->decision;
 	}
 	if (check_opts(info, &o, err) < 0)
 		return -1;
@@ -156,6 +163,9 @@ typedef struct builder {
 	char block[64];
 	int count;      /* nodes so far, the input included */
 	aoi_error *err;
+	int features;   /* decoder features at stride 8, for a decision head */
+	int head;       /* the layer that makes the classes if not the output */
+	int decision;   /* the decision head's logit (a second output), or 0 */
 } builder;
 
 static void block(builder *b, const char *fmt, int n)
@@ -239,10 +249,15 @@ static int pool(builder *b, const char *op, int x, int k, int s)
 					     "kernel", k, "stride", s, "pad", 0));
 }
 
-static int upsample2(builder *b, int x)
+static int upsample(builder *b, int x, const char *mode)
 {
 	return x < 0 ? x : node(b, json_pack("{s:s, s:[i], s:i, s:s}", "op", "upsample", "in", x,
-					     "factor", 2, "mode", "nearest"));
+					     "factor", 2, "mode", mode));
+}
+
+static int upsample2(builder *b, int x)
+{
+	return upsample(b, x, "nearest");
 }
 
 static int conv_transpose(builder *b, int x, int out, int k, int s, int pad, int op)
@@ -288,7 +303,9 @@ static void keep_tap(mbv2_features *f, int idx, int x, int c)
 		}
 }
 
-static int mbv2_encoder(builder *b, double width, mbv2_features *f)
+/* The encoder; with `last` 0 it stops before the final 1x1 conv to 1280
+ * channels (the stride-32 tap is then the last block's output). */
+static int mbv2_features_up_to(builder *b, double width, mbv2_features *f, int last_conv)
 {
 	int c = aoi_arch_make_divisible(32 * width, 8), idx = 0, x;
 	int last = aoi_arch_make_divisible(1280 * (width > 1.0 ? width : 1.0), 8);
@@ -305,10 +322,20 @@ static int mbv2_encoder(builder *b, double width, mbv2_features *f)
 			keep_tap(f, idx, x, c);
 		}
 	}
+	if (!last_conv) {
+		f->node[4] = x;
+		f->chans[4] = c;
+		return x;
+	}
 	block(b, "encoder.%d", ++idx);
 	x = conv_bn(b, x, last, 1, 1, 1, AOI_ACT_RELU6);
 	keep_tap(f, idx, x, last);
 	return x;
+}
+
+static int mbv2_encoder(builder *b, double width, mbv2_features *f)
+{
+	return mbv2_features_up_to(b, width, f, 1);
 }
 
 /* ---- segmentation decoders ---- */
@@ -327,9 +354,35 @@ static int build_unet(builder *b, const aoi_arch_opts *o)
 			x = node2(b, "concat", x, f.node[3 - k]);
 		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
 		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
+		if (k == 1)
+			b->features = x;
 	}
 	set_block(b, "head");
 	return conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
+}
+
+/* mbv2-unet-xs: the Unet of mbv2-unet-s made cheap on a CPU. The decoder
+ * read the encoder's 1280-channel 1x1 conv (28% of mbv2-unet-s's work at
+ * 224x224) and ended in 8-channel 3x3 convs at full resolution (40% of
+ * its time: so few channels keep a CPU's vector units idle). Here the
+ * decoder reads the last block (160 channels), has four blocks (to stride
+ * 2), and the head's logits are upsampled x2 (bilinear). */
+static int build_unet_xs(builder *b, const aoi_arch_opts *o)
+{
+	mbv2_features f;
+	int x = mbv2_features_up_to(b, o->width, &f, 0);
+
+	for (int k = 0; k < 4; k++) {
+		block(b, "decoder.%d", k);
+		x = node2(b, "concat", upsample2(b, x), f.node[3 - k]);
+		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
+		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
+		if (k == 1)
+			b->features = x;
+	}
+	set_block(b, "head");
+	b->head = conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
+	return upsample(b, b->head, "bilinear");
 }
 
 /* LinkNet: 1x1 to cin/4 (at least min_mid), transposed conv 3/2, 1x1 to
@@ -350,6 +403,8 @@ static int linknet(builder *b, const aoi_arch_opts *o, int min_mid)
 		x = conv_bn(b, x, chans[k + 1], 1, 1, 1, AOI_ACT_RELU);
 		if (k < 4)
 			x = node2(b, "add", x, f.node[3 - k]);
+		if (k == 1)
+			b->features = x;
 	}
 	set_block(b, "head");
 	return conv_bias(b, x, o->classes, 1, 1, 0, 1, AOI_ACT_NONE);
@@ -403,6 +458,8 @@ static int build_segnet(builder *b, const aoi_arch_opts *o)
 			int out = s && i == n - 1 ? vgg_width(s - 1, o->width) : vgg_width(s, o->width);
 			x = conv_bn(b, x, out, 3, 1, 1, AOI_ACT_RELU);
 		}
+		if (s == 3)
+			b->features = x;
 	}
 	set_block(b, "head");
 	return conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
@@ -462,10 +519,35 @@ static int build_corners(builder *b, const aoi_arch_opts *o)
 	return dense(b, x, o->classes, AOI_ACT_NONE);
 }
 
+/* The image decision head (arch.h): features at stride 8 and the
+ * segmentation logits seg (at the input's resolution) into one logit. */
+static int decision_head(builder *b, int features, int seg)
+{
+	int s, x, pools[4];
+
+	set_block(b, "decision");
+	s = node1(b, "detach", seg);
+	x = node2(b, "concat", features, pool(b, "maxpool", s, 8, 8));
+	x = conv_bn(b, x, 32, 3, 2, 1, AOI_ACT_RELU);
+	x = conv_bn(b, x, 32, 3, 2, 1, AOI_ACT_RELU);
+	pools[0] = node1(b, "global_avgpool", x);
+	pools[1] = node1(b, "global_maxpool", x);
+	pools[2] = node1(b, "global_maxpool", s);
+	pools[3] = node1(b, "global_avgpool", s);
+	for (int i = 0; i < 4; i++)
+		if (pools[i] < 0)
+			return -1;
+	x = node(b, json_pack("{s:s, s:[i,i,i,i]}", "op", "concat", "in", pools[0], pools[1],
+			      pools[2], pools[3]));
+	return dense(b, flatten(b, x), 1, AOI_ACT_NONE);
+}
+
 typedef int (*build_fn)(builder *, const aoi_arch_opts *);
 
 static build_fn builder_for(const char *name)
 {
+	if (strcmp(name, "mbv2-unet-xs") == 0)
+		return build_unet_xs;
 	if (strncmp(name, "mbv2-unet", 9) == 0)
 		return build_unet;
 	if (strcmp(name, "mbv2-linknet-s") == 0)
@@ -491,9 +573,16 @@ static int run_builder(const char *name, const aoi_arch_opts *o, builder *b)
 	b->block[0] = '\0';
 	if (!(b->nodes = json_array()))
 		return aoi_error_set(b->err, AOI_ENOMEM, NULL, 0, "out of memory");
+	b->features = -1;
 	out = builder_for(name)(b, o);
+	if (out >= 0 && !b->head)
+		b->head = out;
+	if (out >= 0 && o->decision && (b->decision = decision_head(b, b->features, out)) < 0)
+		return -1;
 	if (out >= 0 && b->net)
 		out = aoi_net_set_output(b->net, out, b->err) < 0 ? -1 : out;
+	if (out >= 0 && b->net && b->decision)
+		out = aoi_net_add_output(b->net, b->decision, b->err) < 0 ? -1 : out;
 	return out;
 }
 
@@ -531,8 +620,13 @@ json_t *aoi_arch_graph(const char *name, const aoi_arch_opts *opts, aoi_error *e
 		return NULL;
 	b.err = err;
 	out = run_builder(name, &o, &b);
-	/* the last layer makes the classes in every named network */
-	g = out < 0 ? NULL : json_pack("{s:o, s:i, s:i}", "nodes", b.nodes, "output", out, "head", out);
+	g = out < 0 ? NULL : json_pack("{s:o, s:i, s:i}", "nodes", b.nodes, "output", out,
+				      "head", b.head);
+	if (g && b.decision && json_object_set_new(g, "decision", json_integer(b.decision)) < 0) {
+		json_decref(g);
+		g = NULL;
+		b.nodes = NULL;
+	}
 	if (!g) {
 		if (out >= 0)
 			aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");

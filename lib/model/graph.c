@@ -113,6 +113,16 @@ static int build_global(aoi_net *net, const gfields *g, aoi_error *err)
 	return aoi_net_global_avgpool(net, g->in[0], err);
 }
 
+static int build_global_max(aoi_net *net, const gfields *g, aoi_error *err)
+{
+	return aoi_net_global_maxpool(net, g->in[0], err);
+}
+
+static int build_detach(aoi_net *net, const gfields *g, aoi_error *err)
+{
+	return aoi_net_detach(net, g->in[0], err);
+}
+
 static int build_upsample(aoi_net *net, const gfields *g, aoi_error *err)
 {
 	const char *mode = json_string_value(json_object_get(g->js, "mode"));
@@ -184,6 +194,8 @@ static const struct {
 	{"maxunpool", 2, build_unpool},
 	{"adaptive_avgpool", 1, build_adaptive},
 	{"global_avgpool", 1, build_global},
+	{"global_maxpool", 1, build_global_max},
+	{"detach", 1, build_detach},
 	{"upsample", 1, build_upsample},
 	{"concat", 0, build_concat},
 	{"add", 2, build_add},
@@ -253,6 +265,7 @@ int aoi_graph_check(const json_t *graph, aoi_error *err)
 {
 	const json_t *nodes = json_object_get(graph, "nodes");
 	int n, out = graph_int(graph, "output"), head = graph_int(graph, "head");
+	int decision = aoi_graph_decision(graph);
 	gfields g;
 
 	if (!json_is_array(nodes) || json_array_size(nodes) == 0 || json_array_size(nodes) > 100000)
@@ -264,7 +277,18 @@ int aoi_graph_check(const json_t *graph, aoi_error *err)
 	if (out < 1 || out > n || head < 0 || head > n)
 		return aoi_error_set(err, AOI_EFORMAT, NULL, 0,
 				     "graph: output %d or head %d is not a node", out, head);
+	if (decision < 0 || decision > n || decision == out)
+		return aoi_error_set(err, AOI_EFORMAT, NULL, 0,
+				     "graph: decision %d is not a node other than the output",
+				     decision);
 	return 0;
+}
+
+int aoi_graph_decision(const json_t *graph)
+{
+	const json_t *v = json_object_get(graph, "decision");
+
+	return !v ? 0 : json_is_integer(v) ? (int)json_integer_value(v) : -1;
 }
 
 int aoi_graph_head_out(const json_t *graph)
@@ -303,7 +327,9 @@ aoi_net *aoi_graph_build(const json_t *graph, int in_channels, int input_h, int 
 		if (id < 0)
 			goto fail;
 	}
-	if (aoi_net_set_output(net, graph_int(graph, "output"), err) == 0)
+	if (aoi_net_set_output(net, graph_int(graph, "output"), err) == 0 &&
+	    (!aoi_graph_decision(graph) ||
+	     aoi_net_add_output(net, aoi_graph_decision(graph), err) >= 0))
 		return net;
 fail:
 	aoi_net_free(net);

@@ -3,7 +3,9 @@
  * arch.h. ONNX import makes one; any net built from net.h's layers can be
  * described as one.
  *
- * A graph is a JSON object {"nodes": [...], "output": N, "head": M}. Node
+ * A graph is a JSON object {"nodes": [...], "output": N, "head": M} and,
+ * for a segmentation net with an image decision head (arch.h), "decision":
+ * D, the node of its one logit, the net's second output. Node
  * 0 is the input; the i-th entry of "nodes" (counting from 1) is node i:
  * an object with "op", "in" (the ids of the nodes it reads, all below i),
  * "block" and the op's own fields:
@@ -14,7 +16,8 @@
  *   softmax
  *   maxpool, avgpool  kernel, stride, pad
  *   maxunpool       in: [x, the max pool whose indices it uses]
- *   adaptive_avgpool  size [h, w];   global_avgpool
+ *   adaptive_avgpool  size [h, w];   global_avgpool, global_maxpool
+ *   detach          the input unchanged; no gradient flows back through it
  *   upsample        factor, mode ("nearest" or "bilinear")
  *   concat, add
  *   dense           out, bias
@@ -52,6 +55,9 @@ aoi_net *aoi_graph_build(const json_t *graph, int in_channels, int input_h, int 
 /* Check that graph has the shape above (before it is stored in an
  * aoi_model_info): nodes, in ranges, output and head ids. */
 int aoi_graph_check(const json_t *graph, aoi_error *err);
+
+/* The decision node (the second output), 0 if none, -1 if not a number. */
+int aoi_graph_decision(const json_t *graph);
 
 /* The head's current output count ("out" of the head node), 0 if none. */
 int aoi_graph_head_out(const json_t *graph);

@@ -246,8 +246,12 @@ static json_t *arch_json(const aoi_model_info *info)
 			      "input_size", o->input_h, o->input_w);
 	json_t *g = info->graph ? aoi_graph_with_classes(info->graph, o->classes) : NULL;
 
+	/* a graph names its decision node ("decision": N), a named network
+	 * says it has one */
 	if (a && g)
 		json_object_update(a, g);
+	else if (a && o->decision)
+		json_object_set_new(a, "decision", json_true());
 	json_decref(g);
 	return a;
 }
@@ -319,8 +323,9 @@ static json_t *checkpoint_json(const aoi_checkpoint *ck, const aoi_optim *opt)
 		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)ck->rng.s[i]);
 		json_array_append_new(rng, json_string(hex));
 	}
-	return json_pack("{s:i, s:o, s:i, s:o, s:o, s:o, s:{s:i, s:o, s:o, s:i, s:i}}", "epoch",
-			 ck->epoch, "best_metric", num_or_null(ck->best_metric), "best_epoch",
+	return json_pack("{s:i, s:o, s:o, s:i, s:o, s:o, s:o, s:{s:i, s:o, s:o, s:i, s:i}}",
+			 "epoch", ck->epoch, "best_metric", num_or_null(ck->best_metric),
+			 "best_loss", num_or_null(ck->best_loss), "best_epoch",
 			 ck->best_epoch, "rng", rng, "optimizer", optim_json(opt), "schedule",
 			 sched_json(&ck->sched), "early_stop", "patience", ck->stop.patience,
 			 "min_delta", num_or_null(ck->stop.min_delta), "best",
@@ -328,12 +333,18 @@ static json_t *checkpoint_json(const aoi_checkpoint *ck, const aoi_optim *opt)
 			 ck->stop.wait);
 }
 
+/* Version 2 only where version 1 readers would fail: a decision head. */
+static int file_version(const aoi_model_info *info)
+{
+	return info->opts.decision ? 2 : 1;
+}
+
 static json_t *header_json(const aoi_model_info *info, const ttable *tt,
 			   const aoi_checkpoint *ck, const aoi_optim *opt)
 {
 	json_t *prov = info->provenance ? json_incref(info->provenance) : json_object();
 	json_t *h = json_pack("{s:s, s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:I}", "format",
-			      "aoi-model", "version", AOI_MODEL_VERSION, "kind",
+			      "aoi-model", "version", file_version(info), "kind",
 			      ck ? "checkpoint" : "model", "arch", arch_json(info), "task",
 			      aoi_task_name(info->task), "input", input_json(info), "classes",
 			      classes_json(info), "provenance", prov, "tensors",
@@ -341,6 +352,11 @@ static json_t *header_json(const aoi_model_info *info, const ttable *tt,
 
 	if (h && ck)
 		json_object_set_new(h, "checkpoint", checkpoint_json(ck, opt));
+	if (h && info->opts.decision)
+		json_object_set_new(h, "decision", json_pack("{s:o}", "threshold",
+							     info->threshold >= 0
+								     ? json_real(info->threshold)
+								     : json_null()));
 	return h;
 }
 
@@ -376,14 +392,14 @@ static void put_floats(writer *w, const float *p, size_t n)
 	}
 }
 
-static void put_body(writer *w, const char *js, const ttable *tt)
+static void put_body(writer *w, const char *js, const ttable *tt, int version)
 {
 	unsigned char fixed[FIXED_BYTES], crc[4];
 	size_t jlen = strlen(js), hlen = jlen + 1;
 
 	hlen += (ALIGN - (FIXED_BYTES + hlen) % ALIGN) % ALIGN;
 	memcpy(fixed, AOI_MODEL_MAGIC, 8);
-	put_le(fixed + 8, AOI_MODEL_VERSION, 4);
+	put_le(fixed + 8, (uint64_t)version, 4);
 	put_le(fixed + 12, hlen, 4);
 	put_le(fixed + 16, table_bytes(tt), 8);
 	put(w, fixed, sizeof fixed);
@@ -411,7 +427,7 @@ static int write_file(const char *path, const aoi_model_info *info, aoi_net *net
 		aoi_error_set(err, AOI_ENOMEM, path, 0, "cannot build the model header");
 	} else if (aoi_atomic_open(&f, path, err) == 0) {
 		w.fp = f.fp;
-		put_body(&w, js, &tt);
+		put_body(&w, js, &tt, file_version(info));
 		rc = aoi_atomic_commit(&f, err);
 	}
 	free(js);
@@ -473,7 +489,7 @@ static int check_frame(loaded *l, aoi_error *err)
 	version = get_le(l->buf + 8, 4);
 	if (version > AOI_MODEL_VERSION || version == 0)
 		return aoi_error_set(err, AOI_EFORMAT, p, 0,
-				     "model format version %llu; this aoi reads version %d "
+				     "model format version %llu; this aoi reads versions up to %d "
 				     "(a newer aoi wrote it?)", (unsigned long long)version,
 				     AOI_MODEL_VERSION);
 	hlen = get_le(l->buf + 12, 4);
@@ -526,15 +542,20 @@ static int bad_field(const loaded *l, const char *what, aoi_error *err)
 			     what);
 }
 
-/* The generic graph: its nodes, output and head, the task from the
- * header (a named architecture has its own). */
+/* The generic graph: its nodes, output, head and decision node if any,
+ * the task from the header (a named architecture has its own). */
 static int read_graph(const loaded *l, const json_t *a, const aoi_arch_opts *o,
 		      aoi_model_info *info, aoi_error *err)
 {
 	int task = aoi_task_parse(json_string_value(json_object_get(l->hdr, "task")));
 	json_t *g = json_pack("{s:O, s:O, s:O}", "nodes", json_object_get(a, "nodes"), "output",
 			      json_object_get(a, "output"), "head", json_object_get(a, "head"));
+	const json_t *dec = json_object_get(a, "decision");
 
+	if (g && dec && json_object_set(g, "decision", (json_t *)dec) < 0) {
+		json_decref(g);
+		g = NULL;
+	}
 	if (!g || task < 0) {
 		json_decref(g);
 		return bad_field(l, g ? "task" : "arch", err);
@@ -566,6 +587,7 @@ static int read_arch(const loaded *l, aoi_model_info *info, aoi_error *err)
 	o.ndecoder = (int)json_array_size(dec);
 	if (strcmp(name, AOI_GRAPH_ARCH) == 0)
 		return read_graph(l, a, &o, info, err);
+	o.decision = json_is_true(json_object_get(a, "decision"));
 	if (aoi_model_info_set_arch(info, name, &o, err) < 0) {
 		aoi_error_locate(err, l->path, 0);
 		return -1;
@@ -626,6 +648,9 @@ static int read_info(const loaded *l, aoi_model_info *info, aoi_error *err)
 		return -1;
 	if (json_is_object(prov))
 		aoi_model_info_set_provenance(info, json_incref(prov));
+	json_t *thr = json_object_get(json_object_get(l->hdr, "decision"), "threshold");
+	if (json_is_number(thr))
+		info->threshold = json_number_value(thr);
 	return 0;
 }
 
@@ -789,6 +814,7 @@ static int read_checkpoint(const loaded *l, aoi_checkpoint *ck, aoi_error *err)
 	}
 	ck->epoch = (int)num_of(c, "epoch", 0);
 	ck->best_metric = num_of(c, "best_metric", HUGE_VAL);
+	ck->best_loss = num_of(c, "best_loss", HUGE_VAL);
 	ck->best_epoch = (int)num_of(c, "best_epoch", -1);
 	read_sched(json_object_get(c, "schedule"), &ck->sched);
 	aoi_early_stop_init(&ck->stop, (int)num_of(es, "patience", 0));
@@ -886,6 +912,7 @@ void aoi_model_info_init(aoi_model_info *info)
 	memset(info, 0, sizeof *info);
 	for (int i = 0; i < AOI_MODEL_MAX_CHANNELS; i++)
 		info->std[i] = 1.0f;
+	info->threshold = -1;
 }
 
 void aoi_model_info_release(aoi_model_info *info)
@@ -942,6 +969,7 @@ int aoi_model_info_set_graph(aoi_model_info *info, json_t *graph, int in_channel
 	info->opts.width = 1.0;
 	info->opts.input_h = input_h;
 	info->opts.input_w = input_w;
+	info->opts.decision = aoi_graph_decision(graph) > 0;
 	info->task = task;
 	return 0;
 }

@@ -32,7 +32,9 @@
 #include "nn/optim.h"
 
 #define AOI_MODEL_MAGIC "\211AOI\r\n\032\n"
-#define AOI_MODEL_VERSION 1
+/* Files are written as version 1, or 2 when the net has a decision head
+ * (which version 1 readers could not rebuild); both are read. */
+#define AOI_MODEL_VERSION 2
 #define AOI_MODEL_MAX_CHANNELS 64
 
 typedef struct aoi_model_info {
@@ -46,9 +48,12 @@ typedef struct aoi_model_info {
 	char **classes;
 	json_t *provenance;   /* object: dataset hash, epochs, metrics, date... or NULL */
 	json_t *graph;        /* arch "graph": nodes, output, head (graph.h); else NULL */
+	/* decision head (opts.decision): reject a part whose image score
+	 * (the decision's probability) is at least this; < 0: none chosen */
+	double threshold;
 } aoi_model_info;
 
-/* Zeroed, mean 0 and std 1 everywhere. */
+/* Zeroed, mean 0 and std 1 everywhere, no threshold. */
 void aoi_model_info_init(aoi_model_info *info);
 void aoi_model_info_release(aoi_model_info *info);
 /* Fill arch, opts (resolved) and task for a name and options. */
@@ -79,7 +84,9 @@ aoi_net *aoi_model_load(const char *path, aoi_model_info *info, aoi_error *err);
 typedef struct aoi_checkpoint {
 	int epoch;          /* epochs completed */
 	aoi_rng rng;
-	double best_metric; /* HUGE_VAL when none yet */
+	double best_metric; /* lower is better: the validation loss, or minus the
+			     * image-level AP; HUGE_VAL when none yet */
+	double best_loss;   /* its validation loss, which breaks ties */
 	int best_epoch;
 	aoi_sched sched;
 	aoi_early_stop stop;

@@ -613,6 +613,10 @@ static int ex_node(exporter *ex, gnode *n)
 		return ex_adaptive(ex, n);
 	if (!strcmp(op, "global_avgpool"))
 		return simple(ex, n, "GlobalAveragePool") ? 0 : -1;
+	if (!strcmp(op, "global_maxpool"))
+		return simple(ex, n, "GlobalMaxPool") ? 0 : -1;
+	if (!strcmp(op, "detach")) /* a gradient matter only */
+		return simple(ex, n, "Identity") ? 0 : -1;
 	if (!strcmp(op, "upsample"))
 		return ex_upsample(ex, n);
 	if (!strcmp(op, "concat") || !strcmp(op, "add"))
@@ -805,6 +809,12 @@ static int build(exporter *ex, Onnx__ModelProto *m, const aoi_model_info *info,
 	Onnx__OperatorSetIdProto *os = ex_alloc(ex, sizeof *os);
 	int output = (int)json_integer_value(json_object_get(graph, "output"));
 
+	/* one output in the file, and a decision alone would be taken by
+	 * anything reading it for the segmentation */
+	if (aoi_graph_decision(graph))
+		return aoi_error_set(ex->err, AOI_EINVAL, ex->path, 0,
+				     "a network with a decision head (a second output) cannot be "
+				     "exported to ONNX");
 	ex->g = ex_alloc(ex, sizeof *ex->g);
 	ex->names = ex_alloc(ex, sizeof *ex->names * (size_t)(ex->nnodes + 1));
 	ex->rank = ex_alloc(ex, sizeof *ex->rank * (size_t)(ex->nnodes + 1));

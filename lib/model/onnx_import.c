@@ -333,7 +333,8 @@ int aoi_onnx_passes_through(const char *op)
 	static const char *const ops[] = {
 		"Relu", "LeakyRelu", "Sigmoid", "Clip", "Softmax", "Flatten", "Reshape",
 		"Dropout", "Identity", "Resize", "Upsample", "BatchNormalization", "Squeeze",
-		"Unsqueeze", "GlobalAveragePool", "AveragePool", "MaxPool", "ReduceMean"};
+		"Unsqueeze", "GlobalAveragePool", "GlobalMaxPool", "AveragePool", "MaxPool",
+		"ReduceMean"};
 
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (strcmp(op, ops[i]) == 0)

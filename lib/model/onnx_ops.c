@@ -428,6 +428,13 @@ static int op_global_avgpool(imp *im, aoi_error *err)
 	return !x || emit_out(im, desc1("global_avgpool", x->node), 4, err) < 0 ? -1 : 0;
 }
 
+static int op_global_maxpool(imp *im, aoi_error *err)
+{
+	const aoi_onnx_val *x = aoi_onnx_tensor(im, 0, 0, err);
+
+	return !x || emit_out(im, desc1("global_maxpool", x->node), 4, err) < 0 ? -1 : 0;
+}
+
 /* ReduceMean over H and W is a global average pool. */
 static int op_reduce_mean(imp *im, aoi_error *err)
 {
@@ -892,6 +899,7 @@ static const struct {
 	{"MaxPool", op_maxpool},
 	{"AveragePool", op_avgpool},
 	{"GlobalAveragePool", op_global_avgpool},
+	{"GlobalMaxPool", op_global_maxpool},
 	{"ReduceMean", op_reduce_mean},
 	{"MaxUnpool", op_maxunpool},
 	{"Resize", op_resize},

@@ -1,7 +1,8 @@
 /* kernels.h: private to lib/nn. The numeric loops, apart from the layers'
  * bookkeeping: im2col/col2im for sgemm convolutions, the direct depthwise
  * convolution, activations and per-channel epilogues. Images are one NCHW
- * plane stack (C x H x W); nothing here allocates. */
+ * plane stack (C x H x W); nothing here allocates. Each function runs the
+ * kernel level this CPU has (isa.h). */
 #ifndef AOI_NN_KERNELS_H
 #define AOI_NN_KERNELS_H
 

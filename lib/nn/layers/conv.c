@@ -1,7 +1,8 @@
 /* conv.c: 2-D convolution as PyTorch's Conv2d (square kernel, stride,
  * padding, dilation, groups). Weight out x in/groups x k x k, bias out.
  * Three ways to run it: depthwise (groups = in channels) with the direct
- * kernel, 1x1 stride 1 as a plain sgemm on the NCHW planes, and the rest as
+ * kernel, 1x1 stride 1 as a plain product on the NCHW planes (forward:
+ * aoi's own, kernels_direct.h; backward: sgemm), and the rest as
  * im2col + sgemm over bands of output rows so that the column buffer stays
  * small. After aoi_net_fuse_for_inference() a following batch norm lives
  * in folded weights and an activation in the epilogue. */
@@ -154,6 +155,11 @@ static size_t conv_work(const aoi_net *net, const aoi_node *node)
 		return (size_t)cin * aoi_nn_dw3_work_floats(in->out.h, in->out.w);
 	if (is_dw3s2(c, cin, in->out.h, in->out.w) && !net->fused)
 		return (size_t)cin * aoi_nn_dw3s2_work_floats(in->out.h, in->out.w);
+	if (is_pointwise(c) && c->groups == 1) {
+		c->slots = winograd_slots(net);
+		return aoi_nn_gemm_packed_floats(c->cout, cin) +
+		       aoi_nn_gemm_work_floats(cin, c->slots);
+	}
 	if (is_depthwise(c, cin) || is_pointwise(c))
 		return 0;
 	band = k * aoi_nn_band_rows(k, oh, ow) * ow;
@@ -302,6 +308,27 @@ static void conv_weight_grad_winograd(aoi_net *net, aoi_node *node, float *dw)
 	aoi_nn_winograd_weight_grad(&j, dw, net->work);
 }
 
+/* A 1x1 stride-1 convolution of one group by the own packed product,
+ * bias and activation on the way out: its speed does not depend on which
+ * kernels OpenBLAS picks for the CPU. */
+static void conv_forward_pointwise(aoi_net *net, aoi_node *node, const float *w,
+				   const float *b)
+{
+	const conv_priv *c = node->priv;
+	const aoi_node *in = aoi_nn_in(net, node, 0);
+	int cin = in->out.c;
+	size_t ohw = (size_t)node->out.h * node->out.w;
+	float *packed = net->work, *work = packed + aoi_nn_gemm_packed_floats(c->cout, cin);
+
+	aoi_nn_gemm_pack(w, c->cout, cin, packed);
+	for (int n = 0; n < in->out.n; n++) {
+		aoi_direct_out o = {node->y + n * c->cout * ohw, c->cout, node->out.h,
+				    node->out.w, b, c->act, c->alpha, 0};
+
+		aoi_nn_gemm_conv1x1(packed, in->y + n * cin * ohw, cin, &o, c->slots, work);
+	}
+}
+
 static void conv_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 {
 	const conv_priv *c = node->priv;
@@ -321,6 +348,10 @@ static void conv_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rn
 	}
 	if (is_direct(c, cin)) {
 		conv_forward_direct(net, node, w, b);
+		return;
+	}
+	if (is_pointwise(c) && c->groups == 1) {
+		conv_forward_pointwise(net, node, w, b);
 		return;
 	}
 	for (int n = 0; n < in->out.n; n++) {

@@ -90,10 +90,19 @@ typedef float dense_vec __attribute__((vector_size(64)));
 #else
 #define DENSE_FUSED
 #endif
+/* The build targets baseline x86-64: these products get an AVX2+FMA copy
+ * too, picked by CPUID when the program loads (they are not among the
+ * kernel levels of nn/kernels/isa.h yet, and AOI_ISA does not reach them). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+#define DENSE_WIDE __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define DENSE_WIDE
+#endif
 
-/* acc[r][j] = sum_k w[r][k] xt[k][j] for rb rows of w, rb a constant */
-DENSE_FUSED static inline void dense_rows(const float *w, size_t in, const float *xt,
-					  int rb, float (*acc)[DENSE_NB])
+/* acc[r][j] = sum_k w[r][k] xt[k][j] for rb rows of w, rb a constant;
+ * always inlined, so that each target clone of its callers has a copy */
+DENSE_FUSED static inline __attribute__((always_inline)) void
+dense_rows(const float *w, size_t in, const float *xt, int rb, float (*acc)[DENSE_NB])
 {
 	dense_vec a[DENSE_RB][2];
 
@@ -112,13 +121,13 @@ DENSE_FUSED static inline void dense_rows(const float *w, size_t in, const float
 	memcpy(acc, a, sizeof a[0] * (size_t)rb);
 }
 
-DENSE_FUSED static void dense_rows_block(const float *w, int in, const float *xt,
+DENSE_FUSED DENSE_WIDE static void dense_rows_block(const float *w, int in, const float *xt,
 					 float (*acc)[DENSE_NB])
 {
 	dense_rows(w, (size_t)in, xt, DENSE_RB, acc);
 }
 
-DENSE_FUSED static void dense_rows_one(const float *w, int in, const float *xt,
+DENSE_FUSED DENSE_WIDE static void dense_rows_one(const float *w, int in, const float *xt,
 				       float (*acc)[DENSE_NB])
 {
 	dense_rows(w, (size_t)in, xt, 1, acc);
@@ -183,8 +192,9 @@ static void dense_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *r
 /* dxt[k][0..32) += sum_r w[r][k] g[r][0..32) for rb rows r (a constant)
  * and k in [k0, k1): the output gradient of the rows stays in registers
  * while the weight rows stream by in order. */
-DENSE_FUSED static inline void dense_dx_rows(const float *w, size_t in, const float *g,
-					     int rb, size_t k0, size_t k1, float *dxt)
+DENSE_FUSED static inline __attribute__((always_inline)) void
+dense_dx_rows(const float *w, size_t in, const float *g, int rb, size_t k0, size_t k1,
+	      float *dxt)
 {
 	dense_vec gv[DENSE_RB][2];
 
@@ -207,13 +217,13 @@ DENSE_FUSED static inline void dense_dx_rows(const float *w, size_t in, const fl
 	}
 }
 
-DENSE_FUSED static void dense_dx_block(const float *w, size_t in, const float *g, size_t k0,
+DENSE_FUSED DENSE_WIDE static void dense_dx_block(const float *w, size_t in, const float *g, size_t k0,
 				       size_t k1, float *dxt)
 {
 	dense_dx_rows(w, in, g, DENSE_RB, k0, k1, dxt);
 }
 
-DENSE_FUSED static void dense_dx_one(const float *w, size_t in, const float *g, size_t k0,
+DENSE_FUSED DENSE_WIDE static void dense_dx_one(const float *w, size_t in, const float *g, size_t k0,
 				     size_t k1, float *dxt)
 {
 	dense_dx_rows(w, in, g, 1, k0, k1, dxt);
