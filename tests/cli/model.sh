@@ -131,4 +131,14 @@ run aoi-model import --mean 0.5,0.5 -o "$T/bad.aoim" "$O/resnet18.onnx"
 expect_status 1 "two means for three channels"
 expect_one_line_error aoi-model "--mean count"
 
+# a decision head (a second output) is not exported
+run aoi-train --arch mbv2-unet-xs --decision --size 32x32 --batch 4 -j 1 --max-steps 1 \
+	--epochs 1 --log /dev/null -o "$T/dec.aoim" "$D"
+expect_status 0 "train a decision head for a step"
+run aoi-model export -o "$T/dec.onnx" "$T/dec.aoim"
+expect_status 1 "export of a decision head"
+expect_one_line_error aoi-model "export of a decision head"
+expect_err 'decision head' "the message says why"
+expect_true "no ONNX file left" test ! -e "$T/dec.onnx"
+
 done_testing

@@ -227,6 +227,106 @@ static void test_export_named(void)
 	unlink(path);
 }
 
+/* Both outputs of a forward at 64x64, as one malloc'd array. */
+static float *both_outputs(aoi_net *net, const float *in, size_t *n)
+{
+	aoi_error err;
+	size_t n0, n1;
+	float *y;
+
+	if (aoi_net_plan(net, 2, 64, 64, &err) < 0 || !aoi_net_forward(net, in, 0, NULL, &err) ||
+	    aoi_net_output_count(net) != 2)
+		return NULL;
+	aoi_shape s0 = aoi_net_output_shape_at(net, 0), s1 = aoi_net_output_shape_at(net, 1);
+	n0 = (size_t)s0.n * s0.c * s0.h * s0.w;
+	n1 = (size_t)s1.n * s1.c * s1.h * s1.w;
+	*n = n0 + n1;
+	y = malloc(sizeof *y * *n);
+	memcpy(y, aoi_net_output_at(net, 0), sizeof *y * n0);
+	memcpy(y + n0, aoi_net_output_at(net, 1), sizeof *y * n1);
+	return y;
+}
+
+/* A decision head is part of a named network's graph ("decision", its
+ * second output): the graph builds the same net, a graph model keeps it
+ * through a save and load, and ONNX export refuses it with a message. */
+static void test_decision_graph(void)
+{
+	aoi_arch_opts o = {.classes = 2, .input_h = 64, .input_w = 64, .decision = 1};
+	aoi_model_info info, ginfo, back;
+	aoi_error err;
+	char path[512], onnx[512];
+	size_t n = 2 * 3 * 64 * 64, n1 = 0, n2 = 0, n3 = 0;
+	float *in = malloc(sizeof *in * n), *y1 = NULL, *y2 = NULL, *y3 = NULL;
+	json_t *g;
+	aoi_net *net, *gnet, *loaded = NULL;
+
+	tmp_path(path, sizeof path, "decision.aoim");
+	tmp_path(onnx, sizeof onnx, "decision.onnx");
+	for (size_t k = 0; k < n; k++)
+		in[k] = (float)((k * 7919) % 1000) / 500.0f - 1.0f;
+	aoi_model_info_init(&info);
+	aoi_model_info_init(&ginfo);
+	aoi_model_info_init(&back);
+	CHECK(aoi_model_info_set_arch(&info, "mbv2-unet-xs", &o, &err) == 0);
+	net = aoi_model_build(&info, &err);
+	g = aoi_arch_graph(info.arch, &info.opts, &err);
+	CHECK(net && g);
+	if (!net || !g)
+		goto out;
+	randomize(net, 11);
+	/* the head is the conv before the bilinear x2, not the output */
+	CHECK(aoi_graph_decision(g) > 0);
+	CHECK(json_integer_value(json_object_get(g, "head")) + 1 ==
+	      json_integer_value(json_object_get(g, "output")));
+	CHECK_INT(aoi_graph_head_out(g), 2);
+	CHECK(aoi_model_info_set_graph(&ginfo, json_incref(g), 3, 2, 64, 64,
+				       AOI_TASK_SEGMENTATION, &err) == 0);
+	CHECK(ginfo.opts.decision == 1);
+	gnet = aoi_model_build(&ginfo, &err);
+	CHECK(gnet && aoi_net_param_count(gnet) == aoi_net_param_count(net));
+	if (gnet && aoi_net_param_count(gnet) == aoi_net_param_count(net)) {
+		size_t ns, ns2;
+		memcpy(aoi_net_params(gnet), aoi_net_params(net),
+		       sizeof(float) * aoi_net_param_count(net));
+		float *st = aoi_net_state(net, &ns), *st2 = aoi_net_state(gnet, &ns2);
+		CHECK(ns == ns2);
+		memcpy(st2, st, sizeof(float) * ns);
+		CHECK(aoi_model_save(path, &ginfo, gnet, &err) == 0);
+		loaded = aoi_model_load(path, &back, &err);
+		CHECK_MSG(loaded != NULL, "%s", err.msg);
+	}
+	y1 = both_outputs(net, in, &n1);
+	y2 = gnet ? both_outputs(gnet, in, &n2) : NULL;
+	y3 = loaded ? both_outputs(loaded, in, &n3) : NULL;
+	CHECK(y1 && y2 && y3 && n1 == n2 && n1 == n3 && !memcmp(y1, y2, sizeof *y1 * n1) &&
+	      !memcmp(y1, y3, sizeof *y1 * n1));
+	CHECK(back.opts.decision == 1 && aoi_graph_decision(back.graph) == aoi_graph_decision(g));
+	CHECK(aoi_onnx_export(onnx, &info, net, NULL, &err) < 0);
+	CHECK(strstr(err.msg, "decision head") != NULL);
+	CHECK(access(onnx, F_OK) != 0);
+	/* a decision node that is the output, or no node, is refused */
+	json_object_set_new(g, "decision",
+			    json_integer(json_integer_value(json_object_get(g, "output"))));
+	CHECK(aoi_graph_check(g, &err) < 0 && strstr(err.msg, "decision") != NULL);
+	json_object_set_new(g, "decision", json_integer(1000000));
+	CHECK(aoi_graph_check(g, &err) < 0);
+	aoi_net_free(gnet);
+out:
+	free(y1);
+	free(y2);
+	free(y3);
+	free(in);
+	json_decref(g);
+	aoi_net_free(net);
+	aoi_net_free(loaded);
+	aoi_model_info_release(&info);
+	aoi_model_info_release(&ginfo);
+	aoi_model_info_release(&back);
+	unlink(path);
+	unlink(onnx);
+}
+
 /* BN state offsets: walk the batch norms in node order. */
 static int encoder_equal(aoi_net *a, aoi_net *b)
 {
@@ -375,6 +475,7 @@ int main(void)
 	test_import_lists();
 	test_cases();
 	test_export_named();
+	test_decision_graph();
 	test_transfer();
 	return check_done();
 }
