@@ -227,6 +227,62 @@ static void test_export_named(void)
 	unlink(path);
 }
 
+/* The graph ops of the decision head that ONNX has, global_maxpool
+ * (GlobalMaxPool) and detach (Identity), out to ONNX and in again. */
+static void test_export_global_max(void)
+{
+	static const char *const cls[] = {"a", "b"};
+	json_t *g = json_loads("{\"nodes\": ["
+			       "{\"op\": \"conv\", \"in\": [0], \"out\": 4, \"kernel\": 3, "
+			       "\"stride\": 1, \"pad\": 1, \"bias\": true, \"block\": \"encoder.0\"},"
+			       "{\"op\": \"detach\", \"in\": [1], \"block\": \"encoder.0\"},"
+			       "{\"op\": \"global_maxpool\", \"in\": [2], \"block\": \"encoder.0\"},"
+			       "{\"op\": \"global_avgpool\", \"in\": [1], \"block\": \"encoder.0\"},"
+			       "{\"op\": \"concat\", \"in\": [3, 4], \"block\": \"encoder.0\"},"
+			       "{\"op\": \"flatten\", \"in\": [5], \"block\": \"head\"},"
+			       "{\"op\": \"dense\", \"in\": [6], \"out\": 2, \"bias\": true, "
+			       "\"block\": \"head\"}], \"output\": 7, \"head\": 7}", 0, NULL);
+	aoi_model_info info, back;
+	aoi_error err;
+	char path[512];
+	size_t n = 2 * 3 * 64 * 64, n1 = 0, n2 = 0;
+	float *in = malloc(sizeof *in * n), *y1 = NULL, *y2 = NULL;
+	aoi_net *net = NULL, *net2 = NULL;
+
+	tmp_path(path, sizeof path, "gmax.onnx");
+	for (size_t k = 0; k < n; k++)
+		in[k] = (float)((k * 7919) % 1000) / 500.0f - 1.0f;
+	aoi_model_info_init(&info);
+	aoi_model_info_init(&back);
+	CHECK(g && aoi_model_info_set_graph(&info, g, 3, 2, 64, 64, AOI_TASK_CLASSIFICATION,
+					    &err) == 0);
+	aoi_model_info_set_classes(&info, 2, cls, &err);
+	net = aoi_model_build(&info, &err);
+	CHECK(net != NULL);
+	if (net) {
+		randomize(net, 3);
+		CHECK_MSG(aoi_onnx_export(path, &info, net, NULL, &err) == 0, "%s", err.msg);
+		net2 = aoi_model_load(path, &back, &err);
+		CHECK_MSG(net2 != NULL, "%s", err.msg);
+	}
+	if (net2) {
+		y1 = outputs(net, 64, 64, in, &n1);
+		y2 = outputs(net2, 64, 64, in, &n2);
+		CHECK(y1 && y2 && n1 == n2 && rel_error(y2, y1, n1) <= 1e-6);
+		char *js = json_dumps(back.graph, 0);
+		CHECK(js && strstr(js, "global_maxpool") != NULL);
+		free(js);
+	}
+	free(y1);
+	free(y2);
+	free(in);
+	aoi_net_free(net);
+	aoi_net_free(net2);
+	aoi_model_info_release(&info);
+	aoi_model_info_release(&back);
+	unlink(path);
+}
+
 /* Both outputs of a forward at 64x64, as one malloc'd array. */
 static float *both_outputs(aoi_net *net, const float *in, size_t *n)
 {
@@ -476,6 +532,7 @@ int main(void)
 	test_cases();
 	test_export_named();
 	test_decision_graph();
+	test_export_global_max();
 	test_transfer();
 	return check_done();
 }
