@@ -6,6 +6,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       install the Debian packages the build needs (as root)
 #   make bench      aoi against PyTorch and ONNX Runtime, one table
+#   make check-peers aoi's ONNX exports run by ONNX Runtime give aoi's outputs
 #
 # New files in lib/, cmd/, tests/unit/ and tests/cli/ are picked up without
 # editing this file.
@@ -82,7 +83,17 @@ AMQP_CFLAGS := -DAOI_HAVE_AMQP
 AMQP_LIBS := -lrabbitmq
 endif
 
-LIBS = -lpng -ljpeg -ljansson $(BLAS_LIBS) $(MPI_LIBS) $(AMQP_LIBS) -lm
+# ONNX (issue 16): lib/model/onnx*.c read and write ONNX files through
+# protobuf-c. Its C code is generated here from the onnx.proto that Debian's
+# libonnx-dev installs, so that no copy of another project's files is kept
+# in ours; the generated object goes into libaoi.a like the others.
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+GEN := $(BUILD)/gen
+ONNX_GEN_C := $(GEN)/onnx.pb-c.c
+ONNX_GEN_H := $(GEN)/onnx.pb-c.h
+ONNX_GEN_OBJ := $(GEN)/onnx.pb-c.o
+
+LIBS = -lpng -ljpeg -ljansson -lprotobuf-c $(BLAS_LIBS) $(MPI_LIBS) $(AMQP_LIBS) -lm
 ALL_CFLAGS = $(CFLAGS_BASE) $(MPI_FLAGS_HERE) $(AMQP_CFLAGS) $(CFLAGS) $(ISA_FLAGS)
 $(BUILD)/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 $(BUILD)/%_avx512.o: ISA_FLAGS = $(ISA_AVX512)
@@ -103,11 +114,11 @@ CMD_SRC := $(sort $(wildcard cmd/aoi-*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 PROGS := $(patsubst cmd/%.c,%,$(CMD_SRC))
 
-LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(ONNX_GEN_OBJ)
 BIN := $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all check unit cli demo install uninstall deps clean bench lint-man have-deps
+.PHONY: all check unit cli demo install uninstall deps clean bench check-peers lint-man have-deps
 # keep objects between runs: they are intermediate files of pattern rules
 .SECONDARY:
 all: have-deps $(BUILD)/libaoi.a $(BIN) $(BUILD)/aoi.pc
@@ -118,6 +129,19 @@ $(BUILD)/%.o: %.c $(LIB_HDR) $(BUILD)/native-$(NATIVE).stamp
 
 # The report's page is built into the program (.incbin in lib/report/assets.c).
 $(BUILD)/lib/report/assets.o: $(wildcard lib/report/assets/*)
+
+$(ONNX_GEN_C) $(ONNX_GEN_H) &: $(ONNX_PROTO)
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=$(dir $(ONNX_PROTO)) --c_out=$(GEN) $(ONNX_PROTO)
+
+# generated code: warnings are protobuf-c's, not ours
+$(ONNX_GEN_OBJ): $(ONNX_GEN_C) $(ONNX_GEN_H)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -w -I$(GEN) -c $< -o $@
+
+# the ONNX files of lib/model see the generated header
+ONNX_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/model/onnx*.c))
+$(ONNX_OBJ): ALL_CFLAGS += -I$(GEN)
+$(ONNX_OBJ): $(ONNX_GEN_H)
 
 $(BUILD)/libaoi.a: $(LIB_OBJ)
 	@rm -f $@
@@ -156,6 +180,10 @@ demo: have-deps all
 
 bench: all
 	@sh scripts/bench.sh $(abspath $(BUILD)/bin)
+
+# skipped, with the line that installs it, when onnxruntime-node is absent
+check-peers: all
+	@sh scripts/check-peers.sh $(abspath $(BUILD)/bin)
 
 # Build prerequisites: `make deps` installs them; other targets call
 # have-deps, which runs deps only when a header is missing.

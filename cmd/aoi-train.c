@@ -18,6 +18,7 @@ static const char usage_text[] =
 	"Usage: aoi-train --arch NAME [options] -o MODEL [DATASET]\n"
 	"Train a network on a JSON-lines dataset (standard input without DATASET).\n\n"
 	"  -a, --arch NAME         network (aoi-train --list), required unless --resume\n"
+	"                          or --init (then --init's network)\n"
 	"  -o, --output MODEL      best model file (required)\n"
 	"      --list              list the architectures and exit\n"
 	"      --root DIR          base of relative paths when reading standard input\n"
@@ -69,7 +70,11 @@ static const char usage_text[] =
 	"      --checkpoint FILE   checkpoint after every epoch, for --resume\n"
 	"                          (interrupted without it: MODEL.ckpt)\n"
 	"      --resume CKPT       continue training from a checkpoint\n"
-	"      --init MODEL        start from a model's weights (matching names)\n"
+	"      --init MODEL        start from a model's (or ONNX file's) weights and\n"
+	"                          normalisation: by name, or by structure into the\n"
+	"                          encoder of another architecture\n"
+	"      --mean M,M,...      input normalisation (--init's, else the images')\n"
+	"      --std S,S,...       with --mean: the per-channel std\n"
 	"      --freeze WHAT       keep a block prefix (encoder) or nodes N:M fixed\n"
 	"      --log FILE          one JSON line per epoch (standard output)\n"
 	"  -h, --help              this help\n"
@@ -165,6 +170,8 @@ static int parse_options(args *a, int argc, char **argv)
 		AOI_CLI_OPT_STR(0, "checkpoint", &a->checkpoint),
 		AOI_CLI_OPT_STR(0, "resume", &a->resume),
 		AOI_CLI_OPT_STR(0, "init", &a->init),
+		AOI_CLI_OPT_STR(0, "mean", &a->mean),
+		AOI_CLI_OPT_STR(0, "std", &a->std),
 		AOI_CLI_OPT_STR(0, "freeze", &a->freeze),
 		AOI_CLI_OPT_STR(0, "log", &a->log),
 		AOI_CLI_OPT_HELP_VERSION,
@@ -185,8 +192,10 @@ static int parse(void *ctx, int argc, char **argv)
 		return rc;
 	if (!a->output)
 		return aoi_cli_usage_error(prog, "-o MODEL is required");
-	if (!a->arch && !a->resume)
+	if (!a->arch && !a->resume && !a->init)
 		return aoi_cli_usage_error(prog, "--arch is required (see --list)");
+	if (a->resume && (a->mean || a->std))
+		return aoi_cli_usage_error(prog, "--resume keeps the checkpoint's normalisation");
 	if (a->arch && !aoi_arch_find(a->arch))
 		return aoi_cli_usage_error(prog, "--arch: unknown '%s' (see --list)", a->arch);
 	if (a->val && a->val_split > 0)
@@ -206,7 +215,10 @@ static int setup_and_train(aoi_train_setup *s, volatile sig_atomic_t *stop, aoi_
 {
 	if (aoi_train_setup_build(s, err) < 0)
 		return -1;
-	if (s->opts.init)
+	if (s->opts.init && s->init_layers)
+		fprintf(stderr, "%s: --init: %d of %d tensors from %s (by structure: %d layers)\n",
+			prog, s->init_copied, s->init_total, s->opts.init, s->init_layers);
+	else if (s->opts.init)
 		fprintf(stderr, "%s: --init: %d of %d tensors from %s\n", prog, s->init_copied,
 			s->init_total, s->opts.init);
 	if (aoi_train_setup_finish(s, err) < 0)

@@ -10,7 +10,9 @@
 # no browser; the test tells it to use /usr/bin/chromium. A browser that
 # does not install is a warning, not a failure: that test then skips.
 set -u
-PKGS="libpng-dev libjpeg62-turbo-dev libjansson-dev libopenblas-openmp-dev pkg-config mandoc"
+# libprotobuf-c-dev, protobuf-c-compiler and libonnx-dev: ONNX import and
+# export (the C code is generated at build time from libonnx-dev's onnx.proto)
+PKGS="libpng-dev libjpeg62-turbo-dev libjansson-dev libopenblas-openmp-dev pkg-config mandoc libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
 OPTIONAL="zsh jq libopenmpi-dev openmpi-bin librabbitmq-dev rabbitmq-server"
 PLAYWRIGHT=playwright-core@1.65.1
 PEERS=${AOI_PEERS:-${HOME:-/root}/.cache/aoi-peers}
@@ -31,9 +33,10 @@ install_browser() {
 }
 
 missing() {
-	for h in png.h jpeglib.h jansson.h; do
+	for h in png.h jpeglib.h jansson.h protobuf-c/protobuf-c.h onnx/onnx.proto; do
 		[ -e /usr/include/$h ] || { echo "$h"; return 0; }
 	done
+	command -v protoc-c >/dev/null 2>&1 || { echo protoc-c; return 0; }
 	found=
 	for h in /usr/include/cblas.h /usr/include/*/cblas.h; do
 		[ -e "$h" ] && found=$h

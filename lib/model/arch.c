@@ -1,9 +1,13 @@
 /* arch.c: the named networks, layer for layer as their PyTorch references. */
 #include "model/arch.h"
 
+#include <jansson.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "model/graph.h"
 
 #define SEG AOI_TASK_SEGMENTATION
 #define CLS AOI_TASK_CLASSIFICATION
@@ -146,61 +150,121 @@ int aoi_arch_resolve(const char *name, const aoi_arch_opts *opts, aoi_arch_opts 
 	return 0;
 }
 
-/* ---- building blocks; each passes a failed input (-1) through ---- */
+/* ---- building blocks; each passes a failed input (-1) through ----
+ *
+ * Every layer is written as a node of the generic graph (graph.h) and,
+ * when there is a net, added to it from that node: the graph a named
+ * network is (what ONNX export and --init by structure read) and the net
+ * it builds cannot differ. */
 
 typedef struct builder {
-	aoi_net *net;
+	aoi_net *net;   /* NULL: only describe */
+	json_t *nodes;
+	char block[64];
+	int count;      /* nodes so far, the input included */
 	aoi_error *err;
-	int features;  /* decoder features at stride 8, for a decision head */
+	int features;   /* decoder features at stride 8, for a decision head */
+	int head;       /* the layer that makes the classes if not the output */
+	int decision;   /* the decision head's logit (a second output), or 0 */
 } builder;
 
 static void block(builder *b, const char *fmt, int n)
 {
-	char name[64];
+	snprintf(b->block, sizeof b->block, fmt, n);
+}
 
-	snprintf(name, sizeof name, fmt, n);
-	aoi_net_set_block(b->net, name);
+static void set_block(builder *b, const char *name)
+{
+	snprintf(b->block, sizeof b->block, "%s", name);
+}
+
+/* Add the node desc (taken over); its id, or -1. */
+static int node(builder *b, json_t *desc)
+{
+	if (!desc || json_object_set_new(desc, "block", json_string(b->block)) < 0 ||
+	    json_array_append_new(b->nodes, desc) < 0)
+		return aoi_error_set(b->err, AOI_ENOMEM, NULL, 0, "out of memory");
+	if (b->net && aoi_graph_add(b->net, desc, 0, b->err) < 0)
+		return -1;
+	return b->count++;
+}
+
+static int node1(builder *b, const char *op, int x)
+{
+	return x < 0 ? x : node(b, json_pack("{s:s, s:[i]}", "op", op, "in", x));
+}
+
+static int node2(builder *b, const char *op, int x, int y)
+{
+	return x < 0 || y < 0 ? -1 : node(b, json_pack("{s:s, s:[i,i]}", "op", op, "in", x, y));
+}
+
+static int conv(builder *b, int x, int out, int k, int s, int pad, int groups, int bias)
+{
+	return x < 0 ? x : node(b, json_pack("{s:s, s:[i], s:i, s:i, s:i, s:i, s:i, s:i, s:b}",
+					     "op", "conv", "in", x, "out", out, "kernel", k,
+					     "stride", s, "pad", pad, "dilation", 1, "groups",
+					     groups, "bias", bias));
 }
 
 static int act(builder *b, int x, enum aoi_act a)
 {
-	return x < 0 || a == AOI_ACT_NONE ? x : aoi_net_activation(b->net, x, a, 0.0f, b->err);
+	return a == AOI_ACT_NONE ? x : node1(b, a == AOI_ACT_RELU6 ? "relu6" : "relu", x);
 }
 
 /* conv k/s (padding k/2, no bias), bn, activation */
 static int conv_bn(builder *b, int x, int out, int k, int s, int groups, enum aoi_act a)
 {
-	if (x >= 0)
-		x = aoi_net_conv(b->net, x, out, k, s, k / 2, 1, groups, 0, b->err);
-	if (x >= 0)
-		x = aoi_net_batchnorm(b->net, x, b->err);
-	return act(b, x, a);
+	return act(b, node1(b, "batchnorm", conv(b, x, out, k, s, k / 2, groups, 0)), a);
 }
 
 /* conv k/s with bias and padding pad, then an activation */
 static int conv_bias(builder *b, int x, int out, int k, int s, int pad, int groups,
 		     enum aoi_act a)
 {
-	if (x >= 0)
-		x = aoi_net_conv(b->net, x, out, k, s, pad, 1, groups, 1, b->err);
-	return act(b, x, a);
+	return act(b, conv(b, x, out, k, s, pad, groups, 1), a);
 }
 
 static int dense(builder *b, int x, int out, enum aoi_act a)
 {
 	if (x >= 0)
-		x = aoi_net_dense(b->net, x, out, 1, b->err);
+		x = node(b, json_pack("{s:s, s:[i], s:i, s:b}", "op", "dense", "in", x, "out", out,
+				      "bias", 1));
 	return act(b, x, a);
 }
 
 static int dropout(builder *b, int x, float p)
 {
-	return x < 0 ? x : aoi_net_dropout(b->net, x, p, b->err);
+	return x < 0 ? x : node(b, json_pack("{s:s, s:[i], s:f}", "op", "dropout", "in", x, "p", p));
 }
 
 static int flatten(builder *b, int x)
 {
-	return x < 0 ? x : aoi_net_flatten(b->net, x, b->err);
+	return node1(b, "flatten", x);
+}
+
+static int pool(builder *b, const char *op, int x, int k, int s)
+{
+	return x < 0 ? x : node(b, json_pack("{s:s, s:[i], s:i, s:i, s:i}", "op", op, "in", x,
+					     "kernel", k, "stride", s, "pad", 0));
+}
+
+static int upsample(builder *b, int x, const char *mode)
+{
+	return x < 0 ? x : node(b, json_pack("{s:s, s:[i], s:i, s:s}", "op", "upsample", "in", x,
+					     "factor", 2, "mode", mode));
+}
+
+static int upsample2(builder *b, int x)
+{
+	return upsample(b, x, "nearest");
+}
+
+static int conv_transpose(builder *b, int x, int out, int k, int s, int pad, int op)
+{
+	return x < 0 ? x : node(b, json_pack("{s:s, s:[i], s:i, s:i, s:i, s:i, s:i, s:b}", "op",
+					     "conv_transpose", "in", x, "out", out, "kernel", k,
+					     "stride", s, "pad", pad, "output_pad", op, "bias", 0));
 }
 
 /* ---- MobileNetV2 encoder (torchvision mobilenet_v2().features) ---- */
@@ -226,7 +290,7 @@ static int inverted_residual(builder *b, int x, int cin, int cout, int stride, i
 	y = conv_bn(b, y, hidden, 3, stride, hidden, AOI_ACT_RELU6);
 	y = conv_bn(b, y, cout, 1, 1, 1, AOI_ACT_NONE);
 	if (y >= 0 && stride == 1 && cin == cout)
-		y = aoi_net_add(b->net, x, y, b->err);
+		y = node2(b, "add", x, y);
 	return y;
 }
 
@@ -285,18 +349,15 @@ static int build_unet(builder *b, const aoi_arch_opts *o)
 
 	for (int k = 0; k < 5; k++) {
 		block(b, "decoder.%d", k);
-		if (x >= 0)
-			x = aoi_net_upsample(b->net, x, 2, 0, b->err);
-		if (x >= 0 && k < 4) {
-			int ins[2] = {x, f.node[3 - k]};
-			x = aoi_net_concat(b->net, 2, ins, b->err);
-		}
+		x = upsample2(b, x);
+		if (k < 4)
+			x = node2(b, "concat", x, f.node[3 - k]);
 		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
 		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
 		if (k == 1)
 			b->features = x;
 	}
-	aoi_net_set_block(b->net, "head");
+	set_block(b, "head");
 	return conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
 }
 
@@ -313,20 +374,15 @@ static int build_unet_xs(builder *b, const aoi_arch_opts *o)
 
 	for (int k = 0; k < 4; k++) {
 		block(b, "decoder.%d", k);
-		if (x >= 0)
-			x = aoi_net_upsample(b->net, x, 2, 0, b->err);
-		if (x >= 0) {
-			int ins[2] = {x, f.node[3 - k]};
-			x = aoi_net_concat(b->net, 2, ins, b->err);
-		}
+		x = node2(b, "concat", upsample2(b, x), f.node[3 - k]);
 		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
 		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
 		if (k == 1)
 			b->features = x;
 	}
-	aoi_net_set_block(b->net, "head");
-	x = conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
-	return x < 0 ? x : aoi_net_upsample(b->net, x, 2, 1, b->err);
+	set_block(b, "head");
+	b->head = conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
+	return upsample(b, b->head, "bilinear");
 }
 
 /* LinkNet: 1x1 to cin/4 (at least min_mid), transposed conv 3/2, 1x1 to
@@ -343,18 +399,14 @@ static int linknet(builder *b, const aoi_arch_opts *o, int min_mid)
 		int mid = chans[k] / 4 > min_mid ? chans[k] / 4 : min_mid;
 		block(b, "decoder.%d", k);
 		x = conv_bn(b, x, mid, 1, 1, 1, AOI_ACT_RELU);
-		if (x >= 0)
-			x = aoi_net_conv_transpose(b->net, x, mid, 3, 2, 1, 1, 0, b->err);
-		if (x >= 0)
-			x = aoi_net_batchnorm(b->net, x, b->err);
-		x = act(b, x, AOI_ACT_RELU);
+		x = act(b, node1(b, "batchnorm", conv_transpose(b, x, mid, 3, 2, 1, 1)), AOI_ACT_RELU);
 		x = conv_bn(b, x, chans[k + 1], 1, 1, 1, AOI_ACT_RELU);
-		if (x >= 0 && k < 4)
-			x = aoi_net_add(b->net, x, f.node[3 - k], b->err);
+		if (k < 4)
+			x = node2(b, "add", x, f.node[3 - k]);
 		if (k == 1)
 			b->features = x;
 	}
-	aoi_net_set_block(b->net, "head");
+	set_block(b, "head");
 	return conv_bias(b, x, o->classes, 1, 1, 0, 1, AOI_ACT_NONE);
 }
 
@@ -374,6 +426,11 @@ static int build_linknet_s(builder *b, const aoi_arch_opts *o)
 	return linknet(b, o, LINKNET_S_MIN_MID);
 }
 
+static int maxpool(builder *b, int x, int k, int s)
+{
+	return pool(b, "maxpool", x, k, s);
+}
+
 static const int vgg_stages[4][3] = {{64, 64, 0}, {128, 128, 0}, {256, 256, 256}, {512, 512, 512}};
 
 static int vgg_width(int s, double width)
@@ -391,13 +448,12 @@ static int build_segnet(builder *b, const aoi_arch_opts *o)
 		block(b, "encoder.%d", s);
 		for (int i = 0; i < 3 && vgg_stages[s][i]; i++)
 			x = conv_bn(b, x, vgg_width(s, o->width), 3, 1, 1, AOI_ACT_RELU);
-		pool[s] = x = x < 0 ? x : aoi_net_maxpool(b->net, x, 2, 2, 0, b->err);
+		pool[s] = x = maxpool(b, x, 2, 2);
 	}
 	for (int s = 3; s >= 0; s--) {
 		int n = vgg_stages[s][2] ? 3 : 2;
 		block(b, "decoder.%d", 3 - s);
-		if (x >= 0)
-			x = aoi_net_maxunpool(b->net, x, pool[s], b->err);
+		x = node2(b, "maxunpool", x, pool[s]);
 		for (int i = 0; i < (s ? n : n - 1); i++) {
 			int out = s && i == n - 1 ? vgg_width(s - 1, o->width) : vgg_width(s, o->width);
 			x = conv_bn(b, x, out, 3, 1, 1, AOI_ACT_RELU);
@@ -405,16 +461,12 @@ static int build_segnet(builder *b, const aoi_arch_opts *o)
 		if (s == 3)
 			b->features = x;
 	}
-	aoi_net_set_block(b->net, "head");
+	set_block(b, "head");
 	return conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
 }
 
 /* ---- classification and keypoints ---- */
 
-static int maxpool(builder *b, int x, int k, int s)
-{
-	return x < 0 ? x : aoi_net_maxpool(b->net, x, k, s, 0, b->err);
-}
 
 /* torchvision AlexNet; encoder blocks named by its features indices */
 static int build_alexnet(builder *b, const aoi_arch_opts *o)
@@ -431,9 +483,10 @@ static int build_alexnet(builder *b, const aoi_arch_opts *o)
 	x = conv_bias(b, x, 256, 3, 1, 1, 1, AOI_ACT_RELU);
 	block(b, "encoder.%d", 10);
 	x = maxpool(b, conv_bias(b, x, 256, 3, 1, 1, 1, AOI_ACT_RELU), 3, 2);
-	aoi_net_set_block(b->net, "head");
+	set_block(b, "head");
 	if (x >= 0)
-		x = aoi_net_adaptive_avgpool(b->net, x, 6, 6, b->err);
+		x = node(b, json_pack("{s:s, s:[i], s:[i,i]}", "op", "adaptive_avgpool", "in", x,
+				      "size", 6, 6));
 	x = dropout(b, flatten(b, x), 0.5f);
 	x = dropout(b, dense(b, x, 4096, AOI_ACT_RELU), 0.5f);
 	x = dense(b, x, 4096, AOI_ACT_RELU);
@@ -446,9 +499,8 @@ static int build_mbv2_cls(builder *b, const aoi_arch_opts *o)
 	mbv2_features f;
 	int x = mbv2_encoder(b, o->width, &f);
 
-	aoi_net_set_block(b->net, "head");
-	if (x >= 0)
-		x = aoi_net_global_avgpool(b->net, x, b->err);
+	set_block(b, "head");
+	x = node1(b, "global_avgpool", x);
 	x = dropout(b, flatten(b, x), 0.2f);
 	return dense(b, x, o->classes, AOI_ACT_NONE);
 }
@@ -460,7 +512,7 @@ static int build_corners(builder *b, const aoi_arch_opts *o)
 	mbv2_features f;
 	int x = mbv2_encoder(b, o->width, &f);
 
-	aoi_net_set_block(b->net, "head");
+	set_block(b, "head");
 	x = conv_bias(b, x, f.chans[4], 5, 1, 2, f.chans[4], AOI_ACT_NONE);
 	x = conv_bias(b, x, 8, 1, 1, 0, 1, AOI_ACT_RELU);
 	x = dropout(b, dense(b, flatten(b, x), 512, AOI_ACT_RELU), 0.1f);
@@ -471,27 +523,22 @@ static int build_corners(builder *b, const aoi_arch_opts *o)
  * segmentation logits seg (at the input's resolution) into one logit. */
 static int decision_head(builder *b, int features, int seg)
 {
-	int x = seg, s, small, pools[4];
+	int s, x, pools[4];
 
-	aoi_net_set_block(b->net, "decision");
-	if (x >= 0)
-		x = s = aoi_net_detach(b->net, seg, b->err);
-	if (x >= 0)
-		x = small = aoi_net_maxpool(b->net, s, 8, 8, 0, b->err);
-	if (x >= 0)
-		x = aoi_net_concat(b->net, 2, (int[]){ features, small }, b->err);
+	set_block(b, "decision");
+	s = node1(b, "detach", seg);
+	x = node2(b, "concat", features, pool(b, "maxpool", s, 8, 8));
 	x = conv_bn(b, x, 32, 3, 2, 1, AOI_ACT_RELU);
 	x = conv_bn(b, x, 32, 3, 2, 1, AOI_ACT_RELU);
-	if (x < 0)
-		return x;
-	pools[0] = aoi_net_global_avgpool(b->net, x, b->err);
-	pools[1] = aoi_net_global_maxpool(b->net, x, b->err);
-	pools[2] = aoi_net_global_maxpool(b->net, s, b->err);
-	pools[3] = aoi_net_global_avgpool(b->net, s, b->err);
+	pools[0] = node1(b, "global_avgpool", x);
+	pools[1] = node1(b, "global_maxpool", x);
+	pools[2] = node1(b, "global_maxpool", s);
+	pools[3] = node1(b, "global_avgpool", s);
 	for (int i = 0; i < 4; i++)
 		if (pools[i] < 0)
 			return -1;
-	x = aoi_net_concat(b->net, 4, pools, b->err);
+	x = node(b, json_pack("{s:s, s:[i,i,i,i]}", "op", "concat", "in", pools[0], pools[1],
+			      pools[2], pools[3]));
 	return dense(b, flatten(b, x), 1, AOI_ACT_NONE);
 }
 
@@ -516,36 +563,74 @@ static build_fn builder_for(const char *name)
 	return build_corners;
 }
 
+/* Run the named builder: on b->net when there is one, else only
+ * describing; returns the output node. */
+static int run_builder(const char *name, const aoi_arch_opts *o, builder *b)
+{
+	int out;
+
+	b->count = 1;
+	b->block[0] = '\0';
+	if (!(b->nodes = json_array()))
+		return aoi_error_set(b->err, AOI_ENOMEM, NULL, 0, "out of memory");
+	b->features = -1;
+	out = builder_for(name)(b, o);
+	if (out >= 0 && !b->head)
+		b->head = out;
+	if (out >= 0 && o->decision && (b->decision = decision_head(b, b->features, out)) < 0)
+		return -1;
+	if (out >= 0 && b->net)
+		out = aoi_net_set_output(b->net, out, b->err) < 0 ? -1 : out;
+	if (out >= 0 && b->net && b->decision)
+		out = aoi_net_add_output(b->net, b->decision, b->err) < 0 ? -1 : out;
+	return out;
+}
+
 aoi_net *aoi_arch_build(const char *name, const aoi_arch_opts *opts, aoi_error *err)
 {
 	aoi_arch_opts o;
-	builder b;
+	builder b = {0};
 	int out;
 
 	if (aoi_arch_resolve(name, opts, &o, err) < 0)
 		return NULL;
 	b.err = err;
-	b.features = -1;
-	b.net = aoi_net_new(o.in_channels, err);
-	if (!b.net)
+	if (!(b.net = aoi_net_new(o.in_channels, err)))
 		return NULL;
 	/* shapes are checked while building at this size; a dense layer after
 	 * a flatten (mbv2-corners) takes its input features from it */
-	if (aoi_net_set_input_size(b.net, o.input_h, o.input_w, err) < 0) {
-		aoi_net_free(b.net);
-		return NULL;
-	}
-	out = builder_for(name)(&b, &o);
-	int dec = o.decision && out >= 0 ? decision_head(&b, b.features, out) : 0;
-	if (out >= 0 && dec >= 0)
-		out = aoi_net_set_output(b.net, out, err);
-	if (out >= 0 && o.decision && dec >= 0)
-		dec = aoi_net_add_output(b.net, dec, err);
-	if (dec < 0)
-		out = -1;
+	out = aoi_net_set_input_size(b.net, o.input_h, o.input_w, err) < 0
+		      ? -1 : run_builder(name, &o, &b);
+	json_decref(b.nodes);
 	if (out < 0) {
 		aoi_net_free(b.net);
 		return NULL;
 	}
 	return b.net;
+}
+
+json_t *aoi_arch_graph(const char *name, const aoi_arch_opts *opts, aoi_error *err)
+{
+	aoi_arch_opts o;
+	builder b = {0};
+	int out;
+	json_t *g;
+
+	if (aoi_arch_resolve(name, opts, &o, err) < 0)
+		return NULL;
+	b.err = err;
+	out = run_builder(name, &o, &b);
+	g = out < 0 ? NULL : json_pack("{s:o, s:i, s:i}", "nodes", b.nodes, "output", out,
+				      "head", b.head);
+	if (g && b.decision && json_object_set_new(g, "decision", json_integer(b.decision)) < 0) {
+		json_decref(g);
+		g = NULL;
+		b.nodes = NULL;
+	}
+	if (!g) {
+		if (out >= 0)
+			aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+		json_decref(b.nodes);
+	}
+	return g;
 }

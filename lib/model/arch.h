@@ -40,6 +40,8 @@
 #ifndef AOI_ARCH_H
 #define AOI_ARCH_H
 
+#include <jansson.h>
+
 #include "base/error.h"
 #include "nn/net.h"
 
@@ -94,6 +96,11 @@ int aoi_arch_resolve(const char *name, const aoi_arch_opts *opts,
 /* Build the named network (not planned, parameters not initialised: call
  * aoi_net_init_params() and aoi_net_plan()). The caller frees it. */
 aoi_net *aoi_arch_build(const char *name, const aoi_arch_opts *opts, aoi_error *err);
+
+/* The named network as a generic graph (graph.h): {"nodes", "output",
+ * "head"}, the nodes those aoi_arch_build() adds, in order. The caller
+ * owns it. */
+json_t *aoi_arch_graph(const char *name, const aoi_arch_opts *opts, aoi_error *err);
 
 /* torchvision's _make_divisible: v rounded to the nearest multiple of
  * divisor, never below divisor nor below 90% of v. */

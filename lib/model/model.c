@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "model/graph.h"
+#include "model/onnx.h"
 
 #define FIXED_BYTES 24
 #define ALIGN 64
@@ -242,9 +244,15 @@ static json_t *arch_json(const aoi_model_info *info)
 			      "in_channels", o->in_channels, "classes", o->classes, "width",
 			      o->width, "decoder", int_array(o->decoder, o->ndecoder),
 			      "input_size", o->input_h, o->input_w);
+	json_t *g = info->graph ? aoi_graph_with_classes(info->graph, o->classes) : NULL;
 
-	if (a && o->decision)
+	/* a graph names its decision node ("decision": N), a named network
+	 * says it has one */
+	if (a && g)
+		json_object_update(a, g);
+	else if (a && o->decision)
 		json_object_set_new(a, "decision", json_true());
+	json_decref(g);
 	return a;
 }
 
@@ -430,7 +438,7 @@ static int write_file(const char *path, const aoi_model_info *info, aoi_net *net
 
 static int check_info(const char *path, const aoi_model_info *info, aoi_error *err)
 {
-	if (!aoi_arch_find(info->arch))
+	if (info->graph ? strcmp(info->arch, AOI_GRAPH_ARCH) != 0 : !aoi_arch_find(info->arch))
 		return aoi_error_set(err, AOI_EINVAL, path, 0, "unknown architecture '%s'",
 				     info->arch);
 	if (info->opts.in_channels > AOI_MODEL_MAX_CHANNELS)
@@ -472,7 +480,7 @@ static int check_frame(loaded *l, aoi_error *err)
 	uint64_t version, hlen, dlen, want;
 
 	if (l->len < 8 || memcmp(l->buf, AOI_MODEL_MAGIC, 8) != 0)
-		return aoi_error_set(err, AOI_EFORMAT, p, 0, "not an aoi model file%s",
+		return aoi_error_set(err, AOI_EFORMAT, p, 0, "not an aoi model file nor an ONNX model%s",
 				     l->len >= 8 && memcmp(l->buf, "\211PNG", 4) == 0
 					     ? " (it is a PNG image)" : "");
 	if (l->len < FIXED_BYTES)
@@ -509,7 +517,7 @@ static int read_frame(loaded *l, aoi_error *err)
 	json_error_t jerr;
 	int hlen;
 
-	if (aoi_file_read(l->path, &l->buf, &l->len, err) < 0)
+	if (!l->buf && aoi_file_read(l->path, &l->buf, &l->len, err) < 0)
 		return -1;
 	if ((hlen = check_frame(l, err)) < 0)
 		return -1;
@@ -534,6 +542,32 @@ static int bad_field(const loaded *l, const char *what, aoi_error *err)
 			     what);
 }
 
+/* The generic graph: its nodes, output, head and decision node if any,
+ * the task from the header (a named architecture has its own). */
+static int read_graph(const loaded *l, const json_t *a, const aoi_arch_opts *o,
+		      aoi_model_info *info, aoi_error *err)
+{
+	int task = aoi_task_parse(json_string_value(json_object_get(l->hdr, "task")));
+	json_t *g = json_pack("{s:O, s:O, s:O}", "nodes", json_object_get(a, "nodes"), "output",
+			      json_object_get(a, "output"), "head", json_object_get(a, "head"));
+	const json_t *dec = json_object_get(a, "decision");
+
+	if (g && dec && json_object_set(g, "decision", (json_t *)dec) < 0) {
+		json_decref(g);
+		g = NULL;
+	}
+	if (!g || task < 0) {
+		json_decref(g);
+		return bad_field(l, g ? "task" : "arch", err);
+	}
+	if (aoi_model_info_set_graph(info, g, o->in_channels, o->classes, o->input_h, o->input_w,
+				     (enum aoi_task)task, err) < 0) {
+		aoi_error_locate(err, l->path, 0);
+		return -1;
+	}
+	return 0;
+}
+
 static int read_arch(const loaded *l, aoi_model_info *info, aoi_error *err)
 {
 	json_t *a = json_object_get(l->hdr, "arch"), *dec = NULL;
@@ -551,6 +585,8 @@ static int read_arch(const loaded *l, aoi_model_info *info, aoi_error *err)
 	json_array_foreach(dec, i, v)
 		o.decoder[i] = (int)json_integer_value(v);
 	o.ndecoder = (int)json_array_size(dec);
+	if (strcmp(name, AOI_GRAPH_ARCH) == 0)
+		return read_graph(l, a, &o, info, err);
 	o.decision = json_is_true(json_object_get(a, "decision"));
 	if (aoi_model_info_set_arch(info, name, &o, err) < 0) {
 		aoi_error_locate(err, l->path, 0);
@@ -801,7 +837,7 @@ static aoi_net *load_net(loaded *l, aoi_model_info *info, const aoi_optim_opts *
 
 	if (read_info(l, info, err) < 0)
 		return NULL;
-	if (!(net = aoi_arch_build(info->arch, &info->opts, err))) {
+	if (!(net = aoi_model_build(info, err))) {
 		aoi_error_locate(err, l->path, 0);
 		return NULL;
 	}
@@ -822,13 +858,24 @@ static aoi_net *load_net(loaded *l, aoi_model_info *info, const aoi_optim_opts *
 	return NULL;
 }
 
+/* Not an aoi model but an ONNX one: import it. */
+static int is_onnx(const loaded *l)
+{
+	return (l->len < 8 || memcmp(l->buf, AOI_MODEL_MAGIC, 8) != 0) &&
+	       aoi_onnx_probe(l->buf, l->len);
+}
+
 aoi_net *aoi_model_load(const char *path, aoi_model_info *info, aoi_error *err)
 {
 	loaded l = {path, NULL, 0, NULL, NULL, 0};
 	aoi_net *net = NULL;
 
 	aoi_model_info_init(info);
-	if (read_frame(&l, err) == 0)
+	if (aoi_file_read(path, &l.buf, &l.len, err) < 0)
+		return NULL;
+	if (is_onnx(&l))
+		net = aoi_onnx_import_buffer(path, l.buf, l.len, NULL, info, err);
+	else if (read_frame(&l, err) == 0)
 		net = load_net(&l, info, NULL, NULL, err);
 	loaded_release(&l);
 	if (!net)
@@ -874,9 +921,11 @@ void aoi_model_info_release(aoi_model_info *info)
 		free(info->classes[i]);
 	free(info->classes);
 	json_decref(info->provenance);
+	json_decref(info->graph);
 	info->classes = NULL;
 	info->nclasses = 0;
 	info->provenance = NULL;
+	info->graph = NULL;
 }
 
 int aoi_model_info_set_arch(aoi_model_info *info, const char *name,
@@ -891,7 +940,48 @@ int aoi_model_info_set_arch(aoi_model_info *info, const char *name,
 				     info->opts.in_channels, AOI_MODEL_MAX_CHANNELS);
 	snprintf(info->arch, sizeof info->arch, "%s", name);
 	info->task = a->task;
+	json_decref(info->graph);
+	info->graph = NULL;
 	return 0;
+}
+
+int aoi_model_info_set_graph(aoi_model_info *info, json_t *graph, int in_channels,
+			     int classes, int input_h, int input_w, enum aoi_task task,
+			     aoi_error *err)
+{
+	if (aoi_graph_check(graph, err) < 0) {
+		json_decref(graph);
+		return -1;
+	}
+	if (in_channels < 1 || in_channels > AOI_MODEL_MAX_CHANNELS || classes < 1 ||
+	    input_h < 1 || input_w < 1 || (unsigned)task >= AOI_TASK_COUNT) {
+		json_decref(graph);
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "graph: %d input channels, %d classes, input %dx%d",
+				     in_channels, classes, input_w, input_h);
+	}
+	json_decref(info->graph);
+	info->graph = graph;
+	snprintf(info->arch, sizeof info->arch, "%s", AOI_GRAPH_ARCH);
+	memset(&info->opts, 0, sizeof info->opts);
+	info->opts.in_channels = in_channels;
+	info->opts.classes = classes;
+	info->opts.width = 1.0;
+	info->opts.input_h = input_h;
+	info->opts.input_w = input_w;
+	info->opts.decision = aoi_graph_decision(graph) > 0;
+	info->task = task;
+	return 0;
+}
+
+aoi_net *aoi_model_build(const aoi_model_info *info, aoi_error *err)
+{
+	const aoi_arch_opts *o = &info->opts;
+
+	if (info->graph)
+		return aoi_graph_build(info->graph, o->in_channels, o->input_h, o->input_w,
+				       aoi_graph_head_out(info->graph) ? o->classes : 0, err);
+	return aoi_arch_build(info->arch, o, err);
 }
 
 int aoi_model_info_set_classes(aoi_model_info *info, int n, const char *const *names,

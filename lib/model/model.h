@@ -11,8 +11,14 @@
  * byte, a foreign or newer file) is an error naming the file. Files are
  * written atomically (fileio.h).
  *
- * Ownership: aoi_model_info owns its class names and its provenance
- * object; aoi_model_info_release() frees them. Loaded nets and optimisers
+ * The architecture is a named one (arch.h) or, for "graph", the generic
+ * graph in info->graph (graph.h), which ONNX import makes.
+ *
+ * aoi_model_load() also reads an ONNX file (recognised by its content) by
+ * importing it (onnx.h) with the file's own input size and normalisation.
+ *
+ * Ownership: aoi_model_info owns its class names, its provenance object
+ * and its graph; aoi_model_info_release() frees them. Loaded nets and optimisers
  * belong to the caller. */
 #ifndef AOI_MODEL_H
 #define AOI_MODEL_H
@@ -41,6 +47,7 @@ typedef struct aoi_model_info {
 	int nclasses;         /* class names (segmentation: index 0 = background) */
 	char **classes;
 	json_t *provenance;   /* object: dataset hash, epochs, metrics, date... or NULL */
+	json_t *graph;        /* arch "graph": nodes, output, head (graph.h); else NULL */
 	/* decision head (opts.decision): reject a part whose image score
 	 * (the decision's probability) is at least this; < 0: none chosen */
 	double threshold;
@@ -52,6 +59,14 @@ void aoi_model_info_release(aoi_model_info *info);
 /* Fill arch, opts (resolved) and task for a name and options. */
 int aoi_model_info_set_arch(aoi_model_info *info, const char *name,
 			    const aoi_arch_opts *opts, aoi_error *err);
+/* Make info a generic graph ("graph" architecture); takes over one
+ * reference to graph. classes: the output's channels. */
+int aoi_model_info_set_graph(aoi_model_info *info, json_t *graph, int in_channels,
+			     int classes, int input_h, int input_w, enum aoi_task task,
+			     aoi_error *err);
+/* The network info describes (named or graph), not planned, parameters
+ * not initialised. */
+aoi_net *aoi_model_build(const aoi_model_info *info, aoi_error *err);
 int aoi_model_info_set_classes(aoi_model_info *info, int n, const char *const *names,
 			       aoi_error *err);
 /* Takes over one reference to `obj` (a JSON object). */
@@ -60,9 +75,9 @@ void aoi_model_info_set_provenance(aoi_model_info *info, json_t *obj);
 /* Write net's parameters and batch-norm state with info's header. */
 int aoi_model_save(const char *path, const aoi_model_info *info, aoi_net *net,
 		   aoi_error *err);
-/* Read a model (or the model inside a checkpoint): fills *info (release
- * it) and returns the rebuilt net with its parameters and state loaded,
- * not planned. */
+/* Read a model (or the model inside a checkpoint, or an ONNX file): fills
+ * *info (release it) and returns the rebuilt net with its parameters and
+ * state loaded, not planned. */
 aoi_net *aoi_model_load(const char *path, aoi_model_info *info, aoi_error *err);
 
 /* What a checkpoint adds for resuming training. */
@@ -90,6 +105,18 @@ aoi_net *aoi_checkpoint_load(const char *path, aoi_model_info *info, aoi_optim *
  * many parameter tensors were copied; *total (may be NULL) gets dst's
  * tensor count. */
 int aoi_model_transfer(aoi_net *dst, aoi_net *src, int *total);
+
+/* --init by structure (transfer.c): the layers with weights of dst whose
+ * block starts with prefix ("encoder"; "" for all) take those of src in
+ * order, while kind, weight shape, stride, groups and dilation agree,
+ * whatever their names; batch norms with their running statistics, a bias
+ * and a batch norm standing in for each other (a batch norm folded into a
+ * convolution, as PyTorch exports it, comes out again as scale 1 and that
+ * bias). dst_graph and src_graph describe the nets (graph.h,
+ * aoi_arch_graph). Returns how many of dst's parameter tensors were
+ * filled; *layers (may be NULL) gets the layers matched. */
+int aoi_model_transfer_structure(aoi_net *dst, const json_t *dst_graph, const char *prefix,
+				 aoi_net *src, const json_t *src_graph, int *layers);
 
 /* CRC-32 (IEEE 802.3, as zlib's crc32()) of n bytes, continuing crc
  * (start with 0). */

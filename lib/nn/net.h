@@ -83,6 +83,9 @@ int aoi_net_add(aoi_net *net, int a, int b, aoi_error *err);
 int aoi_net_dense(aoi_net *net, int in, int out_features, int bias, aoi_error *err);
 int aoi_net_dropout(aoi_net *net, int in, float p, aoi_error *err);
 int aoi_net_flatten(aoi_net *net, int in, aoi_error *err);
+/* Constant padding: pads[4] = top, left, bottom, right (0 or more), the
+ * new border filled with value (-INFINITY before a max pool). */
+int aoi_net_pad(aoi_net *net, int in, const int pads[4], float value, aoi_error *err);
 int aoi_net_set_output(aoi_net *net, int node, aoi_error *err);
 /* More outputs (a segmentation's image decision beside its mask): output 0
  * is the one aoi_net_set_output() names, outputs 1, 2... are added here in

@@ -10,6 +10,7 @@
 #include "base/rng.h"
 #include "data/dataset.h"
 #include "data/record.h"
+#include "model/graph.h"
 
 void aoi_train_dataset_release(aoi_train_dataset *d)
 {
@@ -116,8 +117,10 @@ void aoi_train_setup_release(aoi_train_setup *s)
 	aoi_loader_free(s->train);
 	aoi_loader_free(s->val);
 	aoi_net_free(s->net);
+	aoi_net_free(s->init_net);
 	aoi_optim_free(s->resume_opt);
 	aoi_model_info_release(&s->info);
+	aoi_model_info_release(&s->init_info);
 	aoi_classes_release(&s->classes);
 	free(s->sel.train);
 	free(s->sel.val);
@@ -156,23 +159,79 @@ static int setup_resume(aoi_train_setup *s, aoi_error *err)
 	return 0;
 }
 
+/* The architecture of a new network: --arch, else --init's. */
+static const char *arch_name(const aoi_train_setup *s)
+{
+	return s->opts.arch ? s->opts.arch : s->init_info.arch;
+}
+
+/* "a,b,c" into channels floats (> 0 when positive). */
+static int parse_norm(const char *opt, const char *spec, int channels, int positive,
+		      float *v, aoi_error *err)
+{
+	const char *p = spec;
+
+	for (int c = 0; c < channels; c++) {
+		char *end;
+		double x = strtod(p, &end);
+		if (end == p || !isfinite(x) || (positive && x <= 0) ||
+		    (*end != ',' && *end) || (*end == ',') != (c < channels - 1))
+			return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+					     "%s: want %d %snumbers A,B,... (one an input channel)",
+					     opt, channels, positive ? "positive " : "");
+		v[c] = (float)x;
+		p = end + 1;
+	}
+	return 0;
+}
+
+/* The normalisation: --mean and --std, else --init's (same channels),
+ * else (norm_set 0) the training images' later. */
+static int setup_norm(aoi_train_setup *s, aoi_error *err)
+{
+	int c = aoi_loader_channels(&s->lo);
+
+	s->norm.channels = c;
+	if (!s->opts.mean != !s->opts.std)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--mean and --std go together");
+	if (s->opts.mean) {
+		if (parse_norm("--mean", s->opts.mean, c, 0, s->norm.mean, err) < 0 ||
+		    parse_norm("--std", s->opts.std, c, 1, s->norm.std, err) < 0)
+			return -1;
+		s->norm_set = 1;
+	} else if (s->init_net && s->init_info.opts.in_channels == c && c <= AOI_NORM_MAX) {
+		memcpy(s->norm.mean, s->init_info.mean, sizeof(float) * (size_t)c);
+		memcpy(s->norm.std, s->init_info.std, sizeof(float) * (size_t)c);
+		s->norm_set = 1;
+	}
+	return 0;
+}
+
 static int setup_fresh(aoi_train_setup *s, aoi_error *err)
 {
-	const aoi_arch_info *ai = aoi_arch_find(s->opts.arch);
-	s->task = ai->task;
-	s->lo.width = s->opts.width_px ? s->opts.width_px : ai->input_w;
-	s->lo.height = s->opts.height_px ? s->opts.height_px : ai->input_h;
-	s->lo.gray = s->opts.gray;
-	s->lo.use_template = s->opts.use_template;
+	const aoi_model_info *ii = &s->init_info;
+
+	if (s->opts.init && !(s->init_net = aoi_model_load(s->opts.init, &s->init_info, err)))
+		return -1;
+	if (!s->opts.arch && !s->init_net)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--arch is required (see --list)");
+	const aoi_arch_info *ai = aoi_arch_find(arch_name(s));
+	int own = !s->opts.arch; /* the network of --init itself */
+	s->task = ai ? ai->task : ii->task;
+	s->lo.width = s->opts.width_px ? s->opts.width_px : own ? ii->opts.input_w : ai->input_w;
+	s->lo.height = s->opts.height_px ? s->opts.height_px : own ? ii->opts.input_h : ai->input_h;
+	s->lo.use_template = s->opts.use_template || (own && ii->template_input);
+	s->lo.gray = s->opts.gray ||
+		     (own && ii->opts.in_channels / (ii->template_input ? 2 : 1) == 1);
 	/* segmentation crops unless told to resize: resizing a large image to
 	 * the input shrinks a crack 2 pixels wide to nothing */
-	s->lo.crop = s->opts.crop || (ai->task == AOI_TASK_SEGMENTATION && !s->opts.resize);
+	s->lo.crop = s->opts.crop || (s->task == AOI_TASK_SEGMENTATION && !s->opts.resize);
 	s->lo.scale = s->opts.scale;
-	if (ai->fixed_size && s->opts.crop)
+	if (ai && ai->fixed_size && s->opts.crop)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--crop needs a segmentation network");
 	if (s->opts.scale > 0 && s->opts.scale != 1 && !s->lo.crop)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--scale goes with --crop");
-	return 0;
+	return setup_norm(s, err);
 }
 
 /* Class names (segmentation), label names (classification) or the
@@ -247,7 +306,8 @@ static int setup_loaders(aoi_train_setup *s, aoi_error *err)
 		if (!s->val)
 			return -1;
 	}
-	if (!s->opts.resume && aoi_loader_compute_norm(s->train, 1000, &s->norm, err) < 0)
+	if (!s->opts.resume && !s->norm_set &&
+	    aoi_loader_compute_norm(s->train, 1000, &s->norm, err) < 0)
 		return -1;
 	aoi_loader_set_norm(s->train, &s->norm);
 	if (s->val)
@@ -270,6 +330,23 @@ static int parse_decoder(const char *spec, aoi_arch_opts *o, aoi_error *err)
 	return 0;
 }
 
+/* A graph of --init for another class count: its head is replaced. */
+static int setup_graph(aoi_train_setup *s, const aoi_arch_opts *o, aoi_error *err)
+{
+	const json_t *g = s->init_info.graph;
+
+	if (!aoi_graph_head_out(g) && o->classes != s->init_info.opts.classes)
+		return aoi_error_set(err, AOI_EINVAL, s->opts.init, 0,
+				     "the network has %d outputs and no layer that makes them to "
+				     "resize for %d", s->init_info.opts.classes, o->classes);
+	if (o->decision && !aoi_graph_decision(g))
+		return aoi_error_set(err, AOI_EINVAL, s->opts.init, 0,
+				     "--decision: the network has no decision head to train "
+				     "(give --arch to build one)");
+	return aoi_model_info_set_graph(&s->info, json_deep_copy(g), o->in_channels, o->classes,
+					o->input_h, o->input_w, s->task, err);
+}
+
 /* The model header of a new network. */
 static int setup_info(aoi_train_setup *s, aoi_error *err)
 {
@@ -285,7 +362,8 @@ static int setup_info(aoi_train_setup *s, aoi_error *err)
 	o.decision = s->opts.decision;
 	if (s->opts.decoder && parse_decoder(s->opts.decoder, &o, err) < 0)
 		return -1;
-	if (aoi_model_info_set_arch(&s->info, s->opts.arch, &o, err) < 0)
+	if (!aoi_arch_find(arch_name(s)) ? setup_graph(s, &o, err) < 0
+					 : aoi_model_info_set_arch(&s->info, arch_name(s), &o, err) < 0)
 		return -1;
 	const char *names[AOI_MAX_CLASSES + 1];
 	int n = 0;
@@ -304,18 +382,33 @@ static int setup_info(aoi_train_setup *s, aoi_error *err)
 	return 0;
 }
 
-/* --init: weights of matching name and shape from another model. */
+/* The graph that describes a model: its own, or its named network's. */
+static json_t *graph_of(const aoi_model_info *info, aoi_error *err)
+{
+	return info->graph ? json_incref(info->graph) : aoi_arch_graph(info->arch, &info->opts, err);
+}
+
+/* --init: by name from a model of the same architecture, else by
+ * structure into the encoder; the source is freed afterwards. */
 static int init_from(aoi_train_setup *s, aoi_error *err)
 {
-	aoi_model_info src_info;
-	aoi_model_info_init(&src_info);
-	aoi_net *src = aoi_model_load(s->opts.init, &src_info, err);
-	aoi_model_info_release(&src_info);
-	if (!src)
-		return -1;
-	int total = 0;
-	int copied = aoi_model_transfer(s->net, src, &total);
-	aoi_net_free(src);
+	int total = aoi_net_param_tensors(s->net), copied;
+
+	if (!strcmp(s->init_info.arch, s->info.arch) &&
+	    (!s->info.graph || json_equal(json_object_get(s->info.graph, "nodes"),
+					  json_object_get(s->init_info.graph, "nodes")))) {
+		copied = aoi_model_transfer(s->net, s->init_net, &total);
+	} else {
+		json_t *dg = graph_of(&s->info, err), *sg = dg ? graph_of(&s->init_info, err) : NULL;
+		copied = sg ? aoi_model_transfer_structure(s->net, dg, "encoder", s->init_net, sg,
+							   &s->init_layers) : 0;
+		json_decref(dg);
+		json_decref(sg);
+		if (!sg)
+			return -1;
+	}
+	aoi_net_free(s->init_net);
+	s->init_net = NULL;
 	if (copied == 0)
 		return aoi_error_set(err, AOI_EINVAL, s->opts.init, 0,
 				     "no tensor matches this network");
@@ -345,7 +438,7 @@ static int setup_net(aoi_train_setup *s, aoi_error *err)
 		return 0;
 	if (setup_info(s, err) < 0)
 		return -1;
-	s->net = aoi_arch_build(s->info.arch, &s->info.opts, err);
+	s->net = aoi_model_build(&s->info, err);
 	if (!s->net)
 		return -1;
 	aoi_rng rng;

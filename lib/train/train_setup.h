@@ -4,6 +4,12 @@
  * --init or from a checkpoint), --freeze, the loss with its class weights,
  * the provenance written into the model, and the log.
  *
+ * --init MODEL (an aoi model or an ONNX file) gives the new network its
+ * weights and batch-norm statistics: by name when it is of the same
+ * architecture (without --arch it is), else by structure into the
+ * encoder (aoi_model_transfer_structure); and its input normalisation
+ * unless --mean and --std give one.
+ *
  * Use: aoi_train_setup_init, then aoi_train_setup_build (data and network),
  * then aoi_train_setup_finish (freeze, loss, log, threads), then
  * aoi_train_setup_run; aoi_train_setup_release in every case. Nothing here
@@ -36,6 +42,8 @@
 typedef struct aoi_train_setup_opts {
 	const char *arch, *output, *dataset, *root, *val, *checkpoint, *resume, *init;
 	const char *freeze, *log, *loss, *augment, *class_weights, *splits, *decoder;
+	const char *mean, *std; /* "M,M,M": the input normalisation (default: --init's,
+				 * else the training images') */
 	long epochs, batch, threads, early_stop, max_steps, step_size, patience, cache_mb;
 	long seed;
 	int width_px, height_px, crop, resize, gray, use_template, decision;
@@ -78,6 +86,9 @@ typedef struct aoi_train_setup {
 	aoi_norm norm;
 	aoi_model_info info;
 	aoi_net *net;
+	aoi_model_info init_info; /* --init's model, until the net has its weights */
+	aoi_net *init_net;
+	int norm_set;            /* the normalisation came from --mean/--std or --init */
 	aoi_optim *resume_opt;
 	aoi_checkpoint ck;
 	aoi_loss loss;
@@ -87,6 +98,7 @@ typedef struct aoi_train_setup {
 	aoi_dist *dist;          /* borrowed: the processes of mpirun */
 	/* left for the caller to report */
 	int init_copied, init_total;    /* --init: tensors taken of the network's */
+	int init_layers;                /* --init by structure: layers matched (0: by name) */
 	int stopped_epoch;              /* run returned 1: epochs completed */
 	const char *resume_path;        /* run returned 1: where the checkpoint went */
 	char summary[512];              /* several processes: the all-reduce summary */

@@ -70,6 +70,12 @@ run mpi 2 aoi-train $SEG --resume "$T/a/ck" --epochs 3 --log "$T/res.log" -o "$T
 expect_status 0 "resume with two processes"
 expect_eq "$(sed -n 's/.*"epoch":\([0-9]*\).*/\1/p' "$T/res.log")" 3 "resume runs epoch 3 only"
 
+# An imported ONNX graph trains under mpirun like a named network.
+run mpi 2 aoi-train --init "$TESTDATA/onnx/resnet18.onnx" --size 32x32 --batch 4 --epochs 1 \
+	--log /dev/null -o "$T/onnx.aoim" "$D"
+expect_status 0 "an imported graph under mpirun -np 2"
+expect_true "its model" test -s "$T/onnx.aoim"
+
 # A batch the processes cannot share evenly.
 run mpi 2 aoi-train $SEG --batch 3 --epochs 1 -o "$T/odd.aoim" "$D"
 expect_status 1 "odd batch"

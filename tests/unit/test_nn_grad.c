@@ -334,6 +334,17 @@ static void check_pools(void)
 	net = new_net(1);
 	aoi_net_upsample(net, 0, 4, 1, NULL);
 	grad_check("upsample bilinear x4", net, 1, 3, 3, 1);
+
+	/* asymmetric padding before a convolution and, with -inf, a max pool */
+	net = new_net(2);
+	p = aoi_net_pad(net, 0, (int[]){0, 1, 2, 0}, 0.0f, NULL);
+	aoi_net_conv(net, p, 3, 2, 1, 0, 1, 1, 1, NULL);
+	grad_check("pad + conv", net, 2, 4, 3, 1);
+
+	net = new_net(2);
+	p = aoi_net_pad(net, 0, (int[]){1, 0, 0, 1}, -INFINITY, NULL);
+	aoi_net_maxpool(net, p, 2, 2, 0, NULL);
+	grad_check("pad -inf + maxpool", net, 2, 5, 5, 1);
 }
 
 static void check_graph_layers(void)
@@ -439,7 +450,40 @@ static void check_block_frozen(void)
 	e = aoi_net_batchnorm(net, e, NULL);
 	aoi_net_add(net, e, x, NULL);
 	CHECK_INT(aoi_net_freeze_block(net, "stem", 1), 3);
-	grad_check("frozen stem + inverted residual", net, 2, 5, 5, 2);
+	/* the frozen stem's batch norm normalises with its running statistics:
+	 * its outputs are larger, and a step of 1e-3 crosses ReLU6's kinks */
+	grad_check_step("frozen stem + inverted residual", net, 2, 5, 5, 2, 1e-4);
+}
+
+/* A batch norm whose weight and bias are frozen trains as it infers: the
+ * running statistics normalise and stay bit for bit as they were. */
+static void check_bn_frozen(void)
+{
+	aoi_net *net = new_net(3);
+	aoi_error err;
+	aoi_rng rng;
+	float x[2 * 3 * 4 * 4], keep[8], infer[2 * 4 * 4 * 4];
+	size_t ns, n = sizeof infer / sizeof infer[0];
+	const float *y;
+	float *st;
+
+	aoi_net_batchnorm(net, aoi_net_conv(net, 0, 4, 3, 1, 1, 1, 1, 0, NULL), NULL);
+	aoi_rng_seed(&rng, 3);
+	aoi_net_init_params(net, &rng);
+	st = aoi_net_state(net, &ns);
+	CHECK_INT(ns, 8);
+	for (size_t i = 0; i < ns; i++)
+		keep[i] = st[i] = (float)aoi_rng_range(&rng, 0.5, 1.5);
+	for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+		x[i] = (float)aoi_rng_range(&rng, -1, 1);
+	CHECK(aoi_net_freeze_block(net, "", 1) == 3);
+	CHECK(aoi_net_plan(net, 2, 4, 4, &err) == 0);
+	y = aoi_net_forward(net, x, 0, NULL, &err);
+	memcpy(infer, y, sizeof infer);
+	y = aoi_net_forward(net, x, 1, &rng, &err);
+	CHECK(y && memcmp(y, infer, sizeof(float) * n) == 0);
+	CHECK(memcmp(aoi_net_state(net, NULL), keep, sizeof keep) == 0);
+	aoi_net_free(net);
 }
 
 /* conv + batch norm + act: the plan fuses act into the batch norm unless
@@ -545,6 +589,7 @@ int main(void)
 	check_pools();
 	check_graph_layers();
 	check_block_frozen();
+	check_bn_frozen();
 	check_decision_head();
 	return check_done();
 }

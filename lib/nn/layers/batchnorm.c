@@ -279,6 +279,16 @@ static void normalize_channel(const float *x, float *y, aoi_shape s, int c,
 	}
 }
 
+/* A batch norm whose weight and bias are both frozen stays as it is: in
+ * training too it normalises with its running statistics and leaves them
+ * alone (Keras' BatchNormalization with trainable false, PyTorch's module
+ * in eval()), so that --freeze keeps a pretrained encoder bit for bit. */
+static int bn_fixed(const aoi_net *net, const aoi_node *node)
+{
+	return net->tensors[node->first_tensor].frozen &&
+	       net->tensors[node->first_tensor + 1].frozen;
+}
+
 static void bn_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 {
 	const bn_priv *bp = node->priv;
@@ -290,6 +300,7 @@ static void bn_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 	bn_act a = fused_act(net, node);
 
 	(void)rng;
+	training = training && !bn_fixed(net, node);
 #pragma omp parallel for schedule(static)
 	for (int c = 0; c < s.c; c++) {
 		double mean = rmean[c], var = rvar[c], invstd;
@@ -320,13 +331,14 @@ static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 	bn_act a = fused_act(net, node);
 	/* the activation's output (no activation: never read) */
 	const float *ay = node->absorbs >= 0 ? node->y : a.dy;
+	int fixed = bn_fixed(net, node); /* constant statistics: no terms of them */
 
 #pragma omp parallel for schedule(static)
 	for (int c = 0; c < s.c; c++) {
 		float mean = node->aux[c], invstd = node->aux[s.c + c];
 		double sdy = 0.0, sdyx = 0.0;
 
-		for (int n = 0; n < s.n; n++) {
+		for (int n = 0; n < s.n && !fixed; n++) {
 			size_t o = ((size_t)n * s.c + c) * hw;
 			plane_dot(a.dy + o, ay + o, in->y + o, hw, mean, &a, &sdy, &sdyx);
 		}
