@@ -119,8 +119,12 @@ BIN := $(addprefix $(BUILD)/bin/,$(PROGS))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit cli demo install uninstall deps clean bench check-peers lint-man have-deps
-# keep objects between runs: they are intermediate files of pattern rules
-.SECONDARY:
+# keep the programs' and tests' objects between runs: they are intermediate
+# files of pattern rules. Named, not a bare .SECONDARY: that one makes every
+# target secondary, and a missing secondary file (build/mpi-1.stamp after
+# Open MPI is installed) then counts as up to date, so nothing was rebuilt.
+.SECONDARY: $(patsubst cmd/%.c,$(BUILD)/cmd/%.o,$(CMD_SRC)) \
+	$(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%.o,$(UNIT_SRC))
 all: have-deps $(BUILD)/libaoi.a $(BIN) $(BUILD)/aoi.pc
 
 $(BUILD)/%.o: %.c $(LIB_HDR) $(BUILD)/native-$(NATIVE).stamp
@@ -155,12 +159,20 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libaoi.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libaoi.a $(LIBS)
 
-$(BUILD)/aoi.pc: scripts/aoi.pc.in Makefile
+# The libraries a static libaoi needs besides libpng and jansson (which
+# have .pc files of their own): what this build linked, MPI and rabbitmq-c
+# included when they are on.
+PC_LIBS = -ljpeg $(BLAS_LIBS) $(MPI_LIBS) $(AMQP_LIBS) -lm
+$(BUILD)/aoi.pc: scripts/aoi.pc.in Makefile $(BUILD)/mpi-$(MPI).stamp
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@LIBS_PRIVATE@|$(PC_LIBS)|' $< > $@
 
 # The test build: sanitizers on, optimised enough that the tests stay quick.
-SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# GCC's -fsanitize=undefined leaves out float-cast-overflow (a double too
+# large for the int it is cast to), so it is named on its own.
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined,float-cast-overflow
 check: have-deps
 	$(MAKE) --no-print-directory BUILD=build/check CFLAGS="$(SAN_FLAGS)" unit cli
 
@@ -198,8 +210,9 @@ install: all
 		$(DESTDIR)$(PREFIX)/include/aoi $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
-		$(DESTDIR)$(PREFIX)/share/zsh/site-functions
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/aoi
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 examples/retrain-cron/retrain.sh $(DESTDIR)$(PREFIX)/share/aoi/
 	install -m 644 $(BUILD)/libaoi.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(BUILD)/aoi.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	for h in $(PUBLIC_HDR); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/aoi/$${h#lib/}; done
@@ -209,8 +222,14 @@ install: all
 	for f in completions/bash/*; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/; done; true
 	for f in completions/zsh/_*; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/zsh/site-functions/; done; true
 
+# Removes every file install put there, and the folders that are aoi's own.
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$p; done
+	rm -f $(DESTDIR)$(PREFIX)/lib/libaoi.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/aoi.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/aoi $(DESTDIR)$(PREFIX)/share/aoi
+	for f in man/*.[157]; do [ -e "$$f" ] && rm -f $(DESTDIR)$(PREFIX)/share/man/man$${f##*.}/$${f#man/}; done; true
+	for f in completions/bash/*; do [ -e "$$f" ] && rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$${f#completions/bash/}; done; true
+	for f in completions/zsh/_*; do [ -e "$$f" ] && rm -f $(DESTDIR)$(PREFIX)/share/zsh/site-functions/$${f#completions/zsh/}; done; true
 
 clean:
 	rm -rf build

@@ -225,7 +225,9 @@ static int setup_and_train(aoi_train_setup *s, volatile sig_atomic_t *stop, aoi_
 		return -1;
 	int rc = aoi_train_setup_run(s, stop, err);
 	if (rc == 1 && aoi_dist_rank(s->dist) == 0)
-		fprintf(stderr, "%s: stopped after epoch %d of %d; continue with --resume %s\n",
+		fprintf(stderr, "%s: stopped after epoch %d of %d; to continue, run the same "
+			"command again with --resume %s added (epochs, batch, loss, "
+			"augmentation, schedule and validation are not in the checkpoint)\n",
 			prog, s->stopped_epoch, (int)s->opts.epochs, s->resume_path);
 	if (s->summary[0])
 		fprintf(stderr, "%s: %s\n", prog, s->summary);

@@ -1,8 +1,13 @@
 /* fileio.h: files written whole or not at all, whole-file reads, paths.
  *
- * An output file is written to "PATH.tmp.PID" beside its final name and
- * renamed over it on commit, so that a reader never sees half a file and a
- * failure leaves nothing behind. */
+ * An output file is written to a new temporary file "PATH.tmp.PID.RANDOM"
+ * beside its final name (created with O_EXCL and O_NOFOLLOW: a planted file
+ * or symlink is never written through, and two writers never share one),
+ * fsynced, renamed over the final name on commit and the directory fsynced,
+ * so that a reader never sees half a file, a failure leaves nothing behind
+ * and a committed file survives a crash. A path that names something other
+ * than a regular file or a directory (a device such as /dev/null, a FIFO)
+ * is written straight to instead: replacing it would destroy it. */
 #ifndef AOI_FILEIO_H
 #define AOI_FILEIO_H
 
@@ -12,17 +17,19 @@
 
 typedef struct aoi_atomic_file {
 	FILE *fp;        /* write here */
+	int direct;      /* writing to path itself (a device or FIFO) */
 	char path[4096];
 	char tmp[4096];
-	/* Set after open to skip the fsync: for the many small files of a cache
+	/* Set after open to skip the fsyncs (file and directory): for the many
+	 * small files of a cache
 	 * (the report's thumbnails), where the rename is still atomic for
 	 * readers and a crash costs only a remake. */
 	int no_sync;
 } aoi_atomic_file;
 
 int aoi_atomic_open(aoi_atomic_file *f, const char *path, aoi_error *err);
-/* Flush, fsync, close and rename into place; on failure the temporary file
- * is removed. */
+/* Flush, fsync, close, rename into place and fsync the directory; on
+ * failure the temporary file is removed. */
 int aoi_atomic_commit(aoi_atomic_file *f, aoi_error *err);
 /* Close and remove the temporary file; safe to call after a commit. */
 void aoi_atomic_abort(aoi_atomic_file *f);

@@ -760,6 +760,41 @@ static int is_checkpoint(const loaded *l)
 
 /* ---- reading: checkpoint fields ---- */
 
+/* A number field of a checkpoint object, refused unless it lies in
+ * [lo, hi] (and is whole when whole is set); absent, it is fallback. The
+ * limits keep float-to-int casts defined and the training loop sane. */
+static int ck_num(const loaded *l, const json_t *obj, const char *key, const char *name,
+		  double fallback, double lo, double hi, int whole, double *out, aoi_error *err)
+{
+	const json_t *v = json_object_get(obj, key);
+	double x = json_is_number(v) ? json_number_value(v) : NAN;
+
+	if (!v) {
+		*out = fallback;
+		return 0;
+	}
+	if (!(x >= lo && x <= hi) || (whole && x != floor(x))) {
+		char got[40];
+		snprintf(got, sizeof got, json_is_number(v) ? "%.17g" : "not a number", x);
+		return aoi_error_set(err, AOI_EFORMAT, l->path, 0,
+				     "checkpoint field '%s' is %s: it must be %s from %.15g to %.15g",
+				     name, got, whole ? "an integer" : "a number", lo, hi);
+	}
+	*out = x;
+	return 0;
+}
+
+static int ck_int(const loaded *l, const json_t *obj, const char *key, const char *name,
+		  int fallback, int lo, int hi, int *out, aoi_error *err)
+{
+	double x;
+
+	if (ck_num(l, obj, key, name, fallback, lo, hi, 1, &x, err) < 0)
+		return -1;
+	*out = (int)x;
+	return 0;
+}
+
 static int read_optim_opts(const loaded *l, aoi_optim_opts *o, aoi_error *err)
 {
 	json_t *j = json_object_get(json_object_get(l->hdr, "checkpoint"), "optimizer");
@@ -769,59 +804,93 @@ static int read_optim_opts(const loaded *l, aoi_optim_opts *o, aoi_error *err)
 	if (json_unpack(j, "{s:s}", "kind", &kind) < 0 || (k = aoi_optim_kind_parse(kind)) < 0)
 		return bad_field(l, "checkpoint.optimizer", err);
 	aoi_optim_opts_init(o, (enum aoi_optim_kind)k);
-	o->lr = num_of(j, "lr", o->lr);
-	o->momentum = num_of(j, "momentum", o->momentum);
-	o->dampening = num_of(j, "dampening", o->dampening);
 	o->nesterov = json_is_true(json_object_get(j, "nesterov"));
-	o->weight_decay = num_of(j, "weight_decay", o->weight_decay);
-	o->beta1 = num_of(j, "beta1", o->beta1);
-	o->beta2 = num_of(j, "beta2", o->beta2);
-	o->eps = num_of(j, "eps", o->eps);
-	return 0;
+	return ck_num(l, j, "lr", "optimizer.lr", o->lr, 0, 1e6, 0, &o->lr, err) < 0 ||
+	       ck_num(l, j, "momentum", "optimizer.momentum", o->momentum, 0, 1, 0, &o->momentum, err) < 0 ||
+	       ck_num(l, j, "dampening", "optimizer.dampening", o->dampening, 0, 1, 0, &o->dampening, err) < 0 ||
+	       ck_num(l, j, "weight_decay", "optimizer.weight_decay", o->weight_decay, 0, 1e6, 0,
+		      &o->weight_decay, err) < 0 ||
+	       ck_num(l, j, "beta1", "optimizer.beta1", o->beta1, 0, 1, 0, &o->beta1, err) < 0 ||
+	       ck_num(l, j, "beta2", "optimizer.beta2", o->beta2, 0, 1, 0, &o->beta2, err) < 0 ||
+	       ck_num(l, j, "eps", "optimizer.eps", o->eps, 0, 1, 0, &o->eps, err) < 0 ? -1 : 0;
 }
 
-static void read_sched(const json_t *j, aoi_sched *s)
+/* The most epochs a checkpoint may count (aoi-train's --epochs limit). */
+#define CK_MAX_EPOCHS 1000000
+
+static int read_sched(const loaded *l, const json_t *j, aoi_sched *s, aoi_error *err)
 {
 	int k = aoi_sched_kind_parse(json_string_value(json_object_get(j, "kind")));
 
 	aoi_sched_init(s, k < 0 ? AOI_SCHED_CONST : (enum aoi_sched_kind)k, num_of(j, "lr0", 0), 1);
 	s->min_lr = num_of(j, "min_lr", s->min_lr);
-	s->step = (int)num_of(j, "step", s->step);
 	s->gamma = num_of(j, "gamma", s->gamma);
-	s->epochs = (int)num_of(j, "epochs", s->epochs);
 	s->factor = num_of(j, "factor", s->factor);
-	s->patience = (int)num_of(j, "patience", s->patience);
 	s->min_delta = num_of(j, "min_delta", s->min_delta);
 	s->lr = num_of(j, "lr", s->lr0);
 	s->best = num_of(j, "best", HUGE_VAL);
-	s->bad_epochs = (int)num_of(j, "bad_epochs", 0);
+	return ck_int(l, j, "step", "schedule.step", s->step, 1, CK_MAX_EPOCHS, &s->step, err) < 0 ||
+	       ck_int(l, j, "epochs", "schedule.epochs", s->epochs, 1, CK_MAX_EPOCHS, &s->epochs, err) < 0 ||
+	       ck_int(l, j, "patience", "schedule.patience", s->patience, 0, CK_MAX_EPOCHS,
+		      &s->patience, err) < 0 ||
+	       ck_int(l, j, "bad_epochs", "schedule.bad_epochs", 0, 0, CK_MAX_EPOCHS, &s->bad_epochs,
+		      err) < 0 ? -1 : 0;
+}
+
+static int read_rng(const loaded *l, const json_t *rng, aoi_rng *r, aoi_error *err)
+{
+	for (int i = 0; i < 4; i++) {
+		const char *h = json_string_value(json_array_get(rng, i));
+		char *end;
+		r->s[i] = h ? strtoull(h, &end, 16) : 0;
+		if (!h || *end || end == h)
+			return bad_field(l, "checkpoint.rng", err);
+	}
+	/* xoshiro256's one state it never leaves: every draw would be 0 */
+	if ((r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0)
+		return aoi_error_set(err, AOI_EFORMAT, l->path, 0,
+				     "checkpoint field 'rng' is all zero: not a generator state");
+	return 0;
 }
 
 static int read_checkpoint(const loaded *l, aoi_checkpoint *ck, aoi_error *err)
 {
 	json_t *c = json_object_get(l->hdr, "checkpoint");
 	json_t *rng = json_object_get(c, "rng"), *es = json_object_get(c, "early_stop");
+	int patience;
 
 	memset(ck, 0, sizeof *ck);
 	if (!json_is_object(c) || json_array_size(rng) != 4 || !json_is_object(es))
 		return bad_field(l, "checkpoint", err);
-	for (int i = 0; i < 4; i++) {
-		const char *h = json_string_value(json_array_get(rng, i));
-		char *end;
-		ck->rng.s[i] = h ? strtoull(h, &end, 16) : 0;
-		if (!h || *end || end == h)
-			return bad_field(l, "checkpoint.rng", err);
-	}
-	ck->epoch = (int)num_of(c, "epoch", 0);
+	if (read_rng(l, rng, &ck->rng, err) < 0 ||
+	    ck_int(l, c, "epoch", "epoch", 0, 0, CK_MAX_EPOCHS, &ck->epoch, err) < 0 ||
+	    ck_int(l, c, "best_epoch", "best_epoch", -1, -1, CK_MAX_EPOCHS, &ck->best_epoch, err) < 0 ||
+	    read_sched(l, json_object_get(c, "schedule"), &ck->sched, err) < 0 ||
+	    ck_int(l, es, "patience", "early_stop.patience", 0, 0, CK_MAX_EPOCHS, &patience, err) < 0)
+		return -1;
 	ck->best_metric = num_of(c, "best_metric", HUGE_VAL);
 	ck->best_loss = num_of(c, "best_loss", HUGE_VAL);
-	ck->best_epoch = (int)num_of(c, "best_epoch", -1);
-	read_sched(json_object_get(c, "schedule"), &ck->sched);
-	aoi_early_stop_init(&ck->stop, (int)num_of(es, "patience", 0));
+	aoi_early_stop_init(&ck->stop, patience);
 	ck->stop.min_delta = num_of(es, "min_delta", 0);
 	ck->stop.best = num_of(es, "best", HUGE_VAL);
-	ck->stop.best_epoch = (int)num_of(es, "best_epoch", -1);
-	ck->stop.wait = (int)num_of(es, "wait", 0);
+	return ck_int(l, es, "best_epoch", "early_stop.best_epoch", -1, -1, CK_MAX_EPOCHS,
+		      &ck->stop.best_epoch, err) < 0 ||
+	       ck_int(l, es, "wait", "early_stop.wait", 0, 0, CK_MAX_EPOCHS, &ck->stop.wait, err) < 0
+		       ? -1 : 0;
+}
+
+/* Each parameter tensor's step count (the optimiser state's first floats)
+ * must be a whole number the float holds exactly (up to 2^24). */
+static int check_steps(const loaded *l, aoi_optim *opt, int ntensors, aoi_error *err)
+{
+	size_t n;
+	const float *st = aoi_optim_state(opt, &n);
+
+	for (int i = 0; i < ntensors && (size_t)i < n; i++)
+		if (!(st[i] >= 0.0f && st[i] <= 16777216.0f) || st[i] != floorf(st[i]))
+			return aoi_error_set(err, AOI_EFORMAT, l->path, 0,
+					     "optimiser step count %d is %g: it must be an integer "
+					     "from 0 to 16777216", i, (double)st[i]);
 	return 0;
 }
 
@@ -898,6 +967,12 @@ aoi_net *aoi_checkpoint_load(const char *path, aoi_model_info *info, aoi_optim *
 			      "a model file, not a checkpoint: nothing to resume from");
 	} else if (read_optim_opts(&l, &oo, err) == 0 && read_checkpoint(&l, ck, err) == 0) {
 		net = load_net(&l, info, &oo, opt, err);
+		if (net && check_steps(&l, *opt, aoi_net_param_tensors(net), err) < 0) {
+			aoi_net_free(net);
+			aoi_optim_free(*opt);
+			*opt = NULL;
+			net = NULL;
+		}
 	}
 	loaded_release(&l);
 	if (!net)

@@ -7,7 +7,7 @@
  * the input. A crash anywhere before the ack means the broker delivers the
  * record again (to this or another worker), so each record comes out at
  * least once; a callback that writes files must make them durable before
- * it returns (aoi_atomic_commit fsyncs).
+ * it returns (aoi_atomic_commit fsyncs the file and its directory).
  *
  * A message that is not a JSON object, or that the callback refuses, is
  * published to the dead-letter queue "IN.dead" with the reason in its

@@ -7,6 +7,42 @@
 
 #include "base/cli.h"
 
+static int snapshot_alloc(aoi_trainer *t, aoi_error *err)
+{
+	aoi_train_snapshot *s = &t->snap;
+
+	aoi_net_state(t->net, &s->ns);
+	aoi_optim_state(t->opt, &s->no);
+	s->np = aoi_net_param_count(t->net);
+	s->params = malloc((s->np ? s->np : 1) * sizeof(float));
+	s->state = malloc((s->ns ? s->ns : 1) * sizeof(float));
+	s->optim = malloc((s->no ? s->no : 1) * sizeof(float));
+	if (!s->params || !s->state || !s->optim)
+		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
+	return 0;
+}
+
+/* Copy the run's state into the snapshot (to 1) or back from it (to 0). */
+static void snapshot_copy(aoi_trainer *t, int to)
+{
+	aoi_train_snapshot *s = &t->snap;
+	size_t n;
+	float *run[3] = {aoi_net_params(t->net), aoi_net_state(t->net, &n),
+			 aoi_optim_state(t->opt, &n)};
+	float *keep[3] = {s->params, s->state, s->optim};
+	size_t count[3] = {s->np, s->ns, s->no};
+
+	if (!s->params)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (count[i])
+			memcpy(to ? keep[i] : run[i], to ? run[i] : keep[i], count[i] * sizeof(float));
+	if (to)
+		s->st = t->st;
+	else
+		t->st = s->st;
+}
+
 void aoi_train_opts_init(aoi_train_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -156,7 +192,7 @@ aoi_trainer *aoi_trainer_new(aoi_net *net, aoi_loader *train, aoi_loader *val,
 	if (check_output(t, err) < 0 || check_batchnorm(t, err) < 0 || alloc_buffers(t, err) < 0)
 		goto fail;
 	t->opt = aoi_optim_new_for(&o->optim, net, err);
-	if (!t->opt)
+	if (!t->opt || (o->stop && snapshot_alloc(t, err) < 0))
 		goto fail;
 	return t;
 fail:
@@ -171,6 +207,9 @@ void aoi_trainer_free(aoi_trainer *t)
 	aoi_net_set_bn_momentum(t->net, AOI_BN_MOMENTUM);
 	aoi_batch_release(&t->batch);
 	aoi_optim_free(t->opt);
+	free(t->snap.params);
+	free(t->snap.state);
+	free(t->snap.optim);
 	free(t->grad);
 	free(t->bce_target);
 	free(t->dgrad);
@@ -584,9 +623,12 @@ int aoi_trainer_run(aoi_trainer *t, aoi_error *err)
 {
 	double started = aoi_now();
 	for (int epoch = t->st.epoch; epoch < t->o.epochs && !out_of_time(t, started); epoch++) {
+		snapshot_copy(t, 1);
 		int rc = run_epoch(t, epoch, err);
-		if (rc == -2) /* stopped: the epoch will be run again */
+		if (rc == -2) { /* stopped: back to the last epoch's end; run again */
+			snapshot_copy(t, 0);
 			return save_checkpoint(t, stop_path(t), err) < 0 ? -1 : 1;
+		}
 		if (rc < 0)
 			return -1;
 		if (rc == 1)

@@ -24,8 +24,11 @@
  *
  * Stopping: when *stop becomes non-zero (a signal handler in cmd/ sets it)
  * the loop finishes the current step, saves a checkpoint and returns 1. A
- * checkpoint records the epochs completed; an interrupted epoch is run
- * again from its start on resume, with the weights it had reached. */
+ * checkpoint records the epochs completed: a stop in the middle of an epoch
+ * goes back to the weights, batch-norm statistics and optimiser state the
+ * last completed epoch left (kept in memory when `stop` is given: one more
+ * copy of the parameters and the optimiser state), so that --resume runs
+ * that epoch again and ends exactly where an uninterrupted run ends. */
 #ifndef AOI_TRAIN_H
 #define AOI_TRAIN_H
 

@@ -22,6 +22,17 @@ typedef struct aoi_val_metrics {
 	double image_ap, image_auroc, threshold; /* -1 when not both kinds */
 } aoi_val_metrics;
 
+/* Where the last completed epoch left the run: weights, batch-norm
+ * statistics, optimiser state and progress. A stop in the middle of the
+ * next epoch goes back to it before saving, so that the checkpoint is the
+ * one that epoch wrote and --resume trains exactly as an uninterrupted run
+ * (the part-trained weights with the old epoch count did not). */
+typedef struct aoi_train_snapshot {
+	float *params, *state, *optim;
+	size_t np, ns, no;
+	aoi_checkpoint st;
+} aoi_train_snapshot;
+
 struct aoi_trainer {
 	aoi_net *net;
 	aoi_loader *train, *val;
@@ -43,6 +54,7 @@ struct aoi_trainer {
 	aoi_val_metrics m;
 	int rows;              /* of each global batch on this process */
 	int halt;              /* all processes agreed to stop (dist) */
+	aoi_train_snapshot snap; /* allocated only when a stop flag is given */
 };
 
 /* The loss of the first `rows` rows of the output; grad may be NULL. */

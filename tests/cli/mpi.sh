@@ -156,7 +156,7 @@ stop_test() {
 	status=$?
 	expect_status 1 "stopped by SIG$sig"
 	cases=$((cases + 1))
-	grep -q "stopped after epoch [0-9]* of 100000; continue with --resume $T/sig.aoim.ckpt" \
+	grep -q "stopped after epoch [0-9]* of 100000; to continue, run the same command again with --resume $T/sig.aoim.ckpt added" \
 		"$T/sig.err" || fail "SIG$sig message: $(head -c 600 "$T/sig.err")"
 	expect_true "checkpoint on SIG$sig" test -s "$T/sig.aoim.ckpt"
 }

@@ -50,7 +50,7 @@ wait $pid
 status=$?
 expect_status 1 "stopped by SIGINT"
 cases=$((cases + 1))
-grep -q "stopped after epoch [0-9]* of 100000; continue with --resume $T/sig.aoim.ckpt" "$T/sigerr" ||
+grep -q "stopped after epoch [0-9]* of 100000; to continue, run the same command again with --resume $T/sig.aoim.ckpt added (epochs, .* are not in the checkpoint)" "$T/sigerr" ||
 	fail "SIGINT message: $(cat "$T/sigerr")"
 done_epochs=$(sed -n 's/.*stopped after epoch \([0-9]*\).*/\1/p' "$T/sigerr")
 expect_true "checkpoint written on SIGINT" test -s "$T/sig.aoim.ckpt"

@@ -2,6 +2,7 @@
  * refused with a message naming the file; checkpoints; --init transfer. */
 #include "check.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -219,8 +220,9 @@ static void test_checkpoint(aoi_rng *rng)
 	oo.lr = 3e-4;
 	opt = aoi_optim_new_for(&oo, net, &err);
 	float *st = aoi_optim_state(opt, &ns);
-	for (size_t i = 0; i < ns; i++)
-		st[i] = (float)aoi_rng_normal(rng);
+	for (size_t i = 0; i < ns; i++) /* step counts first: whole numbers */
+		st[i] = i < (size_t)aoi_net_param_tensors(net) ? (float)(i % 5)
+							     : (float)aoi_rng_normal(rng);
 	ck.epoch = 7;
 	aoi_rng_fork(rng, 3, &ck.rng);
 	ck.best_metric = 0.25;
@@ -261,6 +263,95 @@ static void test_checkpoint(aoi_rng *rng)
 	aoi_optim_free(opt);
 	aoi_model_info_release(&info);
 	aoi_net_free(net);
+}
+
+static unsigned long get_u32(const unsigned char *p)
+{
+	return p[0] | (unsigned long)p[1] << 8 | (unsigned long)p[2] << 16 |
+	       (unsigned long)p[3] << 24;
+}
+
+/* c.aoic with checkpoint field `key` of object `obj` ("" for the
+ * checkpoint itself) set to the JSON text `value` (NULL: leave the header)
+ * and, unless step is NaN, the optimiser's first step count set to step;
+ * written whole with its checksum made right, then loaded as a checkpoint:
+ * it must be refused with `text` in a message that names the file. */
+static void expect_ck_refused(const char *obj, const char *key, const char *value, float step,
+			      const char *text)
+{
+	char src[128], path[128];
+	unsigned char *b = NULL;
+	size_t n;
+	aoi_error err;
+	json_t *h, *c, *ts, *t;
+	size_t i;
+
+	path_of(src, sizeof src, "c.aoic");
+	path_of(path, sizeof path, "bad.aoic");
+	if (aoi_file_read(src, &b, &n, &err) < 0 || n < 28)
+		return;
+	size_t hlen = get_u32(b + 12);
+	h = json_loadb((const char *)b + 24, hlen, 0, NULL);
+	c = json_object_get(h, "checkpoint");
+	if (value) {
+		json_object_set_new(obj[0] ? json_object_get(c, obj) : c, key,
+				    json_loads(value, JSON_DECODE_ANY, NULL));
+		char *js = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		CHECK(js && strlen(js) < hlen);
+		memset(b + 24, ' ', hlen - 1);
+		memcpy(b + 24, js, strlen(js));
+		free(js);
+	}
+	ts = json_object_get(h, "tensors");
+	json_array_foreach(ts, i, t)
+		if (!isnan(step) && strcmp(json_string_value(json_object_get(t, "name")), "optimizer.state") == 0)
+			memcpy(b + 24 + hlen + json_integer_value(json_object_get(t, "offset")), &step, 4);
+	put_u32(b + n - 4, aoi_model_crc32(0, b, n - 4));
+	write_bytes(path, b, n);
+
+	aoi_model_info info;
+	aoi_optim *opt = NULL;
+	aoi_checkpoint ck;
+	aoi_error_clear(&err);
+	aoi_net *net = aoi_checkpoint_load(path, &info, &opt, &ck, &err);
+	value = value ? value : "(as saved)";
+	CHECK_MSG(net == NULL && opt == NULL, "%s %s=%s: loaded", obj, key, value);
+	CHECK_MSG(strstr(err.msg, text) != NULL, "%s %s=%s: '%s'", obj, key, value, err.msg);
+	CHECK_MSG(strcmp(err.where, path) == 0, "%s: where '%s'", key, err.where);
+	CHECK(strchr(err.msg, '\n') == NULL);
+	if (net)
+		aoi_model_info_release(&info);
+	aoi_net_free(net);
+	aoi_optim_free(opt);
+	json_decref(h);
+	free(b);
+}
+
+/* Checkpoint fields out of range are refused before they are used:
+ * "epoch": 1e300 was a float-to-int cast of undefined behaviour, a
+ * negative epoch trained extra epochs, an all-zero generator state gives
+ * only zeros. */
+static void test_checkpoint_ranges(void)
+{
+	expect_ck_refused("", "epoch", "1e300", NAN, "'epoch' is 1.0000000000000001e+300");
+	expect_ck_refused("", "epoch", "-1", NAN, "'epoch' is -1: it must be an integer from 0");
+	expect_ck_refused("", "epoch", "2.5", NAN, "'epoch' is 2.5");
+	expect_ck_refused("", "epoch", "\"7\"", NAN, "'epoch' is not a number");
+	expect_ck_refused("", "epoch", "null", NAN, "'epoch' is not a number");
+	expect_ck_refused("", "best_epoch", "-1e19", NAN, "'best_epoch'");
+	expect_ck_refused("schedule", "step", "0", NAN, "'schedule.step' is 0");
+	expect_ck_refused("schedule", "epochs", "1e10", NAN, "'schedule.epochs'");
+	expect_ck_refused("schedule", "bad_epochs", "-3", NAN, "'schedule.bad_epochs'");
+	expect_ck_refused("early_stop", "wait", "4294967296", NAN, "'early_stop.wait'");
+	expect_ck_refused("early_stop", "patience", "-1", NAN, "'early_stop.patience'");
+	expect_ck_refused("optimizer", "lr", "-0.1", NAN, "'optimizer.lr' is -0.1");
+	expect_ck_refused("optimizer", "beta2", "1.5", NAN, "'optimizer.beta2'");
+	expect_ck_refused("", "rng",
+			  "[\"0000000000000000\", \"0\", \"0\", \"0000000000000000\"]", NAN,
+			  "all zero");
+	expect_ck_refused("", "epoch", NULL, -2.0f, "step count 0 is -2");
+	expect_ck_refused("", "epoch", NULL, 0.5f, "step count 0 is 0.5");
+	expect_ck_refused("", "epoch", NULL, 1e30f, "step count 0");
 }
 
 static void test_transfer(aoi_rng *rng)
@@ -305,8 +396,9 @@ int main(void)
 	test_damage();
 	test_atomic(&rng);
 	test_checkpoint(&rng);
+	test_checkpoint_ranges();
 	test_transfer(&rng);
-	const char *files[] = {"m.aoim", "bad.aoim", "c.aoic", "m2.aoim"};
+	const char *files[] = {"m.aoim", "bad.aoim", "c.aoic", "m2.aoim", "bad.aoic"};
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		char p[128];
 		path_of(p, sizeof p, files[i]);

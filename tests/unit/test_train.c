@@ -140,6 +140,86 @@ static void test_stop(void)
 	aoi_classes_release(&cls);
 }
 
+/* Train net for `epochs` (stopping after the first step when stop is
+ * set, the checkpoint then going to path), resuming from ck/opt when
+ * given; returns aoi_trainer_run's status. */
+static int train_for(aoi_net *net, aoi_loader *l, aoi_model_info *info, int epochs,
+		     volatile sig_atomic_t *stop, const char *path, const aoi_checkpoint *ck,
+		     aoi_optim *opt)
+{
+	aoi_error err;
+	aoi_train_opts o;
+	aoi_train_opts_init(&o);
+	o.epochs = epochs;
+	o.batch = 4;
+	o.stop = stop;
+	o.interrupt_path = path;
+	o.info = info;
+	aoi_trainer *t = aoi_trainer_new(net, l, NULL, &o, &err);
+	CHECK_MSG(t != NULL, "%s", err.msg);
+	if (!t)
+		return -1;
+	int rc = ck ? aoi_trainer_resume(t, ck, opt, &err) : 0;
+	if (rc == 0)
+		rc = aoi_trainer_run(t, &err);
+	aoi_trainer_free(t);
+	return rc;
+}
+
+/* A stop in the middle of an epoch keeps the last completed epoch's state
+ * (here: the initial one), and --resume from that checkpoint ends bit for
+ * bit where an uninterrupted run ends. It kept the part-trained weights
+ * with the old epoch count, so the resumed run trained that epoch twice. */
+static void test_stop_resume_exact(void)
+{
+	aoi_classes cls;
+	aoi_classes_init(&cls);
+	aoi_loader *l = boards(&cls);
+	aoi_error err;
+	aoi_model_info info, back;
+	aoi_model_info_init(&info);
+	CHECK(aoi_model_info_set_arch(&info, "mbv2-unet-s", &(aoi_arch_opts){ .in_channels = 2, .classes = 3, .input_w = 32, .input_h = 32 }, &err) == 0);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/aoi-test-train-exact.%d.ckpt",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+
+	aoi_net *full = unet(), *init = unet(), *cut = unet();
+	CHECK_INT(train_for(full, l, &info, 2, NULL, NULL, NULL, NULL), 0);
+	volatile sig_atomic_t stop = 1;
+	CHECK_INT(train_for(cut, l, &info, 2, &stop, path, NULL, NULL), 1);
+
+	aoi_optim *opt = NULL;
+	aoi_checkpoint ck;
+	aoi_net *resumed = aoi_checkpoint_load(path, &back, &opt, &ck, &err);
+	CHECK_MSG(resumed != NULL, "%s", err.msg);
+	if (resumed) {
+		size_t n = aoi_net_param_count(init), ns;
+		CHECK_INT(ck.epoch, 0);
+		CHECK(memcmp(aoi_net_params(resumed), aoi_net_params(init), n * sizeof(float)) == 0);
+		float *st = aoi_optim_state(opt, &ns);
+		int moved = 0;
+		for (size_t i = 0; i < ns; i++)
+			moved |= st[i] != 0.0f;
+		CHECK(!moved); /* no step taken: no step counts, no moments */
+		aoi_net_set_threads(resumed, 1);
+		CHECK_INT(train_for(resumed, l, &info, 2, NULL, NULL, &ck, opt), 0);
+		CHECK(memcmp(aoi_net_params(resumed), aoi_net_params(full), n * sizeof(float)) == 0);
+		size_t a, b;
+		float *sa = aoi_net_state(resumed, &a), *sb = aoi_net_state(full, &b);
+		CHECK(a == b && memcmp(sa, sb, a * sizeof(float)) == 0);
+		aoi_model_info_release(&back);
+	}
+	unlink(path);
+	aoi_optim_free(opt);
+	aoi_net_free(resumed);
+	aoi_net_free(full);
+	aoi_net_free(init);
+	aoi_net_free(cut);
+	aoi_model_info_release(&info);
+	aoi_loader_free(l);
+	aoi_classes_release(&cls);
+}
+
 /* A fresh run's first step sets the running statistics to that batch's
  * (momentum 1 at step 1, not PyTorch's 0.1 towards mean 0, variance 1):
  * the same as one training forward of the initial weights over the same
@@ -360,5 +440,6 @@ int main(void)
 	test_freeze();
 	test_stop();
 	test_mixed_supervision();
+	test_stop_resume_exact();
 	return check_done();
 }
