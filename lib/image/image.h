@@ -59,6 +59,22 @@ int aoi_image_save_jpeg(const char *path, const aoi_image *img, int quality,
 int aoi_image_encode_png(const aoi_image *img, unsigned char **buf, size_t *len,
 			 aoi_error *err);
 
+/* 16-bit gray maps (anomaly maps, man/aoi-dataset.5): width x height
+ * samples, row-major, plain data owned by the caller like aoi_image.
+ * Loading takes any gray PNG: 16-bit samples as they are, 1- to 8-bit ones
+ * widened so that the share of full scale stays (8-bit v becomes v x 257);
+ * alpha is dropped; a colour or palette PNG is an error. Saving writes a
+ * 16-bit gray PNG (atomic). */
+typedef struct aoi_gray16 {
+	int width, height;
+	uint16_t *data;
+} aoi_gray16;
+
+int aoi_gray16_alloc(aoi_gray16 *g, int width, int height, aoi_error *err); /* zeroed */
+void aoi_gray16_release(aoi_gray16 *g);
+int aoi_gray16_load_png(const char *path, aoi_gray16 *g, aoi_error *err);
+int aoi_gray16_save_png(const char *path, const aoi_gray16 *g, aoi_error *err);
+
 /* Geometry. dst is allocated by the call (any old data is released first)
  * and must not alias src.
  * NEAREST picks the source pixel under the destination pixel centre

@@ -27,6 +27,10 @@ struct png_job {
 	unsigned char *out;
 	size_t out_len, out_cap;
 	aoi_image img; /* the image being decoded */
+	/* 16-bit gray maps: samples being decoded, and 8-bit rows to widen */
+	uint16_t *g16;
+	uint8_t *g8;
+	int gw, gh;
 };
 
 static void on_png_error(png_structp png, png_const_charp msg)
@@ -310,4 +314,182 @@ int aoi_image_encode_png(const aoi_image *img, unsigned char **buf, size_t *len,
 	*buf = job.out;
 	*len = job.out_len;
 	return 0;
+}
+
+/* ---- 16-bit gray maps ---- */
+
+static int host_is_little_endian(void)
+{
+	const uint16_t one = 1;
+
+	return *(const uint8_t *)&one == 1;
+}
+
+/* Gray samples only: 1-, 2- and 4-bit widened to 8, alpha dropped,
+ * 16-bit samples in host order. Returns the sample depth (8 or 16). */
+static int ask_for_gray(struct png_job *job)
+{
+	png_structp png = job->png;
+	int type = png_get_color_type(png, job->info);
+	int depth = png_get_bit_depth(png, job->info);
+
+	if (type & (PNG_COLOR_MASK_COLOR | PNG_COLOR_MASK_PALETTE))
+		png_error(png, "not a gray image");
+	if (depth < 8)
+		png_set_expand_gray_1_2_4_to_8(png);
+	if (type & PNG_COLOR_MASK_ALPHA)
+		png_set_strip_alpha(png);
+	if (depth == 16 && host_is_little_endian())
+		png_set_swap(png);
+	return depth == 16 ? 16 : 8;
+}
+
+static int png_decode_gray16(struct png_job *job)
+{
+	png_uint_32 w, h;
+	int passes, depth;
+
+	if (setjmp(png_jmpbuf(job->png)))
+		return -1;
+	png_set_user_limits(job->png, AOI_IMAGE_MAX_DIM, AOI_IMAGE_MAX_DIM);
+	png_read_info(job->png, job->info);
+	w = png_get_image_width(job->png, job->info);
+	h = png_get_image_height(job->png, job->info);
+	depth = ask_for_gray(job);
+	passes = png_set_interlace_handling(job->png);
+	png_read_update_info(job->png, job->info);
+	if (aoi_image_check_size(w, h, 2, job->name, NULL) != 0)
+		png_error(job->png, "image size is beyond the limits");
+	if (png_get_rowbytes(job->png, job->info) != (size_t)w * depth / 8)
+		png_error(job->png, "unexpected row layout");
+	job->gw = (int)w;
+	job->gh = (int)h;
+	job->g16 = malloc((size_t)w * h * sizeof *job->g16);
+	job->g8 = depth == 8 ? malloc((size_t)w * h) : NULL;
+	if (!job->g16 || (depth == 8 && !job->g8))
+		png_error(job->png, "out of memory");
+	for (int p = 0; p < passes; p++)
+		for (png_uint_32 y = 0; y < h; y++)
+			png_read_row(job->png, depth == 8 ? job->g8 + (size_t)y * w
+							  : (png_bytep)(job->g16 + (size_t)y * w),
+				     NULL);
+	png_read_end(job->png, NULL);
+	/* v / 255 = v * 257 / 65535 exactly */
+	for (size_t i = 0; job->g8 && i < (size_t)w * h; i++)
+		job->g16[i] = (uint16_t)(job->g8[i] * 257);
+	return 0;
+}
+
+int aoi_gray16_alloc(aoi_gray16 *g, int width, int height, aoi_error *err)
+{
+	memset(g, 0, sizeof *g);
+	if (aoi_image_check_size(width, height, 2, NULL, err) != 0)
+		return -1;
+	g->data = calloc((size_t)width * height, sizeof *g->data);
+	if (!g->data)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	g->width = width;
+	g->height = height;
+	return 0;
+}
+
+void aoi_gray16_release(aoi_gray16 *g)
+{
+	free(g->data);
+	memset(g, 0, sizeof *g);
+}
+
+int aoi_gray16_load_png(const char *path, aoi_gray16 *g, aoi_error *err)
+{
+	struct png_job job = {.name = path};
+	unsigned char *buf;
+	size_t len;
+	int rc;
+
+	memset(g, 0, sizeof *g);
+	if (aoi_file_read(path, &buf, &len, err) < 0)
+		return -1;
+	job.buf = buf;
+	job.len = len;
+	job.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_png_error,
+					 on_png_warning);
+	if (job.png)
+		job.info = png_create_info_struct(job.png);
+	if (!job.png || !job.info) {
+		png_destroy_read_struct(&job.png, &job.info, NULL);
+		free(buf);
+		return aoi_error_set(err, AOI_ENOMEM, path, 0, "out of memory");
+	}
+	png_set_read_fn(job.png, &job, read_from_memory);
+	rc = png_decode_gray16(&job);
+	png_destroy_read_struct(&job.png, &job.info, NULL);
+	free(buf);
+	free(job.g8);
+	if (rc != 0) {
+		free(job.g16);
+		return aoi_error_set(err, AOI_EFORMAT, path, 0, "%s%s",
+				     strstr(job.msg, "gray") ? "" : "corrupt PNG: ", job.msg);
+	}
+	*g = (aoi_gray16){job.gw, job.gh, job.g16};
+	return 0;
+}
+
+static int png_encode_gray16(struct png_job *job, const aoi_gray16 *g)
+{
+	uint8_t *row = malloc((size_t)g->width * 2);
+
+	if (setjmp(png_jmpbuf(job->png))) {
+		free(job->g8);
+		return -1;
+	}
+	job->g8 = row; /* freed above if libpng jumps */
+	if (!row)
+		png_error(job->png, "out of memory");
+	png_set_IHDR(job->png, job->info, g->width, g->height, 16, PNG_COLOR_TYPE_GRAY,
+		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_set_compression_level(job->png, PNG_WRITE_LEVEL);
+	png_write_info(job->png, job->info);
+	for (int y = 0; y < g->height; y++) {
+		const uint16_t *src = g->data + (size_t)y * g->width;
+
+		for (int x = 0; x < g->width; x++) { /* PNG is big-endian */
+			row[2 * x] = (uint8_t)(src[x] >> 8);
+			row[2 * x + 1] = (uint8_t)(src[x] & 255);
+		}
+		png_write_row(job->png, row);
+	}
+	png_write_end(job->png, job->info);
+	free(row);
+	job->g8 = NULL;
+	return 0;
+}
+
+int aoi_gray16_save_png(const char *path, const aoi_gray16 *g, aoi_error *err)
+{
+	struct png_job job = {.name = path};
+	aoi_atomic_file f;
+	int rc;
+
+	if (!g->data || aoi_image_check_size(g->width, g->height, 2, path, err) != 0)
+		return g->data ? -1 : aoi_error_set(err, AOI_EINVAL, path, 0, "empty map");
+	if (aoi_atomic_open(&f, path, err) != 0)
+		return -1;
+	job.fp = f.fp;
+	job.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &job, on_png_error,
+					  on_png_warning);
+	if (job.png)
+		job.info = png_create_info_struct(job.png);
+	if (!job.png || !job.info) {
+		png_destroy_write_struct(&job.png, &job.info);
+		aoi_atomic_abort(&f);
+		return aoi_error_set(err, AOI_ENOMEM, path, 0, "out of memory");
+	}
+	png_set_write_fn(job.png, &job, write_to_file, flush_nothing);
+	rc = png_encode_gray16(&job, g);
+	png_destroy_write_struct(&job.png, &job.info);
+	if (rc != 0) {
+		aoi_atomic_abort(&f);
+		return aoi_error_set(err, AOI_EIO, path, 0, "cannot write PNG: %s", job.msg);
+	}
+	return aoi_atomic_commit(&f, err);
 }
