@@ -26,8 +26,21 @@
 #include "nn/optim.h"
 
 #define AOI_MODEL_MAGIC "\211AOI\r\n\032\n"
-#define AOI_MODEL_VERSION 1
+/* Files are written as version 1, or 2 when they carry an anomaly
+ * model's description and tensors (which version 1 readers would take for
+ * a damaged file); both are read. */
+#define AOI_MODEL_VERSION 2
 #define AOI_MODEL_MAX_CHANNELS 64
+
+/* A tensor a model carries beside its network's (group "extra" in the
+ * file): an anomaly model's memory bank or Gaussians (lib/anomaly). */
+#define AOI_MODEL_TENSOR_NAME 64
+typedef struct aoi_model_tensor {
+	char name[AOI_MODEL_TENSOR_NAME];
+	int ndim, shape[4];
+	size_t count;         /* the product of the shape */
+	float *data;          /* owned by the info that holds it */
+} aoi_model_tensor;
 
 typedef struct aoi_model_info {
 	char arch[64];
@@ -39,6 +52,11 @@ typedef struct aoi_model_info {
 	int nclasses;         /* class names (segmentation: index 0 = background) */
 	char **classes;
 	json_t *provenance;   /* object: dataset hash, epochs, metrics, date... or NULL */
+	/* anomaly models (lib/anomaly): how the network's features become an
+	 * anomaly map (an object, kept as it is), and the tensors it needs */
+	json_t *anomaly;
+	aoi_model_tensor *extra;
+	int nextra;
 } aoi_model_info;
 
 /* Zeroed, mean 0 and std 1 everywhere. */
@@ -51,6 +69,17 @@ int aoi_model_info_set_classes(aoi_model_info *info, int n, const char *const *n
 			       aoi_error *err);
 /* Takes over one reference to `obj` (a JSON object). */
 void aoi_model_info_set_provenance(aoi_model_info *info, json_t *obj);
+
+/* Takes over one reference to `obj` (a JSON object, or NULL to drop it). */
+void aoi_model_info_set_anomaly(aoi_model_info *info, json_t *obj);
+/* Add (or replace) an extra tensor: a copy of count = product of shape
+ * floats from data. */
+int aoi_model_info_add_tensor(aoi_model_info *info, const char *name, int ndim,
+			      const int *shape, const float *data, aoi_error *err);
+/* The extra tensor of that name, or NULL. */
+const aoi_model_tensor *aoi_model_info_tensor(const aoi_model_info *info, const char *name);
+/* Drop the anomaly description and every extra tensor. */
+void aoi_model_info_clear_anomaly(aoi_model_info *info);
 
 /* Write net's parameters and batch-norm state with info's header. */
 int aoi_model_save(const char *path, const aoi_model_info *info, aoi_net *net,
