@@ -37,7 +37,8 @@ static void usage(void)
 	       "Predict every record of a JSON-lines dataset (standard input without\n"
 	       "DATASET); each record is written out with a \"pred\" object.\n\n"
 	       "  -m, --model FILE      model (or checkpoint) from aoi-train (required)\n"
-	       "      --masks DIR       write segmentation masks as DIR/ID.png (none)\n"
+	       "      --masks DIR       write segmentation masks as DIR/ID.png, anomaly maps\n"
+	       "                        as DIR/ID.anomaly.png and DIR/ID.heat.png (none)\n"
 	       "      --root DIR        base of relative paths when reading standard input\n"
 	       "  -b, --batch N         network inputs per run (4)\n"
 	       "  -j, --threads N       threads (0: all cores)\n"
@@ -242,6 +243,8 @@ static int load_model(const char *path, loaded *l, aoi_error *err)
 		if (aoi_classes_add(&l->classes, in->classes[i]) < 0)
 			return aoi_error_set(err, AOI_EFORMAT, path, 0, "too many classes");
 	m->classes = &l->classes;
+	m->info = &l->info;
+	m->name = path;
 	m->npoints = in->opts.classes / 2;
 	const char *input = json_string_value(json_object_get(in->provenance, "input"));
 	l->crop = input && !strcmp(input, "crop");
@@ -503,7 +506,7 @@ int main(int argc, char **argv)
 		aoi_infer_opts o;
 		aoi_infer_opts_init(&o);
 		o.batch = (int)a.batch;
-		o.tile = a.tile >= 0 ? a.tile : l.crop;
+		o.tile = a.tile >= 0 ? a.tile : l.crop && !l.info.anomaly;
 		o.overlap = (int)a.overlap;
 		o.mask_dir = a.masks;
 		o.min_area = a.min_area;

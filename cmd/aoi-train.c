@@ -10,6 +10,7 @@
 #include "data/loader.h"
 #include "model/arch.h"
 #include "train/dist.h"
+#include "train/train_anomaly.h"
 #include "train/train_setup.h"
 
 static const char *prog = "aoi-train";
@@ -64,6 +65,18 @@ static void usage(void)
 	       "      --init MODEL        start from a model's weights (matching names)\n"
 	       "      --freeze WHAT       keep a block prefix (encoder) or nodes N:M fixed\n"
 	       "      --log FILE          one JSON line per epoch (standard output)\n"
+	       "Good images only (--arch patchcore or padim, or a segmentation net with --synth):\n"
+	       "      --backbone MODEL    features from this model file or architecture\n"
+	       "      --layers LIST       its blocks or nodes giving them (the ends of the\n"
+	       "                          stride-8 and stride-16 stages)\n"
+	       "      --coreset F         patchcore: share of the patches kept (0.01)\n"
+	       "      --bank-max N        patchcore: memory bank rows at most (16384)\n"
+	       "      --dims N            features kept (patchcore: all; padim: 100)\n"
+	       "      --synth KINDS       paint anomalies on good images while training:\n"
+	       "                          all or blob,scratch,spot,cutpaste,texture[,none=F]\n"
+	       "      --frr F             threshold: reject this share of good validation\n"
+	       "                          images (0.01)\n"
+	       "      --good LABEL        the label of good records (good)\n"
 	       "  -h, --help              this help\n"
 	       "  -V, --version           version\n",
 	       prog);
@@ -74,7 +87,8 @@ enum {
 	OPT_SIZE, OPT_CROP, OPT_SCALE, OPT_GRAY, OPT_TEMPLATE, OPT_WIDTH, OPT_DECODER, OPT_OPTIM, OPT_LR,
 	OPT_MOMENTUM, OPT_WD, OPT_SCHEDULE, OPT_STEP_SIZE, OPT_GAMMA, OPT_PATIENCE,
 	OPT_MIN_LR, OPT_EARLY, OPT_LOSS, OPT_CW, OPT_AUGMENT, OPT_CACHE, OPT_CHECKPOINT,
-	OPT_RESUME, OPT_INIT, OPT_FREEZE, OPT_LOG
+	OPT_RESUME, OPT_INIT, OPT_FREEZE, OPT_LOG, OPT_BACKBONE, OPT_LAYERS, OPT_CORESET,
+	OPT_BANK_MAX, OPT_DIMS, OPT_SYNTH, OPT_FRR, OPT_GOOD
 };
 
 static const struct option options[] = {
@@ -117,6 +131,14 @@ static const struct option options[] = {
 	{ "init", required_argument, NULL, OPT_INIT },
 	{ "freeze", required_argument, NULL, OPT_FREEZE },
 	{ "log", required_argument, NULL, OPT_LOG },
+	{ "backbone", required_argument, NULL, OPT_BACKBONE },
+	{ "layers", required_argument, NULL, OPT_LAYERS },
+	{ "coreset", required_argument, NULL, OPT_CORESET },
+	{ "bank-max", required_argument, NULL, OPT_BANK_MAX },
+	{ "dims", required_argument, NULL, OPT_DIMS },
+	{ "synth", required_argument, NULL, OPT_SYNTH },
+	{ "frr", required_argument, NULL, OPT_FRR },
+	{ "good", required_argument, NULL, OPT_GOOD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -129,6 +151,10 @@ static void list_archs(void)
 		printf("%-16s %-15s %dx%d  %s\n", a->name, aoi_task_name(a->task), a->input_w,
 		       a->input_h, a->summary);
 	}
+	printf("%-16s %-15s %s  %s\n", "patchcore", "anomaly", "256x256",
+	       "memory bank of a backbone's patch features (--backbone)");
+	printf("%-16s %-15s %s  %s\n", "padim", "anomaly", "256x256",
+	       "per-position Gaussians of a backbone's patch features (--backbone)");
 }
 
 /* Options with a value; 0, or -1 with err set. */
@@ -154,6 +180,10 @@ static int parse_value(args *a, int c, const char *v, aoi_error *err)
 	case OPT_MIN_LR: return aoi_cli_parse_double("--min-lr", v, 0, 1, &a->min_lr, err);
 	case OPT_EARLY: return aoi_cli_parse_int("--early-stop", v, 0, 1000000, &a->early_stop, err);
 	case OPT_CACHE: return aoi_cli_parse_int("--cache-mb", v, 0, 1L << 30, &a->cache_mb, err);
+	case OPT_CORESET: return aoi_cli_parse_double("--coreset", v, 1e-6, 1, &a->coreset, err);
+	case OPT_BANK_MAX: return aoi_cli_parse_int("--bank-max", v, 1, 1L << 26, &a->bank_max, err);
+	case OPT_DIMS: return aoi_cli_parse_int("--dims", v, 1, 4096, &a->dims, err);
+	case OPT_FRR: return aoi_cli_parse_double("--frr", v, 0, 0.5, &a->frr, err);
 	case OPT_OPTIM:
 		if ((a->optim = aoi_optim_kind_parse(v)) < 0)
 			return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--optim: unknown '%s'", v);
@@ -197,6 +227,10 @@ static int parse_args(args *a, int argc, char **argv)
 		case OPT_INIT: a->init = optarg; break;
 		case OPT_FREEZE: a->freeze = optarg; break;
 		case OPT_LOG: a->log = optarg; break;
+		case OPT_BACKBONE: a->backbone = optarg; break;
+		case OPT_LAYERS: a->layers = optarg; break;
+		case OPT_SYNTH: a->synth = optarg; break;
+		case OPT_GOOD: a->good = optarg; break;
 		case 'h': usage(); return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
 		case 'V': aoi_cli_version(prog); return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
 		case ':': return aoi_cli_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
@@ -213,7 +247,9 @@ static int parse_args(args *a, int argc, char **argv)
 		return aoi_cli_usage_error(prog, "-o MODEL is required");
 	if (!a->arch && !a->resume)
 		return aoi_cli_usage_error(prog, "--arch is required (see --list)");
-	if (a->arch && !aoi_arch_find(a->arch))
+	if (aoi_train_is_anomaly_arch(a->arch) != !!a->backbone)
+		return aoi_cli_usage_error(prog, "--backbone goes with --arch patchcore or padim");
+	if (a->arch && !aoi_arch_find(a->arch) && !aoi_train_is_anomaly_arch(a->arch))
 		return aoi_cli_usage_error(prog, "--arch: unknown '%s' (see --list)", a->arch);
 	if (a->val && a->val_split > 0)
 		return aoi_cli_usage_error(prog, "--val and --val-split exclude each other");
@@ -266,6 +302,8 @@ static int setup_and_train(aoi_train_setup *s, aoi_error *err)
 			prog, s->stopped_epoch, (int)s->opts.epochs, s->resume_path);
 	if (s->summary[0])
 		fprintf(stderr, "%s: %s\n", prog, s->summary);
+	if (s->anomaly_report[0])
+		fprintf(stderr, "%s: %s\n", prog, s->anomaly_report);
 	return rc;
 }
 
@@ -286,6 +324,15 @@ int main(int argc, char **argv)
 	if (a.threads > 0)
 		omp_set_num_threads((int)a.threads);
 	catch_signals();
+	if (aoi_train_is_anomaly_arch(a.arch)) {
+		char report[512];
+		rc = aoi_train_anomaly_fit(&a, report, sizeof(report), &err);
+		aoi_dist_free(dist, rc < 0);
+		if (rc < 0)
+			return aoi_cli_fail(prog, &err);
+		fprintf(stderr, "%s: %s\n", prog, report);
+		return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
+	}
 	aoi_train_setup_init(&s, &a, dist);
 	rc = setup_and_train(&s, &err);
 	aoi_train_setup_release(&s);

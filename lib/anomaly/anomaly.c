@@ -147,6 +147,15 @@ int aoi_anomaly_default_taps(const aoi_net *net, int width, int height,
 	return 0;
 }
 
+int aoi_anomaly_bn_pass(aoi_net *net, const float *x, int t, aoi_error *err)
+{
+	aoi_rng rng;
+
+	aoi_rng_seed(&rng, (uint64_t)t);
+	aoi_net_set_bn_momentum(net, 1.0 / (t + 1));
+	return aoi_net_forward(net, x, 1, &rng, err) ? 0 : -1;
+}
+
 /* ---- life ---- */
 
 static int geometry(aoi_anomaly *a, aoi_error *err)

@@ -77,6 +77,14 @@ int aoi_anomaly_parse_taps(const aoi_net *net, const char *spec, aoi_anomaly_opt
 int aoi_anomaly_default_taps(const aoi_net *net, int width, int height,
 			     aoi_anomaly_opts *o, aoi_error *err);
 
+/* A backbone with random weights has batch norms that know nothing of the
+ * images (mean 0, variance 1), and its deeper features fade or explode.
+ * Running the good images through it in training mode first, each batch
+ * norm's running statistics the plain average over the batches (batch t
+ * of 0, 1, ...), brings every layer's output to about unit variance. net:
+ * not fused, planned for x's batch. */
+int aoi_anomaly_bn_pass(aoi_net *net, const float *x, int t, aoi_error *err);
+
 typedef struct aoi_anomaly aoi_anomaly;
 
 /* A model to fit: net planned here for batch inputs of width x height. */
@@ -150,6 +158,9 @@ void aoi_anomaly_blur(float *map, int w, int h, double sigma, float *tmp);
 /* src (sw x sh) resized to dst (dw x dh), bilinear with pixel centres as
  * PyTorch's align_corners = false. */
 void aoi_anomaly_resize(const float *src, int sw, int sh, float *dst, int dw, int dh);
+/* A colour for t in [0, 1] (blue, cyan, green, yellow, red), for heatmaps
+ * that people read. */
+void aoi_anomaly_heat_rgb(double t, unsigned char rgb[3]);
 /* The threshold that rejects at most a share frr of the good images'
  * scores: the ceil((1 - frr) n)-th smallest (of n >= 1). */
 double aoi_anomaly_frr_threshold(const float *scores, int n, double frr);

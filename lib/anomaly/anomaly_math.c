@@ -290,6 +290,15 @@ void aoi_anomaly_resize(const float *src, int sw, int sh, float *dst, int dw, in
 	}
 }
 
+void aoi_anomaly_heat_rgb(double t, unsigned char rgb[3])
+{
+	t = t < 0 ? 0 : t > 1 ? 1 : t;
+	double r = 1.5 - fabs(4 * t - 3), g = 1.5 - fabs(4 * t - 2), b = 1.5 - fabs(4 * t - 1);
+	rgb[0] = (unsigned char)(255 * (r < 0 ? 0 : r > 1 ? 1 : r) + 0.5);
+	rgb[1] = (unsigned char)(255 * (g < 0 ? 0 : g > 1 ? 1 : g) + 0.5);
+	rgb[2] = (unsigned char)(255 * (b < 0 ? 0 : b > 1 ? 1 : b) + 0.5);
+}
+
 static int cmp_float(const void *a, const void *b)
 {
 	float x = *(const float *)a, y = *(const float *)b;

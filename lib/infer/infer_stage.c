@@ -234,6 +234,13 @@ aoi_infer_stage *aoi_infer_stage_new(aoi_infer *inf, int first, int end, aoi_err
 {
 	aoi_net *net = inf->net;
 	int nn = aoi_net_node_count(net);
+	if (inf->anomaly) {
+		aoi_error_set(err, AOI_EINVAL, inf->m.name, 0,
+			      "an anomaly model (%s) runs in one process: pipeline stages would "
+			      "have to carry its feature maps; run it without --stage or --nodes",
+			      aoi_anomaly_method_name(aoi_anomaly_method_of(inf->anomaly)));
+		return NULL;
+	}
 	if (first < 0 || end > nn || first >= end) {
 		aoi_error_set(err, AOI_EINVAL, NULL, 0, "nodes %d-%d: the net has nodes 0-%d", first,
 			      end - 1, nn - 1);
