@@ -16,7 +16,17 @@ DESTDIR ?=
 BUILD ?= build
 
 CC ?= cc
-OPT ?= -O3 -march=native
+# The build targets baseline x86-64 (any x86-64 CPU runs it); the numeric
+# kernels of lib/nn are compiled again for AVX2 and AVX-512 (the files
+# named *_avx2.c and *_avx512.c get the -m flags below) and chosen by CPUID
+# when a program starts (lib/nn/kernels/isa.h). NATIVE=1 builds everything
+# for this machine's CPU instead (-march=native).
+NATIVE ?= 0
+OPT ?= -O3 $(if $(filter 1,$(NATIVE)),-march=native)
+ifneq ($(filter x86_64-% i686-% i586-% i386-%,$(shell $(CC) -dumpmachine)),)
+ISA_AVX2 := -mavx2 -mfma -mf16c
+ISA_AVX512 := $(ISA_AVX2) -mavx512f -mavx512bw -mavx512dq -mavx512vl
+endif
 WERROR ?= -Werror
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -fopenmp -pthread \
 	-Ilib -DAOI_VERSION='"$(VERSION)"'
@@ -54,6 +64,9 @@ $(BUILD)/lib/train/dist_mpi.o: MPI_FLAGS_HERE = $(MPI_CFLAGS)
 $(BUILD)/lib/train/dist_mpi.o: $(BUILD)/mpi-$(MPI).stamp
 $(BUILD)/mpi-$(MPI).stamp:
 	@mkdir -p $(dir $@) && rm -f $(BUILD)/mpi-*.stamp && touch $@
+# everything is rebuilt when NATIVE changes between builds in one directory
+$(BUILD)/native-$(NATIVE).stamp:
+	@mkdir -p $(dir $@) && rm -f $(BUILD)/native-*.stamp && touch $@
 .PHONY: deps-mpi
 deps-mpi:
 	@if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(MPI_PKGS) >/dev/null || \
@@ -70,12 +83,14 @@ AMQP_LIBS := -lrabbitmq
 endif
 
 LIBS = -lpng -ljpeg -ljansson $(BLAS_LIBS) $(MPI_LIBS) $(AMQP_LIBS) -lm
-ALL_CFLAGS = $(CFLAGS_BASE) $(MPI_FLAGS_HERE) $(AMQP_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(CFLAGS_BASE) $(MPI_FLAGS_HERE) $(AMQP_CFLAGS) $(CFLAGS) $(ISA_FLAGS)
+$(BUILD)/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
+$(BUILD)/%_avx512.o: ISA_FLAGS = $(ISA_AVX512)
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c lib/*/*/*.c))
 LIB_HDR := $(wildcard lib/*/*.h lib/*/*/*.h)
 # Headers private to their folder: not installed.
-PRIVATE_HDR := $(filter %_impl.h lib/image/image_codec.h lib/nn/layer.h lib/nn/fuse_train.h \
+PRIVATE_HDR := $(filter %_impl.h lib/image/image_codec.h lib/nn/layer.h lib/nn/fuse.h lib/nn/layers/% \
 	lib/nn/kernels/%,$(LIB_HDR))
 PUBLIC_HDR := $(filter-out $(PRIVATE_HDR),$(LIB_HDR))
 # libaoi.a names its members by file name alone: two lib/ files of one name
@@ -97,7 +112,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 .SECONDARY:
 all: have-deps $(BUILD)/libaoi.a $(BIN) $(BUILD)/aoi.pc
 
-$(BUILD)/%.o: %.c $(LIB_HDR)
+$(BUILD)/%.o: %.c $(LIB_HDR) $(BUILD)/native-$(NATIVE).stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -122,8 +137,13 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 check: have-deps
 	$(MAKE) --no-print-directory BUILD=build/check CFLAGS="$(SAN_FLAGS)" unit cli
 
+# The net's tests again at each kernel level below the CPU's best
+# (lib/nn/kernels/isa.h); test_nn_kernels runs every level itself.
+NN_TESTS := $(filter %/test_nn %/test_nn_grad %/test_nn_dense %/test_infer,$(UNIT_BIN))
 unit: $(UNIT_BIN) $(BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
+	@for l in $$($(BUILD)/tests/test_nn_kernels lower); do \
+		echo "AOI_ISA=$$l:"; AOI_ISA=$$l sh tests/run-unit.sh $(NN_TESTS) || exit 1; done
 
 cli: $(BIN)
 	@AOI_BIN=$(abspath $(BUILD)/bin) sh tests/run-cli.sh

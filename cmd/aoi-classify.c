@@ -1,8 +1,6 @@
 /* aoi-classify: the factory's decision. Reads predictions (JSON lines with
  * "pred"), applies a rules file (man/aoi-rules.5) to each record and
  * writes it back with "decision" and "reasons". */
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,83 +11,64 @@
 #include "eval/rules.h"
 #include "queue/worker.h"
 
-static const char *prog = "aoi-classify";
+static const char *const prog = "aoi-classify";
 
-static void usage(void)
-{
-	printf("Usage: %s --rules RULES.json [OPTION]... [FILE]...\n"
-	       "Add \"decision\" (accept/reject) and \"reasons\" to every prediction\n"
-	       "record of FILE (standard input when none or '-').\n"
-	       "\n"
-	       "  -r, --rules FILE    the rules (JSON, see aoi-rules(5)); required\n"
-	       "      --root DIR      base directory for relative mask paths of\n"
-	       "                      standard input (default: the working directory;\n"
-	       "                      for a FILE, the FILE's directory)\n"
-	       "  -o, --output FILE   write here, whole or not at all (default: stdout)\n"
-	       "  -q, --quiet         no summary line on stderr\n"
-	       "      --amqp URL      work as a queue worker on this broker\n"
-	       "                      (amqp://user:pass@host:port/vhost) instead of\n"
-	       "                      reading FILEs: needs --consume and --publish\n"
-	       "      --consume QUEUE take prediction records from QUEUE\n"
-	       "      --publish QUEUE put decided records on QUEUE\n"
-	       "      --prefetch N    records the broker may send ahead (default: 1)\n"
-	       "  -h, --help          show this help and exit\n"
-	       "  -V, --version       show the version and exit\n"
-	       "\n"
-	       "Exit status: 0 ok, 1 bad input or rules, 2 usage error.\n",
-	       prog);
-}
+static const char usage_text[] =
+	"Usage: aoi-classify --rules RULES.json [OPTION]... [FILE]...\n"
+	"Add \"decision\" (accept/reject) and \"reasons\" to every prediction\n"
+	"record of FILE (standard input when none or '-').\n"
+	"\n"
+	"  -r, --rules FILE    the rules (JSON, see aoi-rules(5)); required\n"
+	"      --root DIR      base directory for relative mask paths of\n"
+	"                      standard input (default: the working directory;\n"
+	"                      for a FILE, the FILE's directory)\n"
+	"  -o, --output FILE   write here, whole or not at all (default: stdout)\n"
+	"  -q, --quiet         no summary line on stderr\n"
+	"      --amqp URL      work as a queue worker on this broker\n"
+	"                      (amqp://user:pass@host:port/vhost) instead of\n"
+	"                      reading FILEs: needs --consume and --publish\n"
+	"      --consume QUEUE take prediction records from QUEUE\n"
+	"      --publish QUEUE put decided records on QUEUE\n"
+	"      --prefetch N    records the broker may send ahead (default: 1)\n"
+	"  -h, --help          show this help and exit\n"
+	"  -V, --version       show the version and exit\n"
+	"\n"
+	"Exit status: 0 ok, 1 bad input or rules, 2 usage error.\n";
 
 typedef struct opts {
 	const char *rules, *root, *output;
-	const char *amqp, *consume, *publish;
-	long prefetch;
+	aoi_worker_opts queue; /* --amqp, --consume, --publish, --prefetch */
 	int quiet;
+	char **files;
+	int nfiles;
 } opts;
 
-enum { O_AMQP = 256, O_CONSUME, O_PUBLISH, O_PREFETCH };
-
-static int parse_opts(int argc, char **argv, opts *o)
+static int parse(void *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"rules", required_argument, NULL, 'r'}, {"root", required_argument, NULL, 'R'},
-		{"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
-		{"amqp", required_argument, NULL, O_AMQP},
-		{"consume", required_argument, NULL, O_CONSUME},
-		{"publish", required_argument, NULL, O_PUBLISH},
-		{"prefetch", required_argument, NULL, O_PREFETCH},
-		{NULL, 0, NULL, 0}};
+	opts *o = ctx;
+	const aoi_cli_opt table[] = {
+		AOI_CLI_OPT_STR('r', "rules", &o->rules),
+		AOI_CLI_OPT_ROOT(&o->root),
+		AOI_CLI_OPT_STR('o', "output", &o->output),
+		AOI_CLI_OPT_FLAG('q', "quiet", &o->quiet),
+		AOI_CLI_OPT_HELP_VERSION,
+		AOI_WORKER_CLI_OPTS(&o->queue),
+		AOI_CLI_OPT_END,
+	};
+	aoi_cli_parser p = { .prog = prog, .usage = usage_text, .opts = table,
+			     .getopt_says = 1, .then = "unknown option" };
+	int first, rc = aoi_cli_parse(&p, argc, argv, &first);
 	aoi_error err;
-	int c;
 
-	while ((c = getopt_long(argc, argv, "r:o:qhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r': o->rules = optarg; break;
-		case 'R': o->root = optarg; break;
-		case 'o': o->output = optarg; break;
-		case 'q': o->quiet = 1; break;
-		case 'h': usage(); return 0;
-		case 'V': aoi_cli_version(prog); return 0;
-		case O_AMQP: o->amqp = optarg; break;
-		case O_CONSUME: o->consume = optarg; break;
-		case O_PUBLISH: o->publish = optarg; break;
-		case O_PREFETCH:
-			if (aoi_cli_parse_int("--prefetch", optarg, 1, 65535, &o->prefetch, &err) < 0)
-				return aoi_cli_usage_error(prog, "%s", err.msg);
-			break;
-		default: return aoi_cli_usage_error(prog, "unknown option");
-		}
-	}
+	if (rc != AOI_CLI_GO)
+		return rc;
+	o->files = argv + first;
+	o->nfiles = argc - first;
 	if (!o->rules)
 		return aoi_cli_usage_error(prog, "--rules FILE is required");
-	if (o->amqp && (!o->consume || !o->publish))
-		return aoi_cli_usage_error(prog, "--amqp needs --consume and --publish");
-	if (!o->amqp && (o->consume || o->publish))
-		return aoi_cli_usage_error(prog, "--consume and --publish need --amqp");
-	if (o->amqp && optind < argc)
-		return aoi_cli_usage_error(prog, "--amqp takes no FILE");
-	return -1; /* go on */
+	if (aoi_worker_check_opts(&o->queue, o->nfiles, "FILE", &err) < 0)
+		return aoi_cli_usage_error(prog, "%s", err.msg);
+	return AOI_CLI_GO;
 }
 
 typedef struct counts {
@@ -148,7 +127,7 @@ static int classify_file(const aoi_rules *rules, const char *path, const char *r
 	return got < 0 ? -1 : 0;
 }
 
-static int run(const opts *o, char **files, int nfiles, aoi_error *err)
+static int run_files(const opts *o, aoi_error *err)
 {
 	aoi_rules *rules = aoi_rules_load(o->rules, err);
 	aoi_atomic_file af = {0};
@@ -165,24 +144,14 @@ static int run(const opts *o, char **files, int nfiles, aoi_error *err)
 		}
 		out = af.fp;
 	}
-	for (int i = 0; rc == 0 && i < (nfiles ? nfiles : 1); i++)
-		rc = classify_file(rules, nfiles ? files[i] : "-", o->root, out, &n, err);
+	for (int i = 0; rc == 0 && i < (o->nfiles ? o->nfiles : 1); i++)
+		rc = classify_file(rules, o->nfiles ? o->files[i] : "-", o->root, out, &n, err);
 	if (o->output)
 		rc = rc == 0 ? aoi_atomic_commit(&af, err) : (aoi_atomic_abort(&af), -1);
 	if (rc == 0 && !o->quiet)
 		fprintf(stderr, "%s: %ld accepted, %ld rejected\n", prog, n.accept, n.reject);
 	aoi_rules_free(rules);
 	return rc;
-}
-
-/* Queue worker mode: set by SIGTERM/SIGINT, read by the worker between
- * records so that the record in hand is finished. */
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
 }
 
 typedef struct queue_ctx {
@@ -197,20 +166,16 @@ static int decide(void *ctx, json_t *rec, aoi_error *err)
 	return aoi_rules_apply(q->rules, rec, q->base, err);
 }
 
-static int run_queue(const opts *o, aoi_error *err)
+static int run_queue(opts *o, aoi_error *err)
 {
-	aoi_worker_opts wo = { o->amqp, o->consume, o->publish, (int)o->prefetch, 0, &stop_flag };
-	struct sigaction sa = { .sa_handler = on_signal };
 	aoi_worker_stats st;
 	queue_ctx q = { NULL, o->root ? o->root : "." };
 	int rc;
 
 	if (!(q.rules = aoi_rules_load(o->rules, err)))
 		return -1;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	rc = aoi_worker_run(&wo, decide, &q, &st, err);
+	o->queue.stop = aoi_cli_stop_on_signals(0);
+	rc = aoi_worker_run(&o->queue, decide, &q, &st, err);
 	if (rc == 0 && !o->quiet)
 		fprintf(stderr, "%s: %ld decided, %ld dead-lettered, %ld reconnects\n", prog,
 			st.done, st.dead, st.reconnects);
@@ -218,20 +183,17 @@ static int run_queue(const opts *o, aoi_error *err)
 	return rc;
 }
 
+static int run(void *ctx, aoi_error *err)
+{
+	opts *o = ctx;
+
+	return o->queue.url ? run_queue(o, err) : run_files(o, err);
+}
+
 int main(int argc, char **argv)
 {
+	const aoi_cli_prog program = { prog, parse, run };
 	opts o = {0};
-	aoi_error err;
-	int rc;
 
-	aoi_cli_calm_threads(argv);
-	rc = parse_opts(argc, argv, &o);
-	if (rc >= 0)
-		return rc == 0 ? aoi_cli_close_stdout(prog, AOI_EXIT_OK) : rc;
-	aoi_error_clear(&err);
-	if ((o.amqp ? run_queue(&o, &err) : run(&o, argv + optind, argc - optind, &err)) < 0) {
-		aoi_cli_fail(prog, &err);
-		return aoi_cli_close_stdout(prog, AOI_EXIT_FAILURE);
-	}
-	return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
+	return aoi_cli_main(&program, &o, argc, argv);
 }

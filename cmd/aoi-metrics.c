@@ -1,7 +1,6 @@
 /* aoi-metrics: how good the model (and the people) are. Joins the truth,
  * the predictions and any further decision files by id and reports
  * segmentation, image, decision, keypoint and detection figures. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,81 +11,74 @@
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 
-static const char *prog = "aoi-metrics";
+static const char *const prog = "aoi-metrics";
 
-static void usage(void)
-{
-	printf("Usage: %s --truth TRUTH [OPTION]... PRED [INSPECTOR]...\n"
-	       "       %s --log FILE --plot DIR\n"
-	       "Compare predictions PRED (and decision files of human INSPECTORs) with\n"
-	       "the annotated dataset TRUTH, joined by \"id\"; '-' reads standard input.\n"
-	       "\n"
-	       "  -t, --truth FILE     the annotated dataset (required with PRED)\n"
-	       "      --root DIR       base directory for relative paths of standard\n"
-	       "                       input (default: the working directory)\n"
-	       "  -f, --format FMT     json or table (default: json)\n"
-	       "      --iou T          detection: a match needs IoU > T (default: 0.33,\n"
-	       "                       DeepPCB's rule)\n"
-	       "  -p, --plot DIR       write PNG charts into DIR\n"
-	       "  -l, --log FILE       aoi-train's log (JSON lines): learning curves\n"
-	       "                       into the --plot DIR\n"
-	       "  -o, --output FILE    write the report here, whole or not at all\n"
-	       "                       (default: stdout)\n"
-	       "  -h, --help           show this help and exit\n"
-	       "  -V, --version        show the version and exit\n"
-	       "\n"
-	       "Ids of TRUTH without a prediction and predictions not in TRUTH are\n"
-	       "reported as warnings on stderr and counted in the report.\n"
-	       "Exit status: 0 ok, 1 bad input, 2 usage error.\n",
-	       prog, prog);
-}
+static const char usage_text[] =
+	"Usage: aoi-metrics --truth TRUTH [OPTION]... PRED [INSPECTOR]...\n"
+	"       aoi-metrics --log FILE --plot DIR\n"
+	"Compare predictions PRED (and decision files of human INSPECTORs) with\n"
+	"the annotated dataset TRUTH, joined by \"id\"; '-' reads standard input.\n"
+	"\n"
+	"  -t, --truth FILE     the annotated dataset (required with PRED)\n"
+	"      --root DIR       base directory for relative paths of standard\n"
+	"                       input (default: the working directory)\n"
+	"  -f, --format FMT     json or table (default: json)\n"
+	"      --iou T          detection: a match needs IoU > T (default: 0.33,\n"
+	"                       DeepPCB's rule)\n"
+	"  -p, --plot DIR       write PNG charts into DIR\n"
+	"  -l, --log FILE       aoi-train's log (JSON lines): learning curves\n"
+	"                       into the --plot DIR\n"
+	"  -o, --output FILE    write the report here, whole or not at all\n"
+	"                       (default: stdout)\n"
+	"  -h, --help           show this help and exit\n"
+	"  -V, --version        show the version and exit\n"
+	"\n"
+	"Ids of TRUTH without a prediction and predictions not in TRUTH are\n"
+	"reported as warnings on stderr and counted in the report.\n"
+	"Exit status: 0 ok, 1 bad input, 2 usage error.\n";
 
 typedef struct opts {
 	aoi_eval_opts eval;
 	const char *format, *plot, *log, *output;
+	char **files; /* PRED and INSPECTORs */
+	int nfiles;
 } opts;
 
-static int parse_opts(int argc, char **argv, opts *o)
+static int parse(void *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"truth", required_argument, NULL, 't'}, {"root", required_argument, NULL, 'R'},
-		{"format", required_argument, NULL, 'f'}, {"iou", required_argument, NULL, 'I'},
-		{"plot", required_argument, NULL, 'p'},  {"log", required_argument, NULL, 'l'},
-		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
-	aoi_error err;
-	int c;
+	opts *o = ctx;
+	const aoi_cli_opt table[] = {
+		AOI_CLI_OPT_STR('t', "truth", &o->eval.truth),
+		AOI_CLI_OPT_ROOT(&o->eval.root),
+		AOI_CLI_OPT_STR('f', "format", &o->format),
+		AOI_CLI_OPT_REAL(0, "iou", &o->eval.iou_min, 0, 1),
+		AOI_CLI_OPT_STR('p', "plot", &o->plot),
+		AOI_CLI_OPT_STR('l', "log", &o->log),
+		AOI_CLI_OPT_STR('o', "output", &o->output),
+		AOI_CLI_OPT_HELP_VERSION,
+		AOI_CLI_OPT_END,
+	};
+	aoi_cli_parser p = { .prog = prog, .usage = usage_text, .opts = table,
+			     .getopt_says = 1, .then = "unknown option" };
+	int first, rc = aoi_cli_parse(&p, argc, argv, &first);
 
-	while ((c = getopt_long(argc, argv, "t:f:p:l:o:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't': o->eval.truth = optarg; break;
-		case 'R': o->eval.root = optarg; break;
-		case 'f': o->format = optarg; break;
-		case 'I':
-			if (aoi_cli_parse_double("--iou", optarg, 0, 1, &o->eval.iou_min, &err) < 0)
-				return aoi_cli_usage_error(prog, "%s", err.msg);
-			break;
-		case 'p': o->plot = optarg; break;
-		case 'l': o->log = optarg; break;
-		case 'o': o->output = optarg; break;
-		case 'h': usage(); return 0;
-		case 'V': aoi_cli_version(prog); return 0;
-		default: return aoi_cli_usage_error(prog, "unknown option");
-		}
-	}
+	if (rc != AOI_CLI_GO)
+		return rc;
+	o->files = argv + first;
+	o->nfiles = argc - first;
 	if (strcmp(o->format, "json") && strcmp(o->format, "table"))
 		return aoi_cli_usage_error(prog, "--format must be json or table, not '%s'",
 					   o->format);
 	if (o->log && !o->plot)
 		return aoi_cli_usage_error(prog, "--log needs --plot DIR");
-	if (optind == argc && !o->log)
+	if (o->nfiles == 0 && !o->log)
 		return aoi_cli_usage_error(prog, "missing PRED");
-	if (optind < argc && !o->eval.truth)
+	if (o->nfiles > 0 && !o->eval.truth)
 		return aoi_cli_usage_error(prog, "--truth FILE is required");
-	if (argc - optind > AOI_METRICS_MAXSRC)
+	if (o->nfiles > AOI_METRICS_MAXSRC)
 		return aoi_cli_usage_error(prog, "at most %d inspector files",
 					   AOI_METRICS_MAXSRC - 1);
-	return -1;
+	return AOI_CLI_GO;
 }
 
 static void warn_ids(const aoi_eval *e, const opts *o)
@@ -136,17 +128,18 @@ static void progress(void *ctx, long done)
 	aoi_progress_step(p, done - p->done, NULL);
 }
 
-static int run(opts *o, char **files, int nfiles, aoi_error *err)
+static int run(void *ctx, aoi_error *err)
 {
+	opts *o = ctx;
 	aoi_progress p;
 	aoi_eval *e;
 	int written = 0, rc;
 
-	if (nfiles == 0) /* learning curves only */
+	if (o->nfiles == 0) /* learning curves only */
 		return aoi_eval_plot_log(o->log, o->plot, &written, err);
-	o->eval.pred = files[0];
-	o->eval.inspectors = (const char *const *)files + 1;
-	o->eval.ninspectors = nfiles - 1;
+	o->eval.pred = o->files[0];
+	o->eval.inspectors = (const char *const *)o->files + 1;
+	o->eval.ninspectors = o->nfiles - 1;
 	aoi_progress_init(&p, "metrics", 0);
 	o->eval.progress = progress;
 	o->eval.progress_ctx = &p;
@@ -164,18 +157,8 @@ static int run(opts *o, char **files, int nfiles, aoi_error *err)
 
 int main(int argc, char **argv)
 {
+	const aoi_cli_prog program = { prog, parse, run };
 	opts o = {.eval = {.iou_min = 0.33}, .format = "json"};
-	aoi_error err;
-	int rc;
 
-	aoi_cli_calm_threads(argv);
-	rc = parse_opts(argc, argv, &o);
-	if (rc >= 0)
-		return rc == 0 ? aoi_cli_close_stdout(prog, AOI_EXIT_OK) : rc;
-	aoi_error_clear(&err);
-	if (run(&o, argv + optind, argc - optind, &err) < 0) {
-		aoi_cli_fail(prog, &err);
-		return aoi_cli_close_stdout(prog, AOI_EXIT_FAILURE);
-	}
-	return aoi_cli_close_stdout(prog, AOI_EXIT_OK);
+	return aoi_cli_main(&program, &o, argc, argv);
 }

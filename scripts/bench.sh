@@ -11,6 +11,13 @@
 # AOI_SHARED (default: ../shared next to the source tree), AOI_PEERS (where
 # onnxruntime-node and the exported ONNX files live, ~/.cache/aoi-peers),
 # CASES (space-separated case names, default all), PYTHON (/usr/bin/python3).
+# The rest of the environment reaches all three programs as it is, and the
+# table's last line names what matters for speed: AOI_ISA (aoi's kernel
+# level, man aoi-bench), OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (which
+# kernels OpenBLAS, under aoi's backward passes and under PyTorch, picks).
+# The pair with and without OpenBLAS's core type forced:
+#   OPENBLAS_CORETYPE=Haswell make bench
+#   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE make bench
 set -u
 
 BIN=${1:?usage: bench.sh BIN_DIR}
@@ -22,44 +29,36 @@ PEERS=${AOI_PEERS:-$HOME/.cache/aoi-peers}
 THREADS=${THREADS:-$(nproc 2>/dev/null || echo 1)}
 REPS=${REPS:-7}
 PYTHON=${PYTHON:-/usr/bin/python3}
-ALL_CASES="mbv2-unet-infer-512 mbv2-unet-train-b8-256 alexnet-train-b32-224 mbv2-corners-infer-256 mbv2-unet-infer-1600x512"
-CASES=${CASES:-$ALL_CASES}
 W=$(mktemp -d "${TMPDIR:-/tmp}/aoi-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
 say() { echo "$*" >&2; }
 
-# case -> aoi-bench arguments, torch_ref.py case name, ONNX file and shape
-aoi_args() {
-	case $1 in
-	mbv2-unet-infer-512) echo "--arch mbv2-unet --size 512x512 --batch 1" ;;
-	mbv2-unet-train-b8-256) echo "--arch mbv2-unet --train --size 256x256 --batch 8" ;;
-	alexnet-train-b32-224) echo "--arch alexnet --classes 3 --train --size 224x224 --batch 32" ;;
-	mbv2-corners-infer-256) echo "--arch mbv2-corners --size 256x256 --batch 1" ;;
-	mbv2-unet-infer-1600x512) echo "--arch mbv2-unet --classes 6 --size 1600x512 --batch 1" ;;
-	esac
+# The cases, one a line: name | aoi-bench arguments | torch_ref.py case |
+# ONNX file, channels, height, width (none: ONNX Runtime does not run it) |
+# what the table calls it.
+CASE_TABLE='
+mbv2-unet-infer-512 | --arch mbv2-unet --size 512x512 --batch 1 | mbv2-unet-infer-512 | mbv2-unet-512.onnx 3 512 512 | mbv2-unet inference, 1x3x512x512
+mbv2-unet-train-b8-256 | --arch mbv2-unet --train --size 256x256 --batch 8 | mbv2-unet-train-b8-256 | | mbv2-unet training step, batch 8, 3x256x256, SGD
+alexnet-train-b32-224 | --arch alexnet --classes 3 --train --size 224x224 --batch 32 | alexnet-train-b32-224 | | alexnet training step, batch 32, 3x224x224, SGD
+mbv2-corners-infer-256 | --arch mbv2-corners --size 256x256 --batch 1 | mbv2-corners-infer-256 | | mbv2-corners inference, 1x3x256x256
+mbv2-unet-infer-1600x512 | --arch mbv2-unet --classes 6 --size 1600x512 --batch 1 | mbv2-unet-infer-1591x491 | mbv2-unet-1600x512.onnx 3 512 1600 | mbv2-unet inference, 1x3x512x1600
+'
+# (torch_ref.py's 1591x491 case runs 512x1600 inside.)
+
+# case_field CASE N: the Nth column of CASE's row, spaces around it trimmed
+case_field() {
+	echo "$CASE_TABLE" | awk -F'|' -v c="$1" -v k="$2" '
+		{ for (i = 1; i <= NF; i++) gsub(/^ +| +$/, "", $i) }
+		$1 == c { print $k }'
 }
-torch_case() {
-	case $1 in
-	mbv2-unet-infer-1600x512) echo mbv2-unet-infer-1591x491 ;; # 512x1600 inside
-	*) echo "$1" ;;
-	esac
-}
-ort_model() {
-	case $1 in
-	mbv2-unet-infer-512) echo "mbv2-unet-512.onnx 3 512 512" ;;
-	mbv2-unet-infer-1600x512) echo "mbv2-unet-1600x512.onnx 3 512 1600" ;;
-	esac
-}
-describe() {
-	case $1 in
-	mbv2-unet-infer-512) echo "mbv2-unet inference, 1x3x512x512" ;;
-	mbv2-unet-train-b8-256) echo "mbv2-unet training step, batch 8, 3x256x256, SGD" ;;
-	alexnet-train-b32-224) echo "alexnet training step, batch 32, 3x224x224, SGD" ;;
-	mbv2-corners-infer-256) echo "mbv2-corners inference, 1x3x256x256" ;;
-	mbv2-unet-infer-1600x512) echo "mbv2-unet inference, 1x3x512x1600" ;;
-	esac
-}
+aoi_args() { case_field "$1" 2; }
+torch_case() { case_field "$1" 3; }
+ort_model() { case_field "$1" 4; }
+describe() { case_field "$1" 5; }
+
+ALL_CASES=$(echo "$CASE_TABLE" | awk -F'|' 'NF { gsub(/ +/, "", $1); printf "%s%s", s, $1; s = " " }')
+CASES=${CASES:-$ALL_CASES}
 
 # field NAME < json line: a number of a flat JSON object
 field() { sed -n "s/.*\"$1\": *\([-0-9.eE+]*\).*/\1/p" | head -n 1; }
@@ -67,8 +66,11 @@ field() { sed -n "s/.*\"$1\": *\([-0-9.eE+]*\).*/\1/p" | head -n 1; }
 machine() {
 	model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 	cpus=$(nproc 2>/dev/null)
+	kern=$(cat "$W"/aoi.* 2>/dev/null | sed -n 's/.*"kernels":"\([a-z0-9]*\)".*/\1/p' | head -n 1)
 	echo "Machine: ${model:-unknown CPU}, $cpus cores ($(uname -m)), threads: $THREADS;" \
-		"load average (1, 5, 15 min) before: $LOAD_BEFORE, after: $(uptime | sed 's/.*load average: *//')"
+		"load average (1, 5, 15 min) before: $LOAD_BEFORE, after: $(uptime | sed 's/.*load average: *//')."
+	echo "aoi kernels: ${kern:-?}${AOI_ISA:+ (AOI_ISA=$AOI_ISA)};" \
+		"OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-unset}; OPENBLAS_L2_SIZE: ${OPENBLAS_L2_SIZE:-unset}."
 }
 
 # ---- aoi ----

@@ -22,15 +22,21 @@ int aoi_cli_fail(const char *prog, const aoi_error *err)
 	return AOI_EXIT_FAILURE;
 }
 
+/* "prog: " head, the message, a newline: one line on stderr */
+static void say(const char *prog, const char *head, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", prog, head);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int aoi_cli_failf(const char *prog, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: error: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(prog, "error: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return AOI_EXIT_FAILURE;
 }
 
@@ -38,19 +44,18 @@ int aoi_cli_usage_error(const char *prog, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(prog, "", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 	return AOI_EXIT_USAGE;
 }
 
 void aoi_cli_calm_threads(char **argv)
 {
-	if (getenv("OMP_WAIT_POLICY"))
+	if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
 		return;
-	if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+	if (setenv("GOMP_SPINCOUNT", AOI_CLI_SPINCOUNT, 1) != 0)
 		return;
 	execv("/proc/self/exe", argv);
 	/* exec failed (no /proc): go on with the default policy */
@@ -73,6 +78,48 @@ int aoi_cli_close_stdout(const char *prog, int status)
 		return AOI_EXIT_FAILURE;
 	}
 	return bad ? AOI_EXIT_FAILURE : status;
+}
+
+int aoi_cli_main(const aoi_cli_prog *p, void *ctx, int argc, char **argv)
+{
+	aoi_error err;
+	int rc;
+
+	aoi_cli_calm_threads(argv);
+	rc = p->parse(ctx, argc, argv);
+	if (rc == AOI_CLI_GO) {
+		aoi_error_clear(&err);
+		rc = p->run(ctx, &err);
+		if (rc < 0)
+			rc = aoi_cli_fail(p->name, &err);
+	} else if (rc != AOI_EXIT_OK) {
+		return rc;
+	}
+	return aoi_cli_close_stdout(p->name, rc);
+}
+
+/* The one mutable global of lib/: a signal handler can set nothing else. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+volatile sig_atomic_t *aoi_cli_stop_on_signals(int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = flags & AOI_CLI_STOP_ONCE ? SA_RESETHAND : 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (flags & AOI_CLI_STOP_USR1)
+		sigaction(SIGUSR1, &sa, NULL);
+	return &stop_flag;
 }
 
 int aoi_cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out,

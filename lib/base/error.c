@@ -58,12 +58,3 @@ int aoi_error_errno(aoi_error *err, const char *path, const char *what)
 	return aoi_error_set(err, saved == ENOENT ? AOI_ENOTFOUND : AOI_EIO, path,
 			     0, "%s: %s", what, strerror(saved));
 }
-
-void aoi_first_error(long *bad, aoi_error *err, long i, const aoi_error *e)
-{
-	if (*bad >= 0 && i > *bad)
-		return;
-	*bad = i;
-	if (err)
-		*err = *e;
-}

@@ -43,10 +43,4 @@ const char *aoi_error_text(const aoi_error *err, char *buf, size_t size);
 /* strerror(errno) prefixed message for a failed system call on path. */
 int aoi_error_errno(aoi_error *err, const char *path, const char *what);
 
-/* For loops over records in parallel: keep in err the error e of record i
- * when it is the first failure in input order so far (*bad, -1 at first).
- * Call it inside one critical section, so that the reported error does not
- * depend on which thread finished first. */
-void aoi_first_error(long *bad, aoi_error *err, long i, const aoi_error *e);
-
 #endif

@@ -11,6 +11,10 @@
  * The whole chain of a segmentation line (bench_pipeline.c): decode,
  * preprocess, infer, write the mask, classify, timed stage by stage.
  *
+ * aoi-bench's whole run (bench_run.c): the net built or loaded, each
+ * measurement over the thread counts, the figures written out
+ * (bench_report.h).
+ *
  * Nothing here prints. aoi_bench_sgemm_peak() and aoi_bench_stage_cuts()
  * allocate their work space and free it before they return; the others
  * work in the caller's arrays. */
@@ -18,6 +22,7 @@
 #define AOI_BENCH_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "base/error.h"
 #include "base/rng.h"
@@ -151,5 +156,42 @@ double aoi_bench_rate(double seconds, int batch);
 double aoi_bench_cost_per_million(double rate, double price_per_hour);
 /* Images a day at `rate` images/s. */
 double aoi_bench_per_day(double rate);
+
+/* ---- aoi-bench's whole run (bench_run.c) ---- */
+
+#define AOI_BENCH_MAX_THREADS 64
+
+/* What aoi-bench measures: inference by default, or per layer (with stage
+ * cuts), training steps or the whole chain; man/aoi-bench.1. */
+typedef struct aoi_bench_opts {
+	const char *arch;     /* a reference network with random weights, */
+	const char *model;    /* or a model file */
+	long classes;         /* outputs of arch; 0: the network's */
+	int width, height;    /* input; 0: the network's */
+	long batch, runs, warmup;
+	long threads[AOI_BENCH_MAX_THREADS]; /* thread counts in turn */
+	int nthreads;         /* 0: all cores */
+	int layers;           /* per layer, */
+	long stages;          /* cut into this many stages (0: no cut) */
+	int cut_by_time;      /* of equal time, not FLOPs */
+	int train;            /* training steps, */
+	long dataset_size;    /* and an epoch of this many images */
+	const char *pipeline; /* the whole chain on this dataset, */
+	const char *rules;    /* with these rules (NULL: {}), */
+	const char *mask_dir; /* the masks kept here (NULL: a temporary directory) */
+	long limit;           /* images at most; 0: all */
+	double target;        /* images/s to reach; 0: none */
+	double price;         /* machine price per hour; 0: none */
+	long peak_size;       /* sgemm peak on NxN matrices; 0: not measured */
+	long seed;            /* weights and inputs */
+	int table;            /* tables, not JSON lines */
+} aoi_bench_opts;
+
+/* batch 1, 10 runs after 2, peak on 2048x2048, seed 1, the rest 0 */
+void aoi_bench_opts_init(aoi_bench_opts *o);
+
+/* The measurement o asks for, at each thread count, reported to out as it
+ * goes (bench_report.h); 0 or -1. */
+int aoi_bench_run(const aoi_bench_opts *o, FILE *out, aoi_error *err);
 
 #endif

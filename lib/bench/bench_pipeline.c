@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/cli.h"
+#include "data/dataset.h"
 #include "data/mask.h"
 #include "image/image.h"
 
@@ -129,24 +130,6 @@ done:
 	return rc;
 }
 
-/* Put the record's place on an error about one of its files, keeping the
- * file's name in the message. */
-static void locate(aoi_error *err, const aoi_reader *r)
-{
-	char msg[sizeof err->where + sizeof err->msg + 2];
-	size_t n;
-
-	if (!err)
-		return;
-	if (err->where[0]) {
-		snprintf(msg, sizeof msg, "%s: %s", err->where, err->msg);
-		n = strlen(msg) < sizeof err->msg ? strlen(msg) : sizeof err->msg - 1;
-		memcpy(err->msg, msg, n);
-		err->msg[n] = 0;
-	}
-	aoi_error_locate(err, aoi_reader_name(r), aoi_reader_line(r));
-}
-
 static int run_records(aoi_net *net, chain_bufs *b, aoi_reader *r,
 		       const aoi_bench_chain_opts *o, aoi_bench_chain *out, aoi_error *err)
 {
@@ -161,7 +144,8 @@ static int run_records(aoi_net *net, chain_bufs *b, aoi_reader *r,
 		rc = one_image(net, b, rec, aoi_reader_base(r), o, out->images, t, &reject, err);
 		json_decref(rec);
 		if (rc < 0) {
-			locate(err, r);
+			/* the record's place, the file's name kept in the message */
+			aoi_dataset_place(err, aoi_reader_name(r), aoi_reader_line(r));
 			return -1;
 		}
 		for (int s = 0; s < AOI_BENCH_NSTAGES; s++)

@@ -166,17 +166,37 @@ static int check_basic_fields(const json_t *rec, int *w, int *h, aoi_error *err)
 	return 0;
 }
 
+/* The field `key` into *arr: NULL when absent, else an array (of `what`,
+ * the message says). */
+static int optional_array(const json_t *rec, const char *key, const char *what,
+			  json_t **arr, aoi_error *err)
+{
+	*arr = json_object_get(rec, key);
+	if (*arr && !json_is_array(*arr))
+		return aoi_error_set(err, AOI_EFORMAT, NULL, 0,
+				     "field '%s' must be an array of %s", key, what);
+	return 0;
+}
+
+/* err's message behind "masks.NAME: ": a mask's RLE that does not decode. */
+static int mask_error(aoi_error *err, const char *name)
+{
+	char msg[sizeof err->msg];
+
+	if (!err)
+		return -1;
+	snprintf(msg, sizeof msg, "%s", err->msg);
+	return aoi_error_set(err, AOI_EFORMAT, NULL, 0, "masks.%s: %s", name, msg);
+}
+
 /* "classes": unique strings; they fill *c. */
 static int check_classes(const json_t *rec, aoi_classes *c, aoi_error *err)
 {
-	json_t *arr = json_object_get(rec, "classes"), *v;
+	json_t *arr, *v;
 	size_t i;
 
-	if (!arr)
-		return 0;
-	if (!json_is_array(arr))
-		return aoi_error_set(err, AOI_EFORMAT, NULL, 0,
-				     "field 'classes' must be an array of strings");
+	if (optional_array(rec, "classes", "strings", &arr, err) < 0)
+		return -1;
 	json_array_foreach(arr, i, v) {
 		const char *name = json_string_value(v);
 
@@ -256,12 +276,8 @@ static int check_masks(const json_t *rec, const aoi_classes *c, int w, int h,
 		snprintf(what, sizeof what, "masks.%s", key);
 		if (same_size(what, mh, mw, &h, &w, err) < 0)
 			return -1;
-		if (aoi_rle_area(counts, mh, mw, err) < 0) {
-			char msg[sizeof err->msg];
-
-			snprintf(msg, sizeof msg, "%s", err->msg);
-			return aoi_error_set(err, AOI_EFORMAT, NULL, 0, "masks.%s: %s", key, msg);
-		}
+		if (aoi_rle_area(counts, mh, mw, err) < 0)
+			return mask_error(err, key);
 		if (c->n && !aoi_classes_find(c, key))
 			return aoi_error_set(err, AOI_EFORMAT, NULL, 0,
 					     "masks.%s: class '%s' is not in 'classes'", key, key);
@@ -303,14 +319,11 @@ static int box_entry(const json_t *b, size_t i, double xy[4], const char **name,
 
 static int check_boxes(const json_t *rec, const aoi_classes *c, aoi_error *err)
 {
-	json_t *boxes = json_object_get(rec, "boxes"), *b;
+	json_t *boxes, *b;
 	size_t i;
 
-	if (!boxes)
-		return 0;
-	if (!json_is_array(boxes))
-		return aoi_error_set(err, AOI_EFORMAT, NULL, 0,
-				     "field 'boxes' must be an array of [x1, y1, x2, y2, \"class\"]");
+	if (optional_array(rec, "boxes", "[x1, y1, x2, y2, \"class\"]", &boxes, err) < 0)
+		return -1;
 	json_array_foreach(boxes, i, b) {
 		double xy[4];
 		const char *name;
@@ -326,14 +339,11 @@ static int check_boxes(const json_t *rec, const aoi_classes *c, aoi_error *err)
 
 static int check_keypoints(const json_t *rec, aoi_error *err)
 {
-	json_t *kps = json_object_get(rec, "keypoints"), *p;
+	json_t *kps, *p;
 	size_t i;
 
-	if (!kps)
-		return 0;
-	if (!json_is_array(kps))
-		return aoi_error_set(err, AOI_EFORMAT, NULL, 0,
-				     "field 'keypoints' must be an array of [x, y]");
+	if (optional_array(rec, "keypoints", "[x, y]", &kps, err) < 0)
+		return -1;
 	json_array_foreach(kps, i, p) {
 		if (!json_is_array(p) || json_array_size(p) != 2 ||
 		    !json_is_number(json_array_get(p, 0)) ||
@@ -409,12 +419,8 @@ static int mask_from_rle(const json_t *masks, const aoi_classes *classes, int w,
 			continue;
 		counts = json_string_value(json_object_get(v, "counts"));
 		if (aoi_rle_decode(counts, out, (uint8_t)k, err) < 0) {
-			char msg[sizeof err->msg];
-
-			snprintf(msg, sizeof msg, "%s", err->msg);
 			aoi_mask_release(out);
-			return aoi_error_set(err, AOI_EFORMAT, NULL, 0, "masks.%s: %s",
-					     classes->names[k - 1], msg);
+			return mask_error(err, classes->names[k - 1]);
 		}
 	}
 	return 0;

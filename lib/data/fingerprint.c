@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "base/parallel.h"
 #include "data/record.h"
 
 /* The file fields of a record whose bytes are part of the fingerprint. */
@@ -44,28 +45,18 @@ static int digest_record_files(const json_t *rec, const char *base, file_digest 
 	return 0;
 }
 
-static int digest_all_files(const json_t *records, const char *base, file_digest *fd,
-			    aoi_progress *progress, long *bad, aoi_error *err)
-{
-	long n = (long)json_array_size(records);
+typedef struct digest_job {
+	const json_t *records;
+	const char *base;
+	file_digest *fd;
+} digest_job;
 
-	*bad = -1;
-#pragma omp parallel for schedule(dynamic, 4)
-	for (long i = 0; i < n; i++) {
-		aoi_error e;
-		aoi_error_clear(&e);
-		int ok = digest_record_files(json_array_get(records, (size_t)i), base,
-					     fd + i * NKEYS, &e) == 0;
-		if (progress) {
-#pragma omp critical(aoi_hash_progress)
-			aoi_progress_step(progress, 1, NULL);
-		}
-		if (ok)
-			continue;
-#pragma omp critical(aoi_first_error)
-		aoi_first_error(bad, err, i, &e);
-	}
-	return *bad < 0 ? 0 : -1;
+static int digest_one(void *ctx, size_t i, aoi_error *err)
+{
+	const digest_job *j = ctx;
+
+	return digest_record_files(json_array_get(j->records, i), j->base, j->fd + i * NKEYS,
+				   err);
 }
 
 int aoi_hash_dataset(const json_t *records, const char *base, aoi_progress *progress,
@@ -75,12 +66,14 @@ int aoi_hash_dataset(const json_t *records, const char *base, aoi_progress *prog
 	file_digest *fd = calloc(n ? n * NKEYS : 1, sizeof *fd);
 	aoi_sha256 s;
 	uint8_t d[32];
+	digest_job job = { records, base, fd };
 	long bad;
 
 	if (!fd)
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 	memset(fp, 0, sizeof *fp);
-	if (digest_all_files(records, base, fd, progress, &bad, err) != 0) {
+	bad = aoi_parallel_each(n, 4, digest_one, &job, progress, err);
+	if (bad >= 0) {
 		free(fd);
 		fp->failed = bad;
 		return -1;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/parallel.h"
 #include "data/mask.h"
 #include "data/record.h"
 #include "image/draw.h"
@@ -208,10 +209,19 @@ done:
 	return rc;
 }
 
-static int render_one(const json_t *rec, const char *base, const char *dir, char *path,
-		      size_t size, aoi_error *err)
+typedef struct render_job {
+	const aoi_dataset *ds;
+	const char *dir;
+	char (*paths)[4096]; /* each record's render; "" when none was written */
+} render_job;
+
+static int render_one(void *ctx, size_t i, aoi_error *err)
 {
-	char name[256];
+	const render_job *j = ctx;
+	const json_t *rec = json_array_get(j->ds->records, i);
+	const char *dir = j->dir;
+	char name[256], *path = j->paths[i];
+	size_t size = sizeof j->paths[i];
 	aoi_image img = { 0 };
 	int rc;
 
@@ -219,7 +229,7 @@ static int render_one(const json_t *rec, const char *base, const char *dir, char
 			     name, sizeof name);
 	if (snprintf(path, size, "%s/%s.png", dir, name) >= (int)size)
 		return aoi_error_set(err, AOI_EINVAL, dir, 0, "path too long");
-	if (aoi_render_record(rec, base, &img, err) != 0) {
+	if (aoi_render_record(rec, j->ds->base, &img, err) != 0) {
 		path[0] = '\0';
 		return -1;
 	}
@@ -235,7 +245,8 @@ int aoi_render_dataset(aoi_dataset *ds, const char *dir, aoi_progress *progress,
 {
 	size_t n = aoi_dataset_size(ds);
 	char (*paths)[4096] = calloc(n ? n : 1, sizeof *paths);
-	long bad = -1;
+	render_job job = { ds, dir, paths };
+	long bad;
 
 	if (!paths)
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
@@ -243,21 +254,7 @@ int aoi_render_dataset(aoi_dataset *ds, const char *dir, aoi_progress *progress,
 		free(paths);
 		return -1;
 	}
-#pragma omp parallel for schedule(dynamic, 2)
-	for (size_t i = 0; i < n; i++) {
-		aoi_error e;
-		aoi_error_clear(&e);
-		int ok = render_one(json_array_get(ds->records, i), ds->base, dir, paths[i],
-				    sizeof paths[i], &e) == 0;
-		if (progress) {
-#pragma omp critical(aoi_render_progress)
-			aoi_progress_step(progress, 1, NULL);
-		}
-		if (ok)
-			continue;
-#pragma omp critical(aoi_first_error)
-		aoi_first_error(&bad, err, (long)i, &e);
-	}
+	bad = aoi_parallel_each(n, 2, render_one, &job, progress, err);
 	for (size_t i = 0; i < n; i++) {
 		if (bad < 0)
 			json_object_set_new(json_array_get(ds->records, i), "render",

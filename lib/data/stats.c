@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/parallel.h"
 #include "data/dataset.h"
 #include "data/raster.h"
 #include "data/record.h"
@@ -66,27 +67,32 @@ static int record_instances(const json_t *rec, const char *base, json_t *out,
 	return 0;
 }
 
+typedef struct instances_job {
+	const aoi_dataset *ds;
+	json_t **inst;
+} instances_job;
+
+static int one_instances(void *ctx, size_t i, aoi_error *err)
+{
+	instances_job *j = ctx;
+
+	j->inst[i] = json_array();
+	return record_instances(json_array_get(j->ds->records, i), j->ds->base, j->inst[i], err);
+}
+
 /* Instances of every record, computed in parallel (masks are decoded). */
 static json_t **all_instances(const aoi_dataset *ds, aoi_error *err)
 {
 	size_t n = aoi_dataset_size(ds);
 	json_t **inst = calloc(n ? n : 1, sizeof *inst);
-	long bad = -1;
+	instances_job job = { ds, inst };
+	long bad;
 
 	if (!inst) {
 		aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 		return NULL;
 	}
-#pragma omp parallel for schedule(dynamic, 8)
-	for (size_t i = 0; i < n; i++) {
-		aoi_error e;
-		aoi_error_clear(&e);
-		inst[i] = json_array();
-		if (record_instances(json_array_get(ds->records, i), ds->base, inst[i], &e) == 0)
-			continue;
-#pragma omp critical(aoi_first_error)
-		aoi_first_error(&bad, err, (long)i, &e);
-	}
+	bad = aoi_parallel_each(n, 8, one_instances, &job, NULL, err);
 	if (bad < 0)
 		return inst;
 	aoi_dataset_locate(ds, (size_t)bad, err);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/parallel.h"
 #include "data/dataset.h"
 #include "data/mask.h"
 #include "data/record.h"
@@ -216,18 +217,28 @@ static entry *read_entries(aoi_reader *r, size_t *n, aoi_error *err)
 }
 
 
-/* The format first; the files only for a well-formed record. */
-static void check_entry(entry *en, const char *base)
+typedef struct check_job {
+	entry *en;
+	const char *base;
+} check_job;
+
+/* The format first; the files only for a well-formed record. Problems are
+ * kept in the entry: the call itself never fails. */
+static int check_entry(void *ctx, size_t i, aoi_error *unused)
 {
+	const check_job *j = ctx;
+	entry *en = &j->en[i];
 	aoi_error e;
 
+	(void)unused;
 	aoi_error_clear(&e);
 	if (!en->rec || en->n > 0)
-		return;
+		return 0;
 	if (aoi_record_check(en->rec, &e) != 0)
 		problem(en, &e);
 	else
-		check_files(en, base);
+		check_files(en, j->base);
+	return 0;
 }
 
 /* Problems to report() in input order; counts into sum; entries freed. */
@@ -267,14 +278,8 @@ int aoi_dataset_validate(const char *path, const char *root, aoi_validate_report
 	}
 	if (progress)
 		progress->total = (long)n;
-#pragma omp parallel for schedule(dynamic, 4)
-	for (size_t i = 0; i < n; i++) {
-		check_entry(&en[i], aoi_reader_base(r));
-		if (progress) {
-#pragma omp critical(aoi_validate_progress)
-			aoi_progress_step(progress, 1, NULL);
-		}
-	}
+	check_job job = { en, aoi_reader_base(r) };
+	aoi_parallel_each(n, 4, check_entry, &job, progress, NULL);
 	report_entries(en, n, aoi_reader_name(r), report, ctx, sum);
 	aoi_reader_free(r);
 	return 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "data/dataset.h"
 #include "eval/evaluate_impl.h"
 #include "image/plot.h"
 
@@ -278,29 +279,24 @@ static int add_row(columns *c, json_t *rec, aoi_error *err)
 
 static int read_log(const char *path, columns *c, aoi_error *err)
 {
-	aoi_reader *r = aoi_reader_open(path, NULL, err);
-	json_t *rec;
-	int got;
+	aoi_dataset log;
+	int rc = 0;
 
-	if (!r)
+	if (aoi_dataset_load(&log, path, NULL, err) < 0)
 		return -1;
 	c->keys = json_object();
 	c->rcap = 64;
-	while ((got = aoi_reader_next(r, &rec, err)) > 0) {
+	for (size_t i = 0; rc == 0 && i < aoi_dataset_size(&log); i++) {
+		json_t *rec = json_array_get(log.records, i);
 		/* Only epoch lines: a log may interleave other events. */
-		int rc = json_is_number(json_object_get(rec, "epoch")) ? add_row(c, rec, err) : 0;
-
-		json_decref(rec);
-		if (rc < 0) {
-			got = -1;
-			break;
-		}
+		if (json_is_number(json_object_get(rec, "epoch")))
+			rc = add_row(c, rec, err);
 	}
-	aoi_reader_free(r);
-	if (got == 0 && c->rows == 0)
+	aoi_dataset_release(&log);
+	if (rc == 0 && c->rows == 0)
 		return aoi_error_set(err, AOI_EFORMAT, path, 0,
 				     "no line with an \"epoch\" in the training log");
-	return got;
+	return rc;
 }
 
 static int curve_chart(const columns *c, const char *base, const char *dir, int *written,

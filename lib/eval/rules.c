@@ -54,7 +54,11 @@ struct aoi_rules {
 	double max_offset, max_rotation; /* NAN: not judged */
 };
 
-/* ---- parsing: a context that knows the key path for messages ----------- */
+/* ---- parsing: a context that knows the key path for messages -----------
+ *
+ * The first error ends the parse, so a function that fails leaves the key
+ * path as it was at the error (nothing reads it afterwards); only the ways
+ * that succeed pop what they pushed. */
 
 typedef struct pctx {
 	const char *text;
@@ -145,9 +149,7 @@ static int check_keys(pctx *c, const json_t *obj, const char *const *allowed)
 			ok |= strcmp(key, allowed[i]) == 0;
 		if (!ok) {
 			push(c, key);
-			perr(c, "unknown key");
-			pop(c);
-			return -1;
+			return perr(c, "unknown key");
 		}
 	}
 	return 0;
@@ -216,6 +218,26 @@ static int parse_limit(pctx *c, const json_t *v, rule_limit *l)
 	return 0;
 }
 
+/* Enter the section `key`, whose value must be an array (or an object of
+ * named entries when !array; else the message `must`), and allocate its
+ * table: a zeroed entry of `size` bytes for each, and one more. NULL with
+ * the error set on failure. */
+static void *enter_table(pctx *c, const char *key, const json_t *v, int array,
+			 const char *must, size_t size)
+{
+	void *t;
+
+	push(c, key);
+	if (array ? !json_is_array(v) : !json_is_object(v)) {
+		perr(c, "%s", must);
+		return NULL;
+	}
+	t = calloc((array ? json_array_size(v) : json_object_size(v)) + 1, size);
+	if (!t)
+		aoi_error_set(c->err, AOI_ENOMEM, c->name, 0, "out of memory");
+	return t;
+}
+
 static int parse_known(pctx *c, aoi_rules *r, const json_t *a)
 {
 	size_t i;
@@ -224,18 +246,12 @@ static int parse_known(pctx *c, aoi_rules *r, const json_t *a)
 	if (!a)
 		return 0;
 	push(c, "classes");
-	if (!json_is_array(a)) {
-		perr(c, "must be an array of class names");
-		pop(c);
-		return -1;
-	}
+	if (!json_is_array(a))
+		return perr(c, "must be an array of class names");
 	json_array_foreach(a, i, v) {
 		if (!json_is_string(v) || !json_string_value(v)[0] ||
-		    aoi_classes_add(&r->known, json_string_value(v)) < 0) {
-			perr(c, "item %zu is not a class name", i);
-			pop(c);
-			return -1;
-		}
+		    aoi_classes_add(&r->known, json_string_value(v)) < 0)
+			return perr(c, "item %zu is not a class name", i);
 	}
 	pop(c);
 	r->has_known = 1;
@@ -249,30 +265,18 @@ static int parse_limits(pctx *c, aoi_rules *r, const json_t *obj)
 
 	if (!obj)
 		return 0;
-	push(c, "limits");
-	if (!json_is_object(obj)) {
-		perr(c, "must be an object of class names");
-		pop(c);
+	r->limits = enter_table(c, "limits", obj, 0, "must be an object of class names",
+				sizeof *r->limits);
+	if (!r->limits)
 		return -1;
-	}
-	r->limits = calloc(json_object_size(obj) + 1, sizeof *r->limits);
-	if (!r->limits) {
-		pop(c);
-		return aoi_error_set(c->err, AOI_ENOMEM, c->name, 0, "out of memory");
-	}
 	json_object_foreach((json_t *)obj, key, v) {
 		rule_limit *l = &r->limits[r->nlimits];
 
 		push(c, key);
-		if (!known_class(r, key) || strcmp(key, "*") == 0) {
-			perr(c, "unknown class");
-			c->depth -= 2;
+		if (!known_class(r, key) || strcmp(key, "*") == 0)
+			return perr(c, "unknown class");
+		if (parse_limit(c, v, l) < 0 || !(l->cls = strdup(key)))
 			return -1;
-		}
-		if (parse_limit(c, v, l) < 0 || !(l->cls = strdup(key))) {
-			c->depth -= 2;
-			return -1;
-		}
 		r->nlimits++;
 		pop(c);
 	}
@@ -340,11 +344,8 @@ static int parse_region(pctx *c, const json_t *v, rule_region *g)
 		const char *u = json_string_value(units);
 
 		push(c, "units");
-		if (!u || (strcmp(u, "px") && strcmp(u, "fraction"))) {
-			perr(c, "must be \"px\" or \"fraction\"");
-			pop(c);
-			return -1;
-		}
+		if (!u || (strcmp(u, "px") && strcmp(u, "fraction")))
+			return perr(c, "must be \"px\" or \"fraction\"");
 		pop(c);
 		g->fraction = strcmp(u, "fraction") == 0;
 	}
@@ -361,25 +362,16 @@ static int parse_regions(pctx *c, aoi_rules *r, const json_t *obj)
 
 	if (!obj)
 		return 0;
-	push(c, "regions");
-	if (!json_is_object(obj)) {
-		perr(c, "must be an object of named regions");
-		pop(c);
+	r->regions = enter_table(c, "regions", obj, 0, "must be an object of named regions",
+				 sizeof *r->regions);
+	if (!r->regions)
 		return -1;
-	}
-	r->regions = calloc(json_object_size(obj) + 1, sizeof *r->regions);
-	if (!r->regions) {
-		pop(c);
-		return aoi_error_set(c->err, AOI_ENOMEM, c->name, 0, "out of memory");
-	}
 	json_object_foreach((json_t *)obj, key, v) {
 		rule_region *g = &r->regions[r->nregions++];
 
 		push(c, key);
-		if (!(g->name = strdup(key)) || parse_region(c, v, g) < 0) {
-			c->depth -= 2;
+		if (!(g->name = strdup(key)) || parse_region(c, v, g) < 0)
 			return -1;
-		}
 		pop(c);
 	}
 	pop(c);
@@ -438,25 +430,15 @@ static int parse_region_rules(pctx *c, aoi_rules *r, const json_t *a)
 
 	if (!a)
 		return 0;
-	push(c, "region_rules");
-	if (!json_is_array(a)) {
-		perr(c, "must be an array");
-		pop(c);
+	r->rrules = enter_table(c, "region_rules", a, 1, "must be an array", sizeof *r->rrules);
+	if (!r->rrules)
 		return -1;
-	}
-	r->rrules = calloc(json_array_size(a) + 1, sizeof *r->rrules);
-	if (!r->rrules) {
-		pop(c);
-		return aoi_error_set(c->err, AOI_ENOMEM, c->name, 0, "out of memory");
-	}
 	json_array_foreach(a, i, v) {
 		snprintf(idx, sizeof idx, "%zu", i);
 		push(c, idx);
 		r->nrrules++; /* counted first so that free() sees a partial one */
-		if (parse_region_rule(c, r, v, &r->rrules[i]) < 0) {
-			c->depth -= 2;
+		if (parse_region_rule(c, r, v, &r->rrules[i]) < 0)
 			return -1;
-		}
 		pop(c);
 	}
 	pop(c);
@@ -536,10 +518,8 @@ static int parse_top(pctx *c, aoi_rules *r, const json_t *root)
 		return -1;
 	if (def) {
 		push(c, "default");
-		if (parse_limit(c, def, &r->deflimit) < 0) {
-			pop(c);
+		if (parse_limit(c, def, &r->deflimit) < 0)
 			return -1;
-		}
 		pop(c);
 		r->has_default = 1;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/parallel.h"
 #include "data/mask.h"
 #include "data/record.h"
 #include "image/image.h"
@@ -265,9 +266,18 @@ static int prepare_mask_png(const json_t *rec, const char *base, const aoi_class
 typedef int (*prepare_fn)(const json_t *rec, const char *base, const aoi_classes *all,
 			  prepared *p, aoi_error *err);
 
-static int prepare_one(const aoi_dataset *ds, size_t i, const aoi_classes *all,
-		       prepare_fn fn, prepared *p, aoi_error *err)
+typedef struct prepare_job {
+	const aoi_dataset *ds;
+	const aoi_classes *all;
+	prepare_fn fn;
+	prepared *p;
+} prepare_job;
+
+static int prepare_one(void *ctx, size_t i, aoi_error *err)
 {
+	const prepare_job *j = ctx;
+	const aoi_dataset *ds = j->ds;
+	prepared *p = &j->p[i];
 	const json_t *rec = json_array_get(ds->records, i);
 	const char *id = aoi_record_str(rec, "id"), *image = aoi_record_str(rec, "image");
 	char path[4096];
@@ -281,7 +291,7 @@ static int prepare_one(const aoi_dataset *ds, size_t i, const aoi_classes *all,
 	if (aoi_record_path(rec, "image", ds->base, path, sizeof path) != 0 ||
 	    !aoi_path_exists(path))
 		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0, "image %s: no such file", image);
-	return fn(rec, ds->base, all, p, err);
+	return j->fn(rec, ds->base, j->all, p, err);
 }
 
 static void prepared_free(prepared *p, size_t n)
@@ -298,21 +308,13 @@ static prepared *prepare_all(const aoi_dataset *ds, const aoi_classes *all, prep
 {
 	size_t n = aoi_dataset_size(ds);
 	prepared *p = calloc(n ? n : 1, sizeof *p);
-	long bad = -1;
+	prepare_job job = { ds, all, fn, p };
 
 	if (!p) {
 		aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 		return NULL;
 	}
-#pragma omp parallel for schedule(dynamic, 4)
-	for (size_t i = 0; i < n; i++) {
-		aoi_error e;
-		aoi_error_clear(&e);
-		if (prepare_one(ds, i, all, fn, &p[i], &e) == 0)
-			continue;
-#pragma omp critical(aoi_first_error)
-		aoi_first_error(&bad, err, (long)i, &e);
-	}
+	long bad = aoi_parallel_each(n, 4, prepare_one, &job, NULL, err);
 	json_t *names = json_object();
 	for (size_t i = 0; bad < 0 && i < n; i++) {
 		if (json_object_get(names, p[i].name)) {
@@ -378,8 +380,7 @@ static void add_counts(aoi_export_summary *sum, const prepared *p)
 	sum->polygons += p->polygons;
 }
 
-static int write_yaml(const char *dir, const aoi_classes *all, const int has[3],
-		      aoi_error *err)
+static int write_yaml(const char *dir, aoi_classes *all, const int has[3], aoi_error *err)
 {
 	static const char *const splits[3] = { "train", "val", "test" };
 	char path[4096];
@@ -418,47 +419,16 @@ static int split_index(const json_t *rec)
 	return strcmp(s, "train") == 0 ? 0 : strcmp(s, "val") == 0 ? 1 : strcmp(s, "test") == 0 ? 2 : -1;
 }
 
-int aoi_export_yolo(const aoi_dataset *ds, const char *dir, aoi_export_summary *sum,
-		    aoi_error *err)
-{
-	aoi_classes all;
-	prepared *p = NULL;
-	int has[3] = { 0 }, rc = -1;
-	char path[4096];
-
-	memset(sum, 0, sizeof *sum);
-	aoi_classes_init(&all);
-	if (dataset_classes(ds, &all, err) != 0 ||
-	    !(p = prepare_all(ds, &all, prepare_yolo, err)))
-		goto done;
-	for (size_t i = 0; i < aoi_dataset_size(ds); i++) {
-		const json_t *rec = json_array_get(ds->records, i);
-		int s = split_index(rec);
-		const char *sub = s >= 0 ? aoi_record_str(rec, "split") : NULL;
-		if (s >= 0)
-			has[s] = 1;
-		if (layout_path(path, sizeof path, dir, "images", sub, p[i].name, p[i].ext) != 0 ||
-		    copy_image(rec, ds->base, path, err) != 0 ||
-		    layout_path(path, sizeof path, dir, "labels", sub, p[i].name, ".txt") != 0 ||
-		    write_file(path, p[i].label, p[i].label_len, err) != 0) {
-			aoi_dataset_locate(ds, i, err);
-			goto done;
-		}
-		add_counts(sum, &p[i]);
-	}
-	rc = write_yaml(dir, &all, has, err);
-done:
-	prepared_free(p, aoi_dataset_size(ds));
-	aoi_classes_release(&all);
-	return rc;
-}
-
-static int write_classes_txt(const char *dir, const aoi_classes *all, aoi_error *err)
+static int write_classes_txt(const char *dir, aoi_classes *all, const int has[3],
+			     aoi_error *err)
 {
 	char path[4096];
 	text t = { 0 };
 	int rc = -1;
 
+	(void)has;
+	if (all->n == 0)
+		aoi_classes_add(all, "defect");
 	for (int k = 0; k < all->n; k++)
 		if (text_add(&t, "%s\n", all->names[k]) != 0)
 			break;
@@ -470,36 +440,66 @@ static int write_classes_txt(const char *dir, const aoi_classes *all, aoi_error 
 	return rc;
 }
 
-int aoi_export_mask_dir(const aoi_dataset *ds, const char *dir, aoi_export_summary *sum,
-			aoi_error *err)
+/* What tells the two layouts apart. */
+typedef struct layout {
+	prepare_fn prepare;
+	int by_split;          /* images/SPLIT/..., labels/SPLIT/... when a record has one */
+	const char *labels;    /* the label files' folder and extension */
+	const char *label_ext;
+	/* the index file (data.yaml, classes.txt); has: splits met */
+	int (*finish)(const char *dir, aoi_classes *all, const int has[3], aoi_error *err);
+} layout;
+
+static const layout yolo_layout = { prepare_yolo, 1, "labels", ".txt", write_yaml };
+static const layout mask_dir_layout = { prepare_mask_png, 0, "masks", ".png",
+					 write_classes_txt };
+
+/* Every record's image copied to images/, its label file (when it has one)
+ * written, then the index file. */
+static int export_layout(const aoi_dataset *ds, const char *dir, const layout *lay,
+			 aoi_export_summary *sum, aoi_error *err)
 {
 	aoi_classes all;
 	prepared *p = NULL;
+	int has[3] = { 0 }, rc = -1;
 	char path[4096];
-	int rc = -1;
 
 	memset(sum, 0, sizeof *sum);
 	aoi_classes_init(&all);
-	if (dataset_classes(ds, &all, err) != 0 ||
-	    !(p = prepare_all(ds, &all, prepare_mask_png, err)))
+	if (dataset_classes(ds, &all, err) != 0 || !(p = prepare_all(ds, &all, lay->prepare, err)))
 		goto done;
 	for (size_t i = 0; i < aoi_dataset_size(ds); i++) {
 		const json_t *rec = json_array_get(ds->records, i);
-		if (layout_path(path, sizeof path, dir, "images", NULL, p[i].name, p[i].ext) != 0 ||
+		int s = lay->by_split ? split_index(rec) : -1;
+		const char *sub = s >= 0 ? aoi_record_str(rec, "split") : NULL;
+		if (s >= 0)
+			has[s] = 1;
+		if (layout_path(path, sizeof path, dir, "images", sub, p[i].name, p[i].ext) != 0 ||
 		    copy_image(rec, ds->base, path, err) != 0 ||
 		    (p[i].label &&
-		     (layout_path(path, sizeof path, dir, "masks", NULL, p[i].name, ".png") != 0 ||
+		     (layout_path(path, sizeof path, dir, lay->labels, sub, p[i].name,
+				  lay->label_ext) != 0 ||
 		      write_file(path, p[i].label, p[i].label_len, err) != 0))) {
 			aoi_dataset_locate(ds, i, err);
 			goto done;
 		}
 		add_counts(sum, &p[i]);
 	}
-	if (all.n == 0)
-		aoi_classes_add(&all, "defect");
-	rc = write_classes_txt(dir, &all, err);
+	rc = lay->finish(dir, &all, has, err);
 done:
 	prepared_free(p, aoi_dataset_size(ds));
 	aoi_classes_release(&all);
 	return rc;
+}
+
+int aoi_export_yolo(const aoi_dataset *ds, const char *dir, aoi_export_summary *sum,
+		    aoi_error *err)
+{
+	return export_layout(ds, dir, &yolo_layout, sum, err);
+}
+
+int aoi_export_mask_dir(const aoi_dataset *ds, const char *dir, aoi_export_summary *sum,
+			aoi_error *err)
+{
+	return export_layout(ds, dir, &mask_dir_layout, sum, err);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/parallel.h"
 #include "data/dataset.h"
 #include "data/raster.h"
 #include "data/record.h"
@@ -174,33 +175,34 @@ static int read_lists(const char *prefix, const char *which, pair **pairs, size_
 	return 0;
 }
 
+typedef struct build_job {
+	const char *prefix;
+	const pair *pairs;
+	const aoi_classes *cls;
+	json_t **recs;
+} build_job;
+
+static int build_one(void *ctx, size_t i, aoi_error *err)
+{
+	const build_job *j = ctx;
+
+	j->recs[i] = pair_record(j->prefix, &j->pairs[i], j->cls, err);
+	return j->recs[i] ? 0 : -1;
+}
+
 /* Records built in parallel (header probes, rasterising, RLE), kept in
  * list order; the first failure in that order is reported. */
 static json_t *build_records(const char *prefix, const pair *pairs, size_t n,
 			     const aoi_classes *cls, aoi_progress *progress, aoi_error *err)
 {
 	json_t **recs = calloc(n ? n : 1, sizeof *recs), *out = NULL;
-	long bad = -1;
+	build_job job = { prefix, pairs, cls, recs };
 
 	if (!recs) {
 		aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 		return NULL;
 	}
-#pragma omp parallel for schedule(dynamic, 8)
-	for (size_t i = 0; i < n; i++) {
-		aoi_error e;
-		aoi_error_clear(&e);
-		recs[i] = pair_record(prefix, &pairs[i], cls, &e);
-		if (progress) {
-#pragma omp critical(aoi_deeppcb_progress)
-			aoi_progress_step(progress, 1, NULL);
-		}
-		if (recs[i])
-			continue;
-#pragma omp critical(aoi_first_error)
-		aoi_first_error(&bad, err, (long)i, &e);
-	}
-	if (bad < 0)
+	if (aoi_parallel_each(n, 8, build_one, &job, progress, err) < 0)
 		out = json_array();
 	for (size_t i = 0; i < n; i++)
 		if (out)

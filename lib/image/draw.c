@@ -117,16 +117,24 @@ static void fill_span(aoi_image *img, long x0, long y0, long x1, long y1, aoi_rg
 	}
 }
 
+/* Corners in either order: (x0, y0) the smaller. */
+static void order_corners(int *x0, int *y0, int *x1, int *y1)
+{
+	int t;
+
+	if (*x0 > *x1) {
+		t = *x0; *x0 = *x1; *x1 = t;
+	}
+	if (*y0 > *y1) {
+		t = *y0; *y0 = *y1; *y1 = t;
+	}
+}
+
 void aoi_draw_fill_rect(aoi_image *img, int x0, int y0, int x1, int y1, aoi_rgb c)
 {
 	if (!drawable(img))
 		return;
-	if (x0 > x1) {
-		int t = x0; x0 = x1; x1 = t;
-	}
-	if (y0 > y1) {
-		int t = y0; y0 = y1; y1 = t;
-	}
+	order_corners(&x0, &y0, &x1, &y1);
 	fill_span(img, x0, y0, x1, y1, c);
 }
 
@@ -137,12 +145,7 @@ void aoi_draw_rect(aoi_image *img, int x0, int y0, int x1, int y1, aoi_rgb c,
 
 	if (!drawable(img))
 		return;
-	if (x0 > x1) {
-		int s = x0; x0 = x1; x1 = s;
-	}
-	if (y0 > y1) {
-		int s = y0; y0 = y1; y1 = s;
-	}
+	order_corners(&x0, &y0, &x1, &y1);
 	fill_span(img, x0, y0, x1, (long)y0 + t, c);         /* top */
 	fill_span(img, x0, (long)y1 - t, x1, y1, c);         /* bottom */
 	fill_span(img, x0, y0, (long)x0 + t, y1, c);         /* left */

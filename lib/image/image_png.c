@@ -105,6 +105,31 @@ static void composite_on_black(aoi_image *img, int with_alpha)
 		img->data = shrunk;
 }
 
+/* The read and info structs of job, reading through read_fn. */
+static int png_open_read(struct png_job *job, png_rw_ptr read_fn, aoi_error *err)
+{
+	job->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job, on_png_error,
+					  on_png_warning);
+	if (job->png)
+		job->info = png_create_info_struct(job->png);
+	if (!job->png || !job->info) {
+		png_destroy_read_struct(&job->png, &job->info, NULL);
+		return aoi_error_set(err, AOI_ENOMEM, job->name, 0, "out of memory");
+	}
+	png_set_read_fn(job->png, job, read_fn);
+	return 0;
+}
+
+/* The header, its sides held to the limits before libpng allocates for
+ * them. Called under the caller's setjmp: libpng's errors jump there. */
+static void read_header(struct png_job *job, png_uint_32 *w, png_uint_32 *h)
+{
+	png_set_user_limits(job->png, AOI_IMAGE_MAX_DIM, AOI_IMAGE_MAX_DIM);
+	png_read_info(job->png, job->info);
+	*w = png_get_image_width(job->png, job->info);
+	*h = png_get_image_height(job->png, job->info);
+}
+
 static int png_decode_rows(struct png_job *job)
 {
 	png_uint_32 w, h;
@@ -113,10 +138,7 @@ static int png_decode_rows(struct png_job *job)
 
 	if (setjmp(png_jmpbuf(job->png)))
 		return -1;
-	png_set_user_limits(job->png, AOI_IMAGE_MAX_DIM, AOI_IMAGE_MAX_DIM);
-	png_read_info(job->png, job->info);
-	w = png_get_image_width(job->png, job->info);
-	h = png_get_image_height(job->png, job->info);
+	read_header(job, &w, &h);
 	ask_for_8bit(job);
 	passes = png_set_interlace_handling(job->png);
 	png_read_update_info(job->png, job->info);
@@ -142,15 +164,8 @@ int aoi_image_decode_png(const unsigned char *buf, size_t len, const char *name,
 	int rc = -1;
 
 	memset(img, 0, sizeof *img);
-	job.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_png_error,
-					 on_png_warning);
-	if (job.png)
-		job.info = png_create_info_struct(job.png);
-	if (!job.png || !job.info) {
-		png_destroy_read_struct(&job.png, &job.info, NULL);
-		return aoi_error_set(err, AOI_ENOMEM, name, 0, "out of memory");
-	}
-	png_set_read_fn(job.png, &job, read_from_memory);
+	if (png_open_read(&job, read_from_memory, err) != 0)
+		return -1;
 	if (png_decode_rows(&job) == 0) {
 		if (job.img.channels == 2 || job.img.channels == 4)
 			composite_on_black(&job.img, job.img.channels);
@@ -166,16 +181,14 @@ int aoi_image_decode_png(const unsigned char *buf, size_t len, const char *name,
 
 static int png_probe_header(struct png_job *job, int *width, int *height, int *channels)
 {
-	int type;
+	png_uint_32 w, h;
 
 	if (setjmp(png_jmpbuf(job->png)))
 		return -1;
-	png_set_user_limits(job->png, AOI_IMAGE_MAX_DIM, AOI_IMAGE_MAX_DIM);
-	png_read_info(job->png, job->info);
-	type = png_get_color_type(job->png, job->info);
-	*width = (int)png_get_image_width(job->png, job->info);
-	*height = (int)png_get_image_height(job->png, job->info);
-	*channels = (type & PNG_COLOR_MASK_COLOR) ? 3 : 1;
+	read_header(job, &w, &h);
+	*width = (int)w;
+	*height = (int)h;
+	*channels = (png_get_color_type(job->png, job->info) & PNG_COLOR_MASK_COLOR) ? 3 : 1;
 	return 0;
 }
 
@@ -185,15 +198,8 @@ int aoi_image_probe_png(FILE *fp, const char *name, int *width, int *height,
 	struct png_job job = {.name = name, .fp = fp};
 	int w = 0, h = 0, c = 0, rc;
 
-	job.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_png_error,
-					 on_png_warning);
-	if (job.png)
-		job.info = png_create_info_struct(job.png);
-	if (!job.png || !job.info) {
-		png_destroy_read_struct(&job.png, &job.info, NULL);
-		return aoi_error_set(err, AOI_ENOMEM, name, 0, "out of memory");
-	}
-	png_set_read_fn(job.png, &job, read_from_file);
+	if (png_open_read(&job, read_from_file, err) != 0)
+		return -1;
 	rc = png_probe_header(&job, &w, &h, &c);
 	png_destroy_read_struct(&job.png, &job.info, NULL);
 	if (rc != 0)

@@ -1,7 +1,14 @@
-/* layer.h: private to lib/nn. The net's internals and the table every layer
- * kind fills in: one file per kind (nn/conv.c, nn/pool.c, ...) with its
- * forward and backward side by side and its hyper-parameters in a struct
- * only that file knows (node->priv).
+/* layer.h: private to lib/nn. The graph core (net.c) and the table every
+ * layer kind fills in: one file per kind (nn/layers/conv.c, pool.c, ...)
+ * with its forward and backward side by side and its hyper-parameters in
+ * a struct only that file knows (node->priv). Each node points at its
+ * kind's table; nothing here names a kind.
+ *
+ * Who uses whom inside lib/nn, one way: net.c (building, parameters, node
+ * information, freezing) knows no layer; layers/ stand on it and on
+ * kernels/; fuse.c (inference and training fusion) and range.c know the
+ * layers they fuse or cut (layers/layers.h); plan.c stands on fuse.c;
+ * run.c runs what plan.c laid out.
  *
  * Buffers: every node owns an output y and its gradient dy in the arena
  * that aoi_net_plan() allocates, plus `aux` floats for what its backward
@@ -14,31 +21,13 @@
 
 #include "nn/net.h"
 
-enum aoi_layer_kind {
-	AOI_LAYER_INPUT,
-	AOI_LAYER_CONV,
-	AOI_LAYER_CONV_TRANSPOSE,
-	AOI_LAYER_BATCHNORM,
-	AOI_LAYER_ACTIVATION,
-	AOI_LAYER_SOFTMAX,
-	AOI_LAYER_MAXPOOL,
-	AOI_LAYER_MAXUNPOOL,
-	AOI_LAYER_AVGPOOL,
-	AOI_LAYER_ADAPTIVE_AVGPOOL,
-	AOI_LAYER_UPSAMPLE,
-	AOI_LAYER_CONCAT,
-	AOI_LAYER_ADD,
-	AOI_LAYER_DENSE,
-	AOI_LAYER_DROPOUT,
-	AOI_LAYER_FLATTEN,
-	AOI_LAYER_COUNT
-};
-
 #define AOI_NN_MAX_INPUTS 8
 #define AOI_NN_BLOCK_LEN 64
 
+typedef struct aoi_layer_ops aoi_layer_ops;
+
 typedef struct aoi_node {
-	int kind;
+	const aoi_layer_ops *ops; /* its kind */
 	int ninputs;
 	int inputs[AOI_NN_MAX_INPUTS];
 	char block[AOI_NN_BLOCK_LEN];
@@ -54,11 +43,15 @@ typedef struct aoi_node {
 	int needs_grad;   /* dy is wanted: some trainable parameter is upstream */
 	int ran_backward;
 	int on_path;      /* downstream of the input (input gradient pass) */
-	/* inference fusion: this node's work is done by `fused_into`, its
+	/* fusion (fuse.c): this node's work is done by `fused_into`, its
 	 * output is that node's output */
 	int fused_into;   /* -1 if not fused */
+	/* training fusion: the reader whose work this node does too (a batch
+	 * norm its activation); this node then takes the gradient at that
+	 * reader's output and has no dy of its own */
+	int absorbs;      /* -1 if none */
 	int consumers;
-	/* inference arena sharing (net.c) */
+	/* inference arena sharing (plan.c) */
 	int last_use;     /* the last node that reads y */
 	size_t y_off;
 } aoi_node;
@@ -97,7 +90,12 @@ typedef struct aoi_bwd {
 	unsigned pmask;   /* bit k: add the gradient of tensor k (not frozen) */
 } aoi_bwd;
 
-typedef struct aoi_layer_ops {
+/* In a backward call, bit AOI_NN_ASSIGN_SHIFT + i of dx_mask says that
+ * input i's gradient holds nothing yet: write it instead of adding (only
+ * set for kinds with assigns_dx, which write all of it). */
+#define AOI_NN_ASSIGN_SHIFT 16
+
+struct aoi_layer_ops {
 	const char *kind;
 	/* node->out from the inputs' shapes (input shapes are set); error on a
 	 * mismatch. */
@@ -111,26 +109,40 @@ typedef struct aoi_layer_ops {
 	/* name for introspection when it depends on the node ("relu6") */
 	const char *(*name)(const aoi_node *node);
 	void (*free_priv)(void *priv);
-} aoi_layer_ops;
-
-extern const aoi_layer_ops aoi_nn_input_ops, aoi_nn_conv_ops,
-	aoi_nn_conv_transpose_ops, aoi_nn_batchnorm_ops, aoi_nn_activation_ops,
-	aoi_nn_softmax_ops, aoi_nn_maxpool_ops, aoi_nn_maxunpool_ops,
-	aoi_nn_avgpool_ops, aoi_nn_adaptive_avgpool_ops, aoi_nn_upsample_ops,
-	aoi_nn_concat_ops, aoi_nn_add_ops, aoi_nn_dense_ops, aoi_nn_dropout_ops,
-	aoi_nn_flatten_ops;
-
-const aoi_layer_ops *aoi_nn_ops(int kind);
+	/* What the passes ask of a kind (0: no). assigns_dx: backward can
+	 * write, not add, a whole input gradient (aoi_nn_dx_assign).
+	 * normalizes: each channel is normalised over the batch, so a bias
+	 * just before it cancels out (a conv bias read only by it starts at
+	 * 0). */
+	int assigns_dx;
+	int normalizes;
+};
 
 /* Builder helpers for the layer files (net.c). */
-int aoi_nn_add_node(aoi_net *net, int kind, int ninputs, const int *inputs,
-		    void *priv, aoi_error *err);
-/* Check an input node id before allocating a layer's private struct. */
+/* A net of only its input node (layers/input.c). */
+aoi_net *aoi_nn_new_net(int in_channels, const aoi_layer_ops *input, aoi_error *err);
+/* Add a node of kind ops; priv_size bytes at priv (the layer's struct)
+ * are copied for it. Returns its id, or -1 (shape or argument error). */
+int aoi_nn_add_node(aoi_net *net, const aoi_layer_ops *ops, int ninputs,
+		    const int *inputs, const void *priv, size_t priv_size,
+		    aoi_error *err);
+/* Check an input node id (aoi_nn_add_node checks them too: a builder
+ * calls this first when the input's error should come before those of
+ * its other arguments). */
 int aoi_nn_check_input(const aoi_net *net, int in, aoi_error *err);
 int aoi_nn_add_param(aoi_net *net, int node, const char *what, int ndim,
 		     const int *shape, int decay, aoi_error *err);
 int aoi_nn_add_state(aoi_net *net, int node, size_t count, aoi_error *err);
-/* Node creation failed after priv was allocated: drop the node. */
+/* A weight (decayed) of the given shape and, with nbias > 0, a bias of
+ * nbias (not decayed) for node id (-1: nothing to do). Returns id, or -1
+ * with the node dropped. */
+int aoi_nn_add_weight_bias(aoi_net *net, int id, int ndim, const int *shape,
+			   int nbias, aoi_error *err);
+/* Initialise those: U(-bound, bound) weights, then the bias the same way
+ * unless zero_bias. */
+void aoi_nn_init_weight_bias(aoi_net *net, aoi_node *node, double bound,
+			     int zero_bias, aoi_rng *rng);
+/* The node just added failed (its parameters): drop it; returns -1. */
 int aoi_nn_fail_node(aoi_net *net, int node);
 /* The threads the net runs on (aoi_net_set_threads, else all cores). */
 int aoi_nn_threads(const aoi_net *net);
@@ -165,6 +177,19 @@ static inline int aoi_nn_grad_wanted(const aoi_bwd *b, int k)
 	return (b->pmask >> k) & 1u;
 }
 
+/* Where tensor k's gradient goes, or NULL when it is not wanted (or the
+ * node has no tensor k). */
+static inline float *aoi_nn_grad_if(const aoi_net *net, const aoi_node *node,
+				    const aoi_bwd *b, int k)
+{
+	return aoi_nn_grad_wanted(b, k) ? aoi_nn_grad(net, node, k) : NULL;
+}
+
+static inline int aoi_nn_dx_assign(const aoi_bwd *b, int i)
+{
+	return (b->dx_mask >> (AOI_NN_ASSIGN_SHIFT + i)) & 1u;
+}
+
 /* "node 3 (conv): " + the message, code AOI_ESHAPE. */
 int aoi_nn_shape_error(aoi_error *err, const aoi_net *net, const aoi_node *node,
 		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -174,15 +199,12 @@ static inline int aoi_nn_id(const aoi_net *net, const aoi_node *node)
 	return (int)(node - net->nodes);
 }
 
-/* Is node `id`'s only consumer a batch norm? (conv bias initialised 0) */
-int aoi_nn_followed_by_bn(const aoi_net *net, int id);
+/* Is node `id` read only by a node that normalizes (a batch norm)? */
+int aoi_nn_followed_by_norm(const aoi_net *net, int id);
 
-/* Fusion hooks between layer files (used by aoi_net_fuse_for_inference). */
-void aoi_nn_batchnorm_affine(const aoi_net *net, const aoi_node *bn,
-			     float *scale, float *shift);
-int aoi_nn_conv_fold(aoi_net *net, aoi_node *conv, const float *scale,
-		     const float *shift, aoi_error *err);
-int aoi_nn_conv_set_act(aoi_node *conv, enum aoi_act act, float alpha);
-void aoi_nn_activation_get(const aoi_node *node, enum aoi_act *act, float *alpha);
+/* Shared by the layer files' tables: the output has input 0's shape; one
+ * FLOP per output value. */
+int aoi_nn_shape_as_input(aoi_net *net, aoi_node *node, aoi_error *err);
+double aoi_nn_flops_numel(const aoi_net *net, const aoi_node *node);
 
 #endif

@@ -1,13 +1,12 @@
-/* net.c: the graph (nodes in the order they were added, which is a
- * topological order since inputs must exist first), planning and the
- * activation arena, the flat parameter/gradient/state arrays, freezing and
- * introspection. Running it is in run.c; the layers are one file each. */
+/* net.c: the graph core: nodes in the order they were added (a
+ * topological order, since inputs must exist first), the flat
+ * parameter/gradient/state arrays, freezing and introspection, and the
+ * small helpers the layer files share. It knows no layer: each node
+ * carries its kind's table. Planning is in plan.c, running in run.c. */
 #include "nn/layer.h"
-#include "nn/fuse_train.h"
 
 #include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,33 +16,10 @@
 /* Without aoi_net_set_input_size() shapes are worked out at this size while
  * building; they are worked out again for the real size at plan time. */
 #define AOI_NN_NOMINAL 512
-/* Arena blocks start on 64-byte boundaries. */
-#define AOI_NN_ALIGN_FLOATS 16
 
-static const aoi_layer_ops *const layer_table[] = {
-	[AOI_LAYER_INPUT] = &aoi_nn_input_ops,
-	[AOI_LAYER_CONV] = &aoi_nn_conv_ops,
-	[AOI_LAYER_CONV_TRANSPOSE] = &aoi_nn_conv_transpose_ops,
-	[AOI_LAYER_BATCHNORM] = &aoi_nn_batchnorm_ops,
-	[AOI_LAYER_ACTIVATION] = &aoi_nn_activation_ops,
-	[AOI_LAYER_SOFTMAX] = &aoi_nn_softmax_ops,
-	[AOI_LAYER_MAXPOOL] = &aoi_nn_maxpool_ops,
-	[AOI_LAYER_MAXUNPOOL] = &aoi_nn_maxunpool_ops,
-	[AOI_LAYER_AVGPOOL] = &aoi_nn_avgpool_ops,
-	[AOI_LAYER_ADAPTIVE_AVGPOOL] = &aoi_nn_adaptive_avgpool_ops,
-	[AOI_LAYER_UPSAMPLE] = &aoi_nn_upsample_ops,
-	[AOI_LAYER_CONCAT] = &aoi_nn_concat_ops,
-	[AOI_LAYER_ADD] = &aoi_nn_add_ops,
-	[AOI_LAYER_DENSE] = &aoi_nn_dense_ops,
-	[AOI_LAYER_DROPOUT] = &aoi_nn_dropout_ops,
-	[AOI_LAYER_FLATTEN] = &aoi_nn_flatten_ops,
-};
-_Static_assert(sizeof layer_table / sizeof layer_table[0] == AOI_LAYER_COUNT,
-	       "one entry per layer kind");
-
-const aoi_layer_ops *aoi_nn_ops(int kind)
+static const char *node_kind(const aoi_node *node)
 {
-	return layer_table[kind];
+	return node->ops->name ? node->ops->name(node) : node->ops->kind;
 }
 
 int aoi_nn_shape_error(aoi_error *err, const aoi_net *net, const aoi_node *node,
@@ -51,17 +27,15 @@ int aoi_nn_shape_error(aoi_error *err, const aoi_net *net, const aoi_node *node,
 {
 	char msg[400];
 	va_list ap;
-	const aoi_layer_ops *ops = aoi_nn_ops(node->kind);
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	return aoi_error_set(err, AOI_ESHAPE, NULL, 0, "node %d (%s): %s",
-			     aoi_nn_id(net, node),
-			     ops->name ? ops->name(node) : ops->kind, msg);
+			     aoi_nn_id(net, node), node_kind(node), msg);
 }
 
-aoi_net *aoi_net_new(int in_channels, aoi_error *err)
+aoi_net *aoi_nn_new_net(int in_channels, const aoi_layer_ops *input, aoi_error *err)
 {
 	aoi_net *net;
 
@@ -80,23 +54,27 @@ aoi_net *aoi_net_new(int in_channels, aoi_error *err)
 	net->nnodes = 1;
 	net->in_channels = in_channels;
 	net->nominal_h = net->nominal_w = AOI_NN_NOMINAL;
-	net->nodes[0] = (aoi_node){.kind = AOI_LAYER_INPUT, .first_tensor = -1,
-				   .fused_into = -1,
+	net->nodes[0] = (aoi_node){.ops = input, .first_tensor = -1,
+				   .fused_into = -1, .absorbs = -1,
 				   .out = {1, in_channels, AOI_NN_NOMINAL, AOI_NN_NOMINAL}};
 	return net;
+}
+
+static void free_priv(aoi_node *node)
+{
+	if (node->ops->free_priv)
+		node->ops->free_priv(node->priv);
+	else
+		free(node->priv);
+	node->priv = NULL;
 }
 
 void aoi_net_free(aoi_net *net)
 {
 	if (!net)
 		return;
-	for (int i = 0; i < net->nnodes; i++) {
-		const aoi_layer_ops *ops = aoi_nn_ops(net->nodes[i].kind);
-		if (ops->free_priv)
-			ops->free_priv(net->nodes[i].priv);
-		else
-			free(net->nodes[i].priv);
-	}
+	for (int i = 0; i < net->nnodes; i++)
+		free_priv(&net->nodes[i]);
 	free(net->nodes);
 	free(net->tensors);
 	free(net->params);
@@ -154,36 +132,33 @@ static int grow_nodes(aoi_net *net)
 	return 0;
 }
 
-int aoi_nn_add_node(aoi_net *net, int kind, int ninputs, const int *inputs,
-		    void *priv, aoi_error *err)
+int aoi_nn_add_node(aoi_net *net, const aoi_layer_ops *ops, int ninputs,
+		    const int *inputs, const void *priv, size_t priv_size,
+		    aoi_error *err)
 {
 	aoi_node *node;
+	void *copy = NULL;
 	int id = net->nnodes;
 
-	if (ninputs > AOI_NN_MAX_INPUTS) {
-		free(priv);
+	if (ninputs > AOI_NN_MAX_INPUTS)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "at most %d inputs to a node", AOI_NN_MAX_INPUTS);
-	}
-	for (int i = 0; i < ninputs; i++) {
-		if (aoi_nn_check_input(net, inputs[i], err) < 0) {
-			free(priv);
+	for (int i = 0; i < ninputs; i++)
+		if (aoi_nn_check_input(net, inputs[i], err) < 0)
 			return -1;
-		}
-	}
-	if (grow_nodes(net) < 0) {
-		free(priv);
+	if (grow_nodes(net) < 0 || (priv_size && !(copy = malloc(priv_size))))
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory for a node");
-	}
+	if (copy)
+		memcpy(copy, priv, priv_size);
 	node = &net->nodes[id];
-	*node = (aoi_node){.kind = kind, .ninputs = ninputs, .first_tensor = -1,
-			   .priv = priv, .fused_into = -1, .fixed = 1};
+	*node = (aoi_node){.ops = ops, .ninputs = ninputs, .first_tensor = -1,
+			   .priv = copy, .fused_into = -1, .absorbs = -1, .fixed = 1};
 	memcpy(node->inputs, inputs, sizeof *inputs * ninputs);
 	snprintf(node->block, sizeof node->block, "%s", net->block);
 	for (int i = 0; i < ninputs; i++)
 		node->fixed &= net->nodes[inputs[i]].fixed;
 	net->nnodes++;
-	if (aoi_nn_ops(kind)->shape(net, node, err) < 0)
+	if (ops->shape(net, node, err) < 0)
 		return aoi_nn_fail_node(net, id);
 	for (int i = 0; i < ninputs; i++)
 		net->nodes[inputs[i]].consumers++;
@@ -196,17 +171,12 @@ int aoi_nn_add_node(aoi_net *net, int kind, int ninputs, const int *inputs,
 int aoi_nn_fail_node(aoi_net *net, int id)
 {
 	aoi_node *node = &net->nodes[id];
-	const aoi_layer_ops *ops = aoi_nn_ops(node->kind);
 
 	if (node->first_tensor >= 0) {
 		net->nparams = net->tensors[node->first_tensor].offset;
 		net->ntensors = node->first_tensor;
 	}
-	if (ops->free_priv)
-		ops->free_priv(node->priv);
-	else
-		free(node->priv);
-	node->priv = NULL;
+	free_priv(node);
 	net->nnodes = id;
 	net->output = id - 1;
 	return -1;
@@ -233,12 +203,6 @@ static int reserve_floats(float **a, float **b, size_t *cap, size_t need)
 	}
 	*cap = ncap;
 	return 0;
-}
-
-static const char *node_kind(const aoi_node *node)
-{
-	const aoi_layer_ops *ops = aoi_nn_ops(node->kind);
-	return ops->name ? ops->name(node) : ops->kind;
 }
 
 int aoi_nn_add_param(aoi_net *net, int id, const char *what, int ndim,
@@ -292,217 +256,14 @@ int aoi_nn_add_state(aoi_net *net, int id, size_t count, aoi_error *err)
 	return 0;
 }
 
-int aoi_nn_followed_by_bn(const aoi_net *net, int id)
+int aoi_nn_followed_by_norm(const aoi_net *net, int id)
 {
 	for (int i = id + 1; i < net->nnodes; i++) {
 		const aoi_node *n = &net->nodes[i];
 		for (int j = 0; j < n->ninputs; j++)
 			if (n->inputs[j] == id)
-				return n->kind == AOI_LAYER_BATCHNORM &&
-				       net->nodes[id].consumers == 1;
+				return n->ops->normalizes && net->nodes[id].consumers == 1;
 	}
-	return 0;
-}
-
-int aoi_net_set_output(aoi_net *net, int node, aoi_error *err)
-{
-	if (node < 0 || node >= net->nnodes)
-		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
-				     "output node %d does not exist", node);
-	net->output = node;
-	/* the shared inference arena depends on which node is kept; a batch
-	 * norm made the output must keep its own output, not its
-	 * activation's */
-	if (net->planned && (net->fused || (net->nodes[node].kind == AOI_LAYER_BATCHNORM &&
-					    aoi_nn_batchnorm_act(&net->nodes[node]) >= 0)))
-		return aoi_net_plan(net, net->batch, net->height, net->width, err);
-	return 0;
-}
-
-static size_t round_up(size_t n)
-{
-	return (n + AOI_NN_ALIGN_FLOATS - 1) / AOI_NN_ALIGN_FLOATS * AOI_NN_ALIGN_FLOATS;
-}
-
-static int plan_shapes(aoi_net *net, int batch, int height, int width,
-		       aoi_error *err)
-{
-	net->nodes[0].out = (aoi_shape){batch, net->in_channels, height, width};
-	for (int i = 1; i < net->nnodes; i++)
-		if (aoi_nn_ops(net->nodes[i].kind)->shape(net, &net->nodes[i], err) < 0)
-			return -1;
-	return 0;
-}
-
-/* Training: every node keeps its own output, gradient and aux, except
- * that an activation fused into its batch norm shares the batch norm's
- * output and the batch norm needs no gradient of its own (it reads the
- * activation's). Point the nodes at their slices; with arena NULL only
- * count. */
-static size_t layout_training(aoi_net *net, float *arena)
-{
-	size_t off = 0;
-
-	for (int i = 0; i < net->nnodes; i++) {
-		aoi_node *node = &net->nodes[i];
-		const aoi_layer_ops *ops = aoi_nn_ops(node->kind);
-		size_t n = round_up(aoi_nn_numel(node->out));
-		size_t aux = ops->aux_floats ? round_up(ops->aux_floats(net, node)) : 0;
-		int shares_y = node->fused_into >= 0;
-		int has_dy = !(node->kind == AOI_LAYER_BATCHNORM &&
-			       aoi_nn_batchnorm_act(node) >= 0);
-
-		if (shares_y) { /* an earlier node, already placed */
-			node->y = arena ? net->nodes[node->fused_into].y : NULL;
-		} else {
-			node->y = arena ? arena + off : NULL;
-			off += n;
-		}
-		node->dy = arena && has_dy ? arena + off : NULL;
-		off += has_dy ? n : 0;
-		node->aux = aux && arena ? arena + off : NULL;
-		off += aux;
-	}
-	return off;
-}
-
-/* Inference: a node's output lives from the node to its last reader (the
- * readers of a node fused into it count; the output lives to the end). */
-static void mark_last_use(aoi_net *net)
-{
-	for (int i = 0; i < net->nnodes; i++)
-		net->nodes[i].last_use = i;
-	for (int i = 1; i < net->nnodes; i++) {
-		aoi_node *node = &net->nodes[i];
-		for (int j = 0; j < node->ninputs; j++)
-			if (aoi_nn_in(net, node, j)->last_use < i)
-				aoi_nn_in(net, node, j)->last_use = i;
-	}
-	net->nodes[net->output].last_use = net->nnodes;
-	for (int i = net->nnodes - 1; i >= 1; i--) {
-		aoi_node *node = &net->nodes[i];
-		aoi_node *f = node->fused_into >= 0 ? &net->nodes[node->fused_into] : NULL;
-		if (f && f->last_use < node->last_use)
-			f->last_use = node->last_use;
-	}
-}
-
-/* Lowest offset for node i's output clear of every output placed before
- * that is still alive at i. */
-static size_t first_fit(const aoi_net *net, int i, size_t n)
-{
-	size_t off = 0;
-	int moved = 1;
-
-	while (moved) {
-		moved = 0;
-		for (int j = 0; j < i; j++) {
-			const aoi_node *o = &net->nodes[j];
-			size_t on = round_up(aoi_nn_numel(o->out));
-
-			if (o->fused_into >= 0 || o->last_use < i)
-				continue;
-			if (off < o->y_off + on && o->y_off < off + n) {
-				off = o->y_off + on;
-				moved = 1;
-			}
-		}
-	}
-	return off;
-}
-
-/* Inference: outputs whose lives do not overlap share memory; aux (max-pool
- * indices an unpool reads later) is kept apart. No gradients. */
-static size_t layout_shared(aoi_net *net, float *arena)
-{
-	size_t top = 0, aux_off;
-
-	mark_last_use(net);
-	for (int i = 0; i < net->nnodes; i++) {
-		aoi_node *node = &net->nodes[i];
-		size_t n = round_up(aoi_nn_numel(node->out));
-
-		if (node->fused_into >= 0)
-			continue;
-		node->y_off = first_fit(net, i, n);
-		if (node->y_off + n > top)
-			top = node->y_off + n;
-	}
-	aux_off = top;
-	for (int i = 0; i < net->nnodes; i++) {
-		aoi_node *node = &net->nodes[i];
-		const aoi_layer_ops *ops = aoi_nn_ops(node->kind);
-		size_t aux = ops->aux_floats && node->fused_into < 0
-				     ? round_up(ops->aux_floats(net, node)) : 0;
-
-		node->dy = NULL;
-		node->aux = aux && arena ? arena + aux_off : NULL;
-		aux_off += aux;
-		if (node->fused_into < 0)
-			node->y = arena ? arena + node->y_off : NULL;
-		else /* fused_into is an earlier node, already placed */
-			node->y = arena ? net->nodes[node->fused_into].y : NULL;
-	}
-	return aux_off;
-}
-
-static size_t layout_arena(aoi_net *net, float *arena)
-{
-	return net->fused ? layout_shared(net, arena) : layout_training(net, arena);
-}
-
-static size_t work_needed(const aoi_net *net)
-{
-	size_t most = 0;
-
-	for (int i = 1; i < net->nnodes; i++) {
-		const aoi_node *node = &net->nodes[i];
-		const aoi_layer_ops *ops = aoi_nn_ops(node->kind);
-		size_t w = ops->work_floats && node->fused_into < 0
-				   ? ops->work_floats(net, node) : 0;
-		if (w > most)
-			most = w;
-	}
-	return most;
-}
-
-static float *alloc_floats(size_t n)
-{
-	size_t bytes = (n ? n : 1) * sizeof(float);
-
-	bytes = (bytes + 63) / 64 * 64;
-	return aligned_alloc(64, bytes);
-}
-
-int aoi_net_plan(aoi_net *net, int batch, int height, int width, aoi_error *err)
-{
-	size_t total;
-
-	if (batch < 1 || height < 1 || width < 1)
-		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
-				     "cannot plan batch %d of %dx%d", batch, width, height);
-	net->planned = 0;
-	free(net->arena);
-	free(net->work);
-	net->arena = net->work = NULL;
-	if (plan_shapes(net, batch, height, width, err) < 0)
-		return -1;
-	if (!net->fused)
-		aoi_nn_fuse_for_training(net);
-	total = layout_arena(net, NULL);
-	net->work_floats = work_needed(net);
-	net->arena = alloc_floats(total);
-	net->work = alloc_floats(net->work_floats);
-	if (!net->arena || !net->work)
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0,
-				     "out of memory for %.1f MB of activations",
-				     (double)(total + net->work_floats) * 4 / 1e6);
-	layout_arena(net, net->arena);
-	net->batch = batch;
-	net->height = height;
-	net->width = width;
-	net->planned = 1;
-	net->backward_done = 0;
 	return 0;
 }
 
@@ -524,17 +285,15 @@ int aoi_net_node_count(const aoi_net *net)
 int aoi_net_node_info(const aoi_net *net, int id, aoi_node_info *info)
 {
 	const aoi_node *node;
-	const aoi_layer_ops *ops;
 
 	if (id < 0 || id >= net->nnodes)
 		return -1;
 	node = &net->nodes[id];
-	ops = aoi_nn_ops(node->kind);
 	memset(info, 0, sizeof *info);
 	info->kind = node_kind(node);
 	info->block = node->block;
 	info->out = node->out;
-	info->flops = ops->flops ? ops->flops(net, node) : 0.0;
+	info->flops = node->ops->flops ? node->ops->flops(net, node) : 0.0;
 	info->ninputs = node->ninputs;
 	memcpy(info->inputs, node->inputs, sizeof(int) * node->ninputs);
 	return 0;
@@ -582,11 +341,9 @@ void aoi_net_zero_grads(aoi_net *net)
 
 void aoi_net_init_params(aoi_net *net, aoi_rng *rng)
 {
-	for (int i = 1; i < net->nnodes; i++) {
-		const aoi_layer_ops *ops = aoi_nn_ops(net->nodes[i].kind);
-		if (ops->init)
-			ops->init(net, &net->nodes[i], rng);
-	}
+	for (int i = 1; i < net->nnodes; i++)
+		if (net->nodes[i].ops->init)
+			net->nodes[i].ops->init(net, &net->nodes[i], rng);
 }
 
 static int set_frozen(aoi_net *net, int id, int frozen)
@@ -631,33 +388,41 @@ int aoi_nn_threads(const aoi_net *net)
 	return net->threads > 0 ? net->threads : omp_get_num_procs();
 }
 
-/* The input node: plan sets its shape, forward copies the batch in. */
-static int input_shape(aoi_net *net, aoi_node *node, aoi_error *err)
+int aoi_nn_add_weight_bias(aoi_net *net, int id, int ndim, const int *shape,
+			   int nbias, aoi_error *err)
 {
-	(void)net;
-	(void)node;
+	if (id < 0)
+		return -1;
+	if (aoi_nn_add_param(net, id, "weight", ndim, shape, 1, err) < 0 ||
+	    (nbias && aoi_nn_add_param(net, id, "bias", 1, &nbias, 0, err) < 0))
+		return aoi_nn_fail_node(net, id);
+	return id;
+}
+
+void aoi_nn_init_weight_bias(aoi_net *net, aoi_node *node, double bound,
+			     int zero_bias, aoi_rng *rng)
+{
+	const aoi_param_info *t = &net->tensors[node->first_tensor];
+	float *w = aoi_nn_param(net, node, 0);
+
+	for (size_t i = 0; i < t->count; i++)
+		w[i] = (float)aoi_rng_range(rng, -bound, bound);
+	if (node->ntensors > 1) {
+		float *b = aoi_nn_param(net, node, 1);
+		for (size_t i = 0; i < t[1].count; i++)
+			b[i] = zero_bias ? 0.0f : (float)aoi_rng_range(rng, -bound, bound);
+	}
+}
+
+int aoi_nn_shape_as_input(aoi_net *net, aoi_node *node, aoi_error *err)
+{
 	(void)err;
+	node->out = aoi_nn_in(net, node, 0)->out;
 	return 0;
 }
 
-static void input_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
+double aoi_nn_flops_numel(const aoi_net *net, const aoi_node *node)
 {
 	(void)net;
-	(void)node;
-	(void)training;
-	(void)rng;
+	return (double)aoi_nn_numel(node->out);
 }
-
-static void input_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
-{
-	(void)net;
-	(void)node;
-	(void)b;
-}
-
-const aoi_layer_ops aoi_nn_input_ops = {
-	.kind = "input",
-	.shape = input_shape,
-	.forward = input_forward,
-	.backward = input_backward,
-};

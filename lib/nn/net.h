@@ -99,7 +99,7 @@ int aoi_net_node_count(const aoi_net *net);
 int aoi_net_node_info(const aoi_net *net, int node, aoi_node_info *info);
 /* aoi_net_forward() with each node timed: seconds[i] (aoi_net_node_count()
  * of them) gets node i's wall time, 0 for the input and for nodes fused
- * into the one before them (lib/nn/profile.c). */
+ * into the one before them (lib/nn/run.c). */
 const float *aoi_net_forward_profile(aoi_net *net, const float *input, int training,
 				     aoi_rng *rng, double *seconds, aoi_error *err);
 

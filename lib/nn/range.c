@@ -1,7 +1,7 @@
 /* range.c: part of a net: which tensors cross a cut, where they live,
  * where to cut for stages of equal work (pipeline stages, aoi-infer
  * --stage). Running a range is in run.c. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -29,7 +29,7 @@ static void mark_crossing(const aoi_net *net, int p, unsigned char *want)
 		for (int j = 0; j < node->ninputs; j++) {
 			int s = storage(net, node->inputs[j]);
 			/* an unpool's second input is the pool: it reads the indices */
-			int idx = node->kind == AOI_LAYER_MAXUNPOOL && j == 1;
+			int idx = node->ops == &aoi_nn_maxunpool_ops && j == 1;
 
 			if (s < p)
 				want[2 * s + idx] = 1;

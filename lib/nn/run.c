@@ -1,7 +1,6 @@
-/* run.c: forward, backward (and the input gradient worked out on demand),
- * inference fusion and threads. */
+/* run.c: forward (whole, a range of nodes, or timed node by node),
+ * backward (and the input gradient worked out on demand) and threads. */
 #include "nn/layer.h"
-#include "nn/fuse_train.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,23 +30,27 @@ static void use_threads(const aoi_net *net)
 		omp_set_num_threads(net->threads);
 }
 
-/* Nodes first..end-1 forward (the input node has nothing to do). */
-static void run_nodes(aoi_net *net, int first, int end, int training, aoi_rng *rng)
+/* Nodes first..end-1 forward (the input node has nothing to do); with
+ * seconds, each node's time is added to seconds[node] (nodes fused into
+ * another take none). */
+static void run_nodes(aoi_net *net, int first, int end, int training, aoi_rng *rng,
+		      double *seconds)
 {
 	for (int i = first > 1 ? first : 1; i < end; i++) {
 		aoi_node *node = &net->nodes[i];
-		double t0 = net->profile ? profile_clock() : 0.0;
+		double t0;
 
 		if (node->fused_into >= 0)
 			continue;
-		aoi_nn_ops(node->kind)->forward(net, node, training, rng);
-		if (net->profile)
-			net->profile[i] += profile_clock() - t0;
+		t0 = seconds ? profile_clock() : 0.0;
+		node->ops->forward(net, node, training, rng);
+		if (seconds)
+			seconds[i] += profile_clock() - t0;
 	}
 }
 
-const float *aoi_net_forward(aoi_net *net, const float *input, int training,
-			     aoi_rng *rng, aoi_error *err)
+static const float *forward(aoi_net *net, const float *input, int training,
+			    aoi_rng *rng, double *seconds, aoi_error *err)
 {
 	aoi_node *in = &net->nodes[0];
 
@@ -62,11 +65,26 @@ const float *aoi_net_forward(aoi_net *net, const float *input, int training,
 	}
 	use_threads(net);
 	memcpy(in->y, input, sizeof(float) * aoi_nn_numel(in->out));
-	run_nodes(net, 1, net->nnodes, training, rng);
+	run_nodes(net, 1, net->nnodes, training, rng, seconds);
 	net->last_training = training;
 	net->backward_done = 0;
 	net->input_grad_ready = 0;
 	return net->nodes[net->output].y;
+}
+
+const float *aoi_net_forward(aoi_net *net, const float *input, int training,
+			     aoi_rng *rng, aoi_error *err)
+{
+	return forward(net, input, training, rng, net->profile, err);
+}
+
+/* aoi-bench --layers: the same forward, each node's time written to
+ * seconds[] rather than added to the net's profile. */
+const float *aoi_net_forward_profile(aoi_net *net, const float *input, int training,
+				     aoi_rng *rng, double *seconds, aoi_error *err)
+{
+	memset(seconds, 0, sizeof(double) * net->nnodes);
+	return forward(net, input, training, rng, seconds, err);
 }
 
 const float *aoi_net_forward_range(aoi_net *net, const float *input, int first,
@@ -87,7 +105,7 @@ const float *aoi_net_forward_range(aoi_net *net, const float *input, int first,
 	use_threads(net);
 	if (first == 0)
 		memcpy(net->nodes[0].y, input, sizeof(float) * aoi_nn_numel(net->nodes[0].out));
-	run_nodes(net, first, end, 0, NULL);
+	run_nodes(net, first, end, 0, NULL, net->profile);
 	net->last_training = 0; /* no backward after part of a forward */
 	net->backward_done = 0;
 	net->input_grad_ready = 0;
@@ -134,13 +152,6 @@ static int first_writer(const aoi_net *net, int id)
 	return -1;
 }
 
-/* Layers that can write (not add) a whole input gradient. */
-static int assigns_dx(int kind)
-{
-	return kind == AOI_LAYER_BATCHNORM || kind == AOI_LAYER_ADD ||
-	       kind == AOI_LAYER_CONCAT || kind == AOI_LAYER_UPSAMPLE;
-}
-
 /* The inputs whose gradient node i should produce. Every reader of a node
  * that needs a gradient needs one too, so the first reader backward
  * reaches writes first: it assigns if it can, else the gradient is zeroed
@@ -162,7 +173,7 @@ static unsigned dx_mask_zeroing(aoi_net *net, int i)
 			again |= node->inputs[k] == node->inputs[j];
 		if (again || first_writer(net, node->inputs[j]) != i)
 			continue;
-		if (assigns_dx(node->kind))
+		if (node->ops->assigns_dx)
 			mask |= 1u << (AOI_NN_ASSIGN_SHIFT + j);
 		else
 			zero_dy(in);
@@ -192,7 +203,7 @@ int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err)
 			zero_dy(node); /* read by nothing that backward reaches */
 		b.dx_mask = dx_mask_zeroing(net, i);
 		b.pmask = trainable_mask(net, node);
-		aoi_nn_ops(node->kind)->backward(net, node, &b);
+		node->ops->backward(net, node, &b);
 		if (net->profile)
 			net->profile[net->nnodes + i] += profile_clock() - t0;
 		node->ran_backward = 1;
@@ -232,7 +243,7 @@ static void input_grad_pass(aoi_net *net)
 				b.dx_mask |= 1u << j;
 		}
 		if (b.dx_mask)
-			aoi_nn_ops(node->kind)->backward(net, node, &b);
+			node->ops->backward(net, node, &b);
 	}
 }
 
@@ -260,91 +271,4 @@ void aoi_net_set_threads(aoi_net *net, int threads)
 {
 	net->threads = threads > 0 ? threads : omp_get_num_procs();
 	openblas_set_num_threads(net->threads);
-}
-
-/* The single consumer of node id, or -1. */
-static int only_consumer(const aoi_net *net, int id)
-{
-	if (net->nodes[id].consumers != 1 || id == net->output)
-		return -1;
-	for (int i = id + 1; i < net->nnodes; i++)
-		for (int j = 0; j < net->nodes[i].ninputs; j++)
-			if (net->nodes[i].inputs[j] == id)
-				return i;
-	return -1;
-}
-
-static int fuse_conv(aoi_net *net, int id, aoi_error *err)
-{
-	aoi_node *conv = &net->nodes[id];
-	int last = id, next = only_consumer(net, id);
-
-	if (next >= 0 && net->nodes[next].kind == AOI_LAYER_BATCHNORM) {
-		int c = conv->out.c;
-		float *scale = malloc(sizeof(float) * 2 * c);
-		int rc;
-
-		if (!scale)
-			return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-		aoi_nn_batchnorm_affine(net, &net->nodes[next], scale, scale + c);
-		rc = aoi_nn_conv_fold(net, conv, scale, scale + c, err);
-		free(scale);
-		if (rc < 0)
-			return -1;
-		net->nodes[next].fused_into = id;
-		last = next;
-		next = only_consumer(net, next);
-	}
-	if (next >= 0 && net->nodes[next].kind == AOI_LAYER_ACTIVATION) {
-		enum aoi_act act;
-		float alpha;
-
-		aoi_nn_activation_get(&net->nodes[next], &act, &alpha);
-		if (aoi_nn_conv_set_act(conv, act, alpha) == 0)
-			net->nodes[next].fused_into = id;
-	}
-	(void)last;
-	return 0;
-}
-
-/* Undo the training fusion (net not fused for inference). */
-static void unfuse_training(aoi_net *net)
-{
-	for (int i = 0; i < net->nnodes; i++) {
-		net->nodes[i].fused_into = -1;
-		if (net->nodes[i].kind == AOI_LAYER_BATCHNORM)
-			aoi_nn_batchnorm_set_act(&net->nodes[i], -1);
-	}
-}
-
-void aoi_nn_fuse_for_training(aoi_net *net)
-{
-	unfuse_training(net);
-	for (int i = 1; i < net->nnodes; i++) {
-		int next = net->nodes[i].kind == AOI_LAYER_BATCHNORM ? only_consumer(net, i) : -1;
-
-		if (next >= 0 && net->nodes[next].kind == AOI_LAYER_ACTIVATION) {
-			net->nodes[next].fused_into = i;
-			aoi_nn_batchnorm_set_act(&net->nodes[i], next);
-		}
-	}
-}
-
-int aoi_net_fuse_for_inference(aoi_net *net, aoi_error *err)
-{
-	int planned = net->planned;
-
-	if (net->fused)
-		return 0;
-	/* the training layout no longer holds once this starts */
-	unfuse_training(net);
-	net->planned = 0;
-	for (int i = 1; i < net->nnodes; i++)
-		if (net->nodes[i].kind == AOI_LAYER_CONV && net->nodes[i].fused_into < 0)
-			if (fuse_conv(net, i, err) < 0)
-				return -1;
-	net->fused = 1;
-	if (planned)
-		return aoi_net_plan(net, net->batch, net->height, net->width, err);
-	return 0;
 }

@@ -170,6 +170,22 @@ int aoi_worker_publish_file(const char *url, const char *queue, FILE *in,
 	return rc;
 }
 
+int aoi_worker_publish_path(const char *url, const char *queue, const char *path, long *n,
+			    aoi_error *err)
+{
+	int std = !path || strcmp(path, "-") == 0;
+	FILE *in = std ? stdin : fopen(path, "r");
+	int rc;
+
+	*n = 0;
+	if (!in)
+		return aoi_error_errno(err, path, "open");
+	rc = aoi_worker_publish_file(url, queue, in, std ? "stdin" : path, n, err);
+	if (!std)
+		fclose(in);
+	return rc;
+}
+
 static int write_out(aoi_queue *q, const aoi_queue_msg *m, FILE *out, aoi_error *err)
 {
 	if (fwrite(m->body, 1, m->len, out) != m->len || putc('\n', out) == EOF ||
@@ -212,4 +228,16 @@ int aoi_worker_consume_file(const char *url, const char *queue, FILE *out,
 	}
 	aoi_queue_close(q);
 	return rc;
+}
+
+int aoi_worker_check_opts(const aoi_worker_opts *o, int inputs, const char *what,
+			  aoi_error *err)
+{
+	if (o->url && (!o->consume || !o->publish))
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--amqp needs --consume and --publish");
+	if (!o->url && (o->consume || o->publish))
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--consume and --publish need --amqp");
+	if (o->url && inputs > 0)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--amqp takes no %s", what);
+	return 0;
 }

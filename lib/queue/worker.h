@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "base/cli.h"
 #include "base/error.h"
 
 /* Add the result to rec. 0: publish it; -1: the record is bad (err says
@@ -38,6 +39,20 @@ typedef struct aoi_worker_opts {
 	const volatile sig_atomic_t *stop; /* set by the program's signal handler */
 } aoi_worker_opts;
 
+/* A program's options for working as a queue worker, as entries of its
+ * option table (base/cli.h): --amqp URL, --consume QUEUE, --publish QUEUE,
+ * --prefetch N. */
+#define AOI_WORKER_CLI_OPTS(w) \
+	AOI_CLI_OPT_STR(0, "amqp", &(w)->url), AOI_CLI_OPT_STR(0, "consume", &(w)->consume), \
+	AOI_CLI_OPT_STR(0, "publish", &(w)->publish), \
+	AOI_CLI_OPT_INT(0, "prefetch", &(w)->prefetch, 1, 65535)
+
+/* Their conflicts: --amqp needs --consume and --publish, which need it,
+ * and it takes no input (`inputs` operands, named `what` in the message).
+ * 0, or -1 with err (a usage error). */
+int aoi_worker_check_opts(const aoi_worker_opts *o, int inputs, const char *what,
+			  aoi_error *err);
+
 typedef struct aoi_worker_stats {
 	long done, dead, reconnects;
 } aoi_worker_stats;
@@ -50,6 +65,10 @@ int aoi_worker_run(const aoi_worker_opts *o, aoi_worker_fn fn, void *ctx,
  * at name:line and nothing after it is published. *n counts them. */
 int aoi_worker_publish_file(const char *url, const char *queue, FILE *in,
 			    const char *name, long *n, aoi_error *err);
+/* The same for the file at path ("-" or NULL: standard input, named
+ * "stdin" in messages). */
+int aoi_worker_publish_path(const char *url, const char *queue, const char *path, long *n,
+			    aoi_error *err);
 
 /* Write messages of `queue` to out as JSON lines, acking each once it is
  * written and flushed; stop after max (0: no limit), after `idle` seconds

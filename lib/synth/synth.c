@@ -88,6 +88,24 @@ int aoi_synth_out_path(const aoi_synth_job *job, const char *name, char *out, si
 	return 0;
 }
 
+int aoi_synth_finish(const aoi_synth_job *job, int rc, const char *name, aoi_image *img,
+		     json_t *rec, json_t **out, aoi_error *err)
+{
+	char path[4096];
+
+	if (rc == 0)
+		rc = aoi_synth_out_path(job, name, path, sizeof path, err);
+	if (rc == 0)
+		rc = aoi_image_save_png(path, img, err);
+	aoi_image_release(img);
+	if (rc < 0) {
+		json_decref(rec);
+		return -1;
+	}
+	*out = rec;
+	return 0;
+}
+
 int aoi_synth_record_path(const aoi_synth_job *job, const char *name, char *out, size_t size,
 			  aoi_error *err)
 {

@@ -184,6 +184,11 @@ int aoi_synth_run(const aoi_synth_job *job, long n, aoi_synth_make_fn make, void
 /* out_dir/name into out; -1 when too long. */
 int aoi_synth_out_path(const aoi_synth_job *job, const char *name, char *out, size_t size,
 		       aoi_error *err);
+/* A make function's last step: unless rc (the steps before it) failed, save
+ * img as out_dir/name and hand rec out in *out; on any failure rec is
+ * dropped and -1 returned. img is released either way. */
+int aoi_synth_finish(const aoi_synth_job *job, int rc, const char *name, aoi_image *img,
+		     json_t *rec, json_t **out, aoi_error *err);
 /* out_dir/name as a record names it: relative to job->base. */
 int aoi_synth_record_path(const aoi_synth_job *job, const char *name, char *out, size_t size,
 			  aoi_error *err);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/dataset.h"
 #include "data/record.h"
 
 void aoi_synth_augment_opts_init(aoi_synth_augment_opts *o)
@@ -34,9 +35,7 @@ typedef struct plan_item {
 typedef struct augment_ctx {
 	const aoi_synth_job *job;
 	const aoi_synth_augment_opts *o;
-	json_t *inputs;
-	char base[4096];
-	char name[4096];
+	aoi_dataset in;
 	plan_item *plan;
 	long n;
 } augment_ctx;
@@ -53,8 +52,8 @@ static long label_members(const augment_ctx *c, const char *label, long *idx, ao
 {
 	long m = 0;
 
-	for (size_t i = 0; i < json_array_size(c->inputs); i++)
-		if (strcmp(label_of(json_array_get(c->inputs, i)), label) == 0)
+	for (size_t i = 0; i < aoi_dataset_size(&c->in); i++)
+		if (strcmp(label_of(json_array_get(c->in.records, i)), label) == 0)
 			idx[m++] = (long)i;
 	aoi_rng_shuffle(rng, idx, (size_t)m, sizeof *idx);
 	return m;
@@ -73,12 +72,12 @@ static int is_first_of_label(const json_t *inputs, size_t i)
 /* Labels in order of first appearance, each to exactly `balance` records. */
 static int plan_balance(augment_ctx *c, aoi_error *err)
 {
-	size_t n_in = json_array_size(c->inputs), labels = 0;
+	size_t n_in = aoi_dataset_size(&c->in), labels = 0;
 	long *idx = malloc(sizeof *idx * (n_in ? n_in : 1));
 	aoi_rng base, r;
 
 	for (size_t i = 0; i < n_in; i++)
-		labels += is_first_of_label(c->inputs, i);
+		labels += is_first_of_label(c->in.records, i);
 	c->plan = malloc(sizeof *c->plan * (labels * (size_t)c->o->balance + 1));
 	if (!idx || !c->plan) {
 		free(idx);
@@ -87,10 +86,10 @@ static int plan_balance(augment_ctx *c, aoi_error *err)
 	aoi_rng_seed(&base, c->job->seed ^ 0xba1a4ceULL);
 	c->n = 0;
 	for (size_t i = 0, k = 0; i < n_in; i++) {
-		if (!is_first_of_label(c->inputs, i))
+		if (!is_first_of_label(c->in.records, i))
 			continue;
 		aoi_rng_fork(&base, k++, &r);
-		long m = label_members(c, label_of(json_array_get(c->inputs, i)), idx, &r);
+		long m = label_members(c, label_of(json_array_get(c->in.records, i)), idx, &r);
 		for (long j = 0; j < c->o->balance; j++) {
 			c->plan[c->n].src = idx[j % m];
 			c->plan[c->n++].augment = j >= m;
@@ -102,7 +101,7 @@ static int plan_balance(augment_ctx *c, aoi_error *err)
 
 static int plan_copies(augment_ctx *c, aoi_error *err)
 {
-	size_t n_in = json_array_size(c->inputs);
+	size_t n_in = aoi_dataset_size(&c->in);
 
 	c->n = (long)n_in * c->job->n;
 	c->plan = malloc(sizeof *c->plan * (size_t)(c->n ? c->n : 1));
@@ -123,7 +122,7 @@ static int rebase_field(const augment_ctx *c, const json_t *in, json_t *rec, con
 
 	if (!aoi_record_str(in, key))
 		return 0;
-	if (aoi_record_path(in, key, c->base, path, sizeof path) < 0 ||
+	if (aoi_record_path(in, key, c->in.base, path, sizeof path) < 0 ||
 	    aoi_synth_relpath(c->job->base ? c->job->base : ".", path, rel, sizeof rel, err) < 0)
 		return -1;
 	json_object_set_new(rec, key, json_string(rel));
@@ -151,7 +150,7 @@ static int augment_file(const augment_ctx *c, const json_t *in, json_t *rec, con
 	aoi_image img = { 0 }, out = { 0 };
 	int rc;
 
-	if (aoi_record_path(in, key, c->base, path, sizeof path) < 0)
+	if (aoi_record_path(in, key, c->in.base, path, sizeof path) < 0)
 		return aoi_error_set(err, AOI_EFORMAT, "", 0, "missing field '%s'", key);
 	rc = aoi_image_load(path, &img, err);
 	if (rc == 0)
@@ -182,7 +181,7 @@ static int augment_masks(const augment_ctx *c, const json_t *in, json_t *rec,
 	aoi_classes_init(&cl);
 	rc = aoi_classes_from_record(&cl, in, err);
 	if (rc == 0)
-		rc = aoi_record_mask(in, c->base, &cl, &m, err);
+		rc = aoi_record_mask(in, c->in.base, &cl, &m, err);
 	if (rc == 0)
 		rc = aoi_augment_mask(a, &m, &out, err);
 	if (rc == 0) {
@@ -242,7 +241,7 @@ static json_t *augmented(const augment_ctx *c, const json_t *in, long i, aoi_rng
 	aoi_augment a;
 	const char *inid = aoi_record_str(in, "id");
 
-	if (aoi_record_path(in, "image", c->base, path, sizeof path) < 0) {
+	if (aoi_record_path(in, "image", c->in.base, path, sizeof path) < 0) {
 		aoi_error_set(err, AOI_EFORMAT, "", 0, "missing field 'image'");
 		return NULL;
 	}
@@ -271,32 +270,26 @@ static int make_augment(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_erro
 {
 	const augment_ctx *c = ctxp;
 	const plan_item *p = &c->plan[i];
-	const json_t *in = json_array_get(c->inputs, (size_t)p->src);
+	const json_t *in = json_array_get(c->in.records, (size_t)p->src);
 
 	*out = p->augment ? augmented(c, in, i, rng, err) : pass_through(c, in, err);
 	if (!*out && err && !err->where[0])
-		aoi_error_locate(err, c->name, p->src + 1);
+		aoi_error_locate(err, c->in.name, p->src + 1);
 	return *out ? 0 : -1;
 }
 
 int aoi_synth_augment(const aoi_synth_job *job, const aoi_synth_augment_opts *o,
 		      aoi_error *err)
 {
-	augment_ctx c = { job, o, NULL, "", "", NULL, 0 };
-	aoi_reader *r;
+	augment_ctx c = { .job = job, .o = o };
 	int rc;
 
-	if (!(r = aoi_reader_open(o->input, o->root, err)))
-		return -1;
-	snprintf(c.base, sizeof c.base, "%s", aoi_reader_base(r));
-	snprintf(c.name, sizeof c.name, "%s", aoi_reader_name(r));
-	aoi_reader_free(r);
-	if (!(c.inputs = aoi_dataset_read(o->input, o->root, err)))
+	if (aoi_dataset_load(&c.in, o->input, o->root, err) < 0)
 		return -1;
 	rc = o->balance > 0 ? plan_balance(&c, err) : plan_copies(&c, err);
 	if (rc == 0)
 		rc = aoi_synth_run(job, c.n, make_augment, &c, err);
 	free(c.plan);
-	json_decref(c.inputs);
+	aoi_dataset_release(&c.in);
 	return rc;
 }

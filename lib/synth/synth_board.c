@@ -189,7 +189,7 @@ static int make_board(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	aoi_image img = { 0 };
 	aoi_mask mask = { 0 };
 	double corners[8];
-	char name[64], id[64], path[4096], rel[4096];
+	char name[64], id[64], rel[4096];
 
 	if (board_draw(rng, c->w, c->h, c->o->channels, &img, &mask, corners, err) < 0)
 		return -1;
@@ -205,18 +205,8 @@ static int make_board(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	json_object_set_new(rec, "keypoints", aoi_synth_points_json(corners, 4));
 	json_object_set_new(rec, "classes", aoi_classes_to_json(&c->classes));
 	int rc = aoi_record_set_masks(rec, &mask, &c->classes, err);
-	if (rc == 0)
-		rc = aoi_synth_out_path(c->job, name, path, sizeof path, err);
-	if (rc == 0)
-		rc = aoi_image_save_png(path, &img, err);
-	aoi_image_release(&img);
 	aoi_mask_release(&mask);
-	if (rc < 0) {
-		json_decref(rec);
-		return -1;
-	}
-	*out = rec;
-	return 0;
+	return aoi_synth_finish(c->job, rc, name, &img, rec, out, err);
 }
 
 int aoi_synth_board(const aoi_synth_job *job, const aoi_synth_board_opts *o, aoi_error *err)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/dataset.h"
 #include "data/raster.h"
 #include "data/record.h"
 
@@ -24,9 +25,7 @@ void aoi_synth_defects_opts_init(aoi_synth_defects_opts *o)
 typedef struct defects_ctx {
 	const aoi_synth_job *job;
 	const aoi_synth_defects_opts *o;
-	json_t *inputs; /* array of records */
-	char base[4096];
-	char name[4096]; /* the input's name, for messages */
+	aoi_dataset in; /* the good images */
 } defects_ctx;
 
 /* The record's existing classes, then the ones we may paint (in a fixed
@@ -101,7 +100,7 @@ static int set_template(const defects_ctx *c, const json_t *in, json_t *rec, aoi
 	char path[4096], rel[4096];
 	const char *key = aoi_record_str(in, "template") ? "template" : "image";
 
-	if (aoi_record_path(in, key, c->base, path, sizeof path) < 0 ||
+	if (aoi_record_path(in, key, c->in.base, path, sizeof path) < 0 ||
 	    aoi_synth_relpath(c->job->base ? c->job->base : ".", path, rel, sizeof rel, err) < 0)
 		return aoi_error_set(err, AOI_EINVAL, "", 0, "cannot name the template");
 	json_object_set_new(rec, "template", json_string(rel));
@@ -157,7 +156,7 @@ static int load_input(const defects_ctx *c, const json_t *in, work *w, aoi_error
 {
 	char path[4096];
 
-	if (aoi_record_path(in, "image", c->base, path, sizeof path) < 0)
+	if (aoi_record_path(in, "image", c->in.base, path, sizeof path) < 0)
 		return aoi_error_set(err, AOI_EFORMAT, "", 0, "missing field 'image'");
 	if (aoi_image_load(path, &w->img, err) < 0 || aoi_image_copy(&w->img, &w->before, err) < 0)
 		return -1;
@@ -169,7 +168,7 @@ static int load_input(const defects_ctx *c, const json_t *in, work *w, aoi_error
 		json_t *sized = json_deep_copy(in); /* the mask needs the size */
 		json_object_set_new(sized, "width", json_integer(w->img.width));
 		json_object_set_new(sized, "height", json_integer(w->img.height));
-		int rc = aoi_record_mask(sized, c->base, &w->cl, &w->truth, err);
+		int rc = aoi_record_mask(sized, c->in.base, &w->cl, &w->truth, err);
 		json_decref(sized);
 		if (rc < 0)
 			return -1;
@@ -185,8 +184,8 @@ static int load_input(const defects_ctx *c, const json_t *in, work *w, aoi_error
 static int make_defects(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error *err)
 {
 	const defects_ctx *c = ctxp;
-	size_t k = (size_t)(i % (long)json_array_size(c->inputs));
-	const json_t *in = json_array_get(c->inputs, k);
+	size_t k = (size_t)(i % (long)aoi_dataset_size(&c->in));
+	const json_t *in = json_array_get(c->in.records, k);
 	work w = { 0 };
 	char name[64], path[4096], rel[4096];
 	int binary = load_input(c, in, &w, err);
@@ -210,7 +209,7 @@ static int make_defects(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_erro
 		rc = -1;
 	}
 	if (rc < 0 && err && !err->where[0])
-		aoi_error_locate(err, c->name, (long)k + 1);
+		aoi_error_locate(err, c->in.name, (long)k + 1);
 	work_release(&w);
 	return rc;
 }
@@ -218,22 +217,16 @@ static int make_defects(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_erro
 int aoi_synth_defects(const aoi_synth_job *job, const aoi_synth_defects_opts *o,
 		      aoi_error *err)
 {
-	defects_ctx c = { job, o, NULL, "", "" };
-	aoi_reader *r;
+	defects_ctx c = { .job = job, .o = o };
 
 	if (o->min_defects < 1 || o->max_defects < o->min_defects)
 		return aoi_error_set(err, AOI_EINVAL, "", 0, "bad defect count %d:%d", o->min_defects,
 				     o->max_defects);
-	if (!(r = aoi_reader_open(o->on, o->root, err)))
+	if (aoi_dataset_load(&c.in, o->on, o->root, err) < 0)
 		return -1;
-	snprintf(c.base, sizeof c.base, "%s", aoi_reader_base(r));
-	snprintf(c.name, sizeof c.name, "%s", aoi_reader_name(r));
-	aoi_reader_free(r);
-	if (!(c.inputs = aoi_dataset_read(o->on, o->root, err)))
-		return -1;
-	int rc = json_array_size(c.inputs) == 0
-		? aoi_error_set(err, AOI_EINVAL, c.name, 0, "no records to paint on")
+	int rc = aoi_dataset_size(&c.in) == 0
+		? aoi_error_set(err, AOI_EINVAL, c.in.name, 0, "no records to paint on")
 		: aoi_synth_run(job, job->n, make_defects, &c, err);
-	json_decref(c.inputs);
+	aoi_dataset_release(&c.in);
 	return rc;
 }

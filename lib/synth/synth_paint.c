@@ -158,106 +158,103 @@ static int open_band(const pcb *p, int x, int y, int across, int gap, int width,
 	return 0;
 }
 
-/* open: a band 2..6 pixels long cut across a trace at most 24 wide. */
-static int paint_open(pcb *p, aoi_rng *rng)
+/* The PCB defects below are tried at picked places: at (x, y) (d: the
+ * side of bare board, at an edge), the pixels painted; 0 when the place
+ * does not suit. */
+typedef int (*paint_at_fn)(pcb *p, aoi_rng *rng, int x, int y, int d);
+
+/* Up to `tries` places picked (pick(want)) until one is painted; 0 when
+ * none is or no such place is left. */
+static int paint_somewhere(pcb *p, aoi_rng *rng, int want, int tries, paint_at_fn paint_at)
+{
+	int x, y, d = 0; /* pick sets d at edges only */
+
+	for (int t = 0; t < tries; t++) {
+		if (!pick(p, rng, want, &x, &y, &d))
+			return 0;
+		if (paint_at(p, rng, x, y, d) > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* open (on copper): a band 2..6 pixels long cut across a trace at most 24
+ * wide. */
+static int open_at(pcb *p, aoi_rng *rng, int x, int y, int d)
 {
 	int a[8], b[8];
+	int wh = run(p, x, y, 0, 1, 64) + run(p, x, y, 2, 1, 64) + 1;
+	int wv = run(p, x, y, 1, 1, 64) + run(p, x, y, 3, 1, 64) + 1;
+	int across = wh < wv ? 0 : 1; /* the direction across the trace */
+	int width = across == 0 ? wh : wv, length = across == 0 ? wv : wh;
+	int gap = 2 + (int)aoi_rng_below(rng, 5), n = 0;
 
-	for (int t = 0; t < 300; t++) {
-		int x, y, d;
-		if (!pick(p, rng, 1, &x, &y, &d))
-			return 0;
-		int wh = run(p, x, y, 0, 1, 64) + run(p, x, y, 2, 1, 64) + 1;
-		int wv = run(p, x, y, 1, 1, 64) + run(p, x, y, 3, 1, 64) + 1;
-		int across = wh < wv ? 0 : 1; /* the direction across the trace */
-		int width = across == 0 ? wh : wv, length = across == 0 ? wv : wh;
-		int gap = 2 + (int)aoi_rng_below(rng, 5), n = 0;
-		if (width > 24 || length < gap + 6 || open_band(p, x, y, across, gap, width, a, b) < 0)
-			continue;
-		for (int s = -gap / 2, j = 0; s < gap - gap / 2; s++, j++) {
-			int bx = x + DX[1 - across] * s, by = y + DY[1 - across] * s;
-			for (int k = -b[j]; k <= a[j]; k++)
-				n += flip(p, bx + DX[across] * k, by + DY[across] * k, 0);
-		}
-		if (n)
-			return 1;
+	(void)d;
+	if (width > 24 || length < gap + 6 || open_band(p, x, y, across, gap, width, a, b) < 0)
+		return 0;
+	for (int s = -gap / 2, j = 0; s < gap - gap / 2; s++, j++) {
+		int bx = x + DX[1 - across] * s, by = y + DY[1 - across] * s;
+		for (int k = -b[j]; k <= a[j]; k++)
+			n += flip(p, bx + DX[across] * k, by + DY[across] * k, 0);
 	}
-	return 0;
+	return n;
 }
 
-/* short: a bridge 2..4 thick across a bare gap of 3..14 pixels between two
- * pieces of copper. */
-static int paint_short(pcb *p, aoi_rng *rng)
+/* short (on bare board): a bridge 2..4 thick across a bare gap of 3..14
+ * pixels between two pieces of copper. */
+static int short_at(pcb *p, aoi_rng *rng, int x, int y, int d)
 {
-	for (int t = 0; t < 2000; t++) {
-		int x, y, d;
-		if (!pick(p, rng, 0, &x, &y, &d))
-			return 0;
-		int along = (int)aoi_rng_below(rng, 2); /* 0 horizontal, 1 vertical */
-		int a = run(p, x, y, along, 0, 16), b = run(p, x, y, along + 2, 0, 16);
-		int gap = a + b + 1;
-		if (a >= 16 || b >= 16 || gap < 3 || gap > 14 ||
-		    !is_cu(p, x + DX[along] * (a + 1), y + DY[along] * (a + 1)) ||
-		    !is_cu(p, x - DX[along] * (b + 1), y - DY[along] * (b + 1)))
-			continue;
-		int thick = 2 + (int)aoi_rng_below(rng, 3), n = 0;
-		for (int s = 0; s < thick; s++) {
-			int ox = x + DX[1 - along] * s, oy = y + DY[1 - along] * s;
-			for (int k = -b; k <= a; k++)
-				n += flip(p, ox + DX[along] * k, oy + DY[along] * k, 1);
-		}
-		if (n)
-			return 1;
+	int along = (int)aoi_rng_below(rng, 2); /* 0 horizontal, 1 vertical */
+	int a = run(p, x, y, along, 0, 16), b = run(p, x, y, along + 2, 0, 16);
+	int gap = a + b + 1;
+
+	(void)d;
+	if (a >= 16 || b >= 16 || gap < 3 || gap > 14 ||
+	    !is_cu(p, x + DX[along] * (a + 1), y + DY[along] * (a + 1)) ||
+	    !is_cu(p, x - DX[along] * (b + 1), y - DY[along] * (b + 1)))
+		return 0;
+	int thick = 2 + (int)aoi_rng_below(rng, 3), n = 0;
+	for (int s = 0; s < thick; s++) {
+		int ox = x + DX[1 - along] * s, oy = y + DY[1 - along] * s;
+		for (int k = -b; k <= a; k++)
+			n += flip(p, ox + DX[along] * k, oy + DY[along] * k, 1);
 	}
-	return 0;
+	return n;
 }
 
-/* mousebite: one to three bites of radius 2..4 out of a trace edge. */
-static int paint_mousebite(pcb *p, aoi_rng *rng)
+/* mousebite (at an edge): one to three bites of radius 2..4 out of a
+ * trace. */
+static int mousebite_at(pcb *p, aoi_rng *rng, int x, int y, int d)
 {
-	int x, y, d;
+	int depth = run(p, x, y, (d + 2) % 4, 1, 16);
 
-	for (int t = 0; t < 300; t++) {
-		if (!pick(p, rng, 2, &x, &y, &d))
-			return 0;
-		int depth = run(p, x, y, (d + 2) % 4, 1, 16);
-		if (depth < 9) /* too thin: the bite would cut it */
-			continue;
-		int bites = 1 + (int)aoi_rng_below(rng, 3), n = 0;
-		for (int b = 0; b < bites; b++) {
-			double r = aoi_rng_range(rng, 2.0, 4.0);
-			double off = (b - (bites - 1) / 2.0) * 2.2 * r;
-			n += flip_disc(p, x + DX[(d + 1) % 4] * off, y + DY[(d + 1) % 4] * off, r, 0);
-		}
-		if (n)
-			return 1;
+	if (depth < 9) /* too thin: the bite would cut it */
+		return 0;
+	int bites = 1 + (int)aoi_rng_below(rng, 3), n = 0;
+	for (int b = 0; b < bites; b++) {
+		double r = aoi_rng_range(rng, 2.0, 4.0);
+		double off = (b - (bites - 1) / 2.0) * 2.2 * r;
+		n += flip_disc(p, x + DX[(d + 1) % 4] * off, y + DY[(d + 1) % 4] * off, r, 0);
 	}
-	return 0;
+	return n;
 }
 
-/* spur: a tapering finger 5..14 long grown from a trace edge into bare
- * board, stopping short of other copper. */
-static int paint_spur(pcb *p, aoi_rng *rng)
+/* spur (at an edge): a tapering finger 5..14 long grown from a trace into
+ * bare board, stopping short of other copper. */
+static int spur_at(pcb *p, aoi_rng *rng, int x, int y, int d)
 {
-	int x, y, d;
+	int len = 5 + (int)aoi_rng_below(rng, 10);
 
-	for (int t = 0; t < 300; t++) {
-		if (!pick(p, rng, 2, &x, &y, &d))
-			return 0;
-		int len = 5 + (int)aoi_rng_below(rng, 10);
-		if (run(p, x, y, d, 0, len + 4) < len + 3)
-			continue;
-		double w0 = aoi_rng_range(rng, 1.0, 3.0);
-		int n = 0, side = (d + 1) % 4;
-		for (int s = 1; s <= len; s++) {
-			double hw = w0 * (1.0 - 0.6 * s / len);
-			for (int k = -(int)floor(hw); k <= (int)floor(hw); k++)
-				n += flip(p, x + DX[d] * s + DX[side] * k, y + DY[d] * s + DY[side] * k, 1);
-		}
-		if (n)
-			return 1;
+	if (run(p, x, y, d, 0, len + 4) < len + 3)
+		return 0;
+	double w0 = aoi_rng_range(rng, 1.0, 3.0);
+	int n = 0, side = (d + 1) % 4;
+	for (int s = 1; s <= len; s++) {
+		double hw = w0 * (1.0 - 0.6 * s / len);
+		for (int k = -(int)floor(hw); k <= (int)floor(hw); k++)
+			n += flip(p, x + DX[d] * s + DX[side] * k, y + DY[d] * s + DY[side] * k, 1);
 	}
-	return 0;
+	return n;
 }
 
 /* copper (a stray blob) and pin-hole (a hole in copper): a disc-like shape
@@ -367,13 +364,13 @@ int aoi_synth_paint_defect(aoi_image *img, aoi_mask *mask, enum aoi_synth_defect
 	p.copper_high = copper_is_bright(img);
 	switch (d) {
 	case AOI_DEFECT_OPEN:
-		return paint_open(&p, rng);
+		return paint_somewhere(&p, rng, 1, 300, open_at);
 	case AOI_DEFECT_SHORT:
-		return paint_short(&p, rng);
+		return paint_somewhere(&p, rng, 0, 2000, short_at);
 	case AOI_DEFECT_MOUSEBITE:
-		return paint_mousebite(&p, rng);
+		return paint_somewhere(&p, rng, 2, 300, mousebite_at);
 	case AOI_DEFECT_SPUR:
-		return paint_spur(&p, rng);
+		return paint_somewhere(&p, rng, 2, 300, spur_at);
 	case AOI_DEFECT_COPPER:
 		return paint_blob_pcb(&p, rng, 1);
 	case AOI_DEFECT_PINHOLE:

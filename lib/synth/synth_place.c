@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "data/dataset.h"
 #include "data/raster.h"
 #include "data/record.h"
 
@@ -201,28 +202,23 @@ static int source_load(place_ctx *c, source *s, const json_t *rec, const char *b
 
 static int load_sources(place_ctx *c, aoi_error *err)
 {
-	aoi_reader *r = aoi_reader_open(c->o->sources, c->o->root, err);
-	json_t *all, *rec;
-	int got;
+	aoi_dataset ds;
+	int got = 0;
 
-	if (!r)
+	if (aoi_dataset_load(&ds, c->o->sources, c->o->root, err) < 0)
 		return -1;
-	all = json_array();
-	while ((got = aoi_reader_next(r, &rec, err)) > 0)
-		json_array_append_new(all, rec);
-	c->n_src = (int)json_array_size(all);
-	if (got == 0 && c->n_src == 0)
-		got = aoi_error_set(err, AOI_EINVAL, aoi_reader_name(r), 0, "no source records");
+	c->n_src = (int)aoi_dataset_size(&ds);
+	if (c->n_src == 0)
+		got = aoi_error_set(err, AOI_EINVAL, ds.name, 0, "no source records");
 	if (got == 0 && !(c->src = calloc((size_t)c->n_src, sizeof *c->src)))
 		got = aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	for (int k = 0; got == 0 && k < c->n_src; k++) {
-		got = source_load(c, &c->src[k], json_array_get(all, (size_t)k), aoi_reader_base(r), k,
+		got = source_load(c, &c->src[k], json_array_get(ds.records, (size_t)k), ds.base, k,
 				  c->n_src, err);
 		if (got < 0 && err && !err->where[0])
-			aoi_error_locate(err, aoi_reader_name(r), k + 1);
+			aoi_error_locate(err, ds.name, k + 1);
 	}
-	json_decref(all);
-	aoi_reader_free(r);
+	aoi_dataset_release(&ds);
 	return got < 0 ? -1 : 0;
 }
 
@@ -395,7 +391,7 @@ static int make_place(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	aoi_image img = { 0 };
 	aoi_mask mask = { 0 };
 	double xy[16], scale; /* placed corners, then the source's */
-	char path[4096], name[64], rel[4096];
+	char name[64], rel[4096];
 
 	p.dx = aoi_rng_range(rng, c->o->shift_lo, c->o->shift_hi);
 	p.dy = aoi_rng_range(rng, c->o->shift_lo, c->o->shift_hi);
@@ -421,18 +417,8 @@ static int make_place(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_error 
 	json_t *rec = rc == 0 ? place_record(c, i, s, &p, &img, xy, scale, split, rel) : NULL;
 	if (rc == 0)
 		rc = aoi_record_set_masks(rec, &mask, &c->classes, err);
-	if (rc == 0)
-		rc = aoi_synth_out_path(c->job, name, path, sizeof path, err);
-	if (rc == 0)
-		rc = aoi_image_save_png(path, &img, err);
-	aoi_image_release(&img);
 	aoi_mask_release(&mask);
-	if (rc < 0) {
-		json_decref(rec);
-		return -1;
-	}
-	*out = rec;
-	return 0;
+	return aoi_synth_finish(c->job, rc, name, &img, rec, out, err);
 }
 
 /* --draw-sources K: K board photos into DIR/sources/, their records into

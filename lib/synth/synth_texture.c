@@ -226,7 +226,7 @@ static int make_texture(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_erro
 {
 	const texture_ctx *c = ctxp;
 	aoi_image img = { 0 };
-	char name[64], id[64], path[4096], rel[4096], src[32];
+	char name[64], id[64], rel[4096], src[32];
 	int k = (int)(i % c->o->classes);
 	int defective = aoi_rng_uniform(rng) < c->o->defective;
 
@@ -244,17 +244,7 @@ static int make_texture(void *ctxp, long i, aoi_rng *rng, json_t **out, aoi_erro
 	json_object_set_new(rec, "source", json_string(src));
 	json_object_set_new(rec, "classes", aoi_classes_to_json(&c->classes));
 	int rc = defective ? add_defect(c, &img, rng, rec, err) : 0;
-	if (rc == 0)
-		rc = aoi_synth_out_path(c->job, name, path, sizeof path, err);
-	if (rc == 0)
-		rc = aoi_image_save_png(path, &img, err);
-	aoi_image_release(&img);
-	if (rc < 0) {
-		json_decref(rec);
-		return -1;
-	}
-	*out = rec;
-	return 0;
+	return aoi_synth_finish(c->job, rc, name, &img, rec, out, err);
 }
 
 int aoi_synth_texture(const aoi_synth_job *job, const aoi_synth_texture_opts *o,

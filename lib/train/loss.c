@@ -105,19 +105,6 @@ static double ce_acc(const float *x, const int *labels, aoi_shape s, const aoi_l
 	return total / wsum;
 }
 
-double aoi_loss_softmax_ce(const float *logits, const int *labels, aoi_shape s,
-			   const aoi_loss_opts *o, float *grad, aoi_error *err)
-{
-	aoi_loss_opts d;
-
-	if (!o) {
-		aoi_loss_opts_init(&d);
-		o = &d;
-	}
-	zero_grad(grad, numel(s));
-	return ce_acc(logits, labels, s, o, grad, 1.0f, err);
-}
-
 static double bce_acc(const float *x, const float *y, size_t n, float *grad, float scale)
 {
 	double total = 0.0;
@@ -258,8 +245,10 @@ static double overlap_acc(const float *x, const int *labels, aoi_shape s,
 	return total / nc;
 }
 
-double aoi_loss_dice(const float *logits, const int *labels, aoi_shape s,
-		     const aoi_loss_opts *o, float *grad, aoi_error *err)
+/* The losses over class labels alone: the defaults for a NULL o, the
+ * gradient zeroed, scale 1. */
+static double labelled(enum aoi_loss_kind kind, const float *logits, const int *labels,
+		       aoi_shape s, const aoi_loss_opts *o, float *grad, aoi_error *err)
 {
 	aoi_loss_opts d;
 
@@ -268,44 +257,36 @@ double aoi_loss_dice(const float *logits, const int *labels, aoi_shape s,
 		o = &d;
 	}
 	zero_grad(grad, numel(s));
-	return overlap_acc(logits, labels, s, o, 0, grad, 1.0f, err);
+	if (kind == AOI_LOSS_CE)
+		return ce_acc(logits, labels, s, o, grad, 1.0f, err);
+	return overlap_acc(logits, labels, s, o, kind == AOI_LOSS_IOU, grad, 1.0f, err);
+}
+
+double aoi_loss_softmax_ce(const float *logits, const int *labels, aoi_shape s,
+			   const aoi_loss_opts *o, float *grad, aoi_error *err)
+{
+	return labelled(AOI_LOSS_CE, logits, labels, s, o, grad, err);
+}
+
+double aoi_loss_dice(const float *logits, const int *labels, aoi_shape s,
+		     const aoi_loss_opts *o, float *grad, aoi_error *err)
+{
+	return labelled(AOI_LOSS_DICE, logits, labels, s, o, grad, err);
 }
 
 double aoi_loss_iou(const float *logits, const int *labels, aoi_shape s,
 		    const aoi_loss_opts *o, float *grad, aoi_error *err)
 {
-	aoi_loss_opts d;
-
-	if (!o) {
-		aoi_loss_opts_init(&d);
-		o = &d;
-	}
-	zero_grad(grad, numel(s));
-	return overlap_acc(logits, labels, s, o, 1, grad, 1.0f, err);
+	return labelled(AOI_LOSS_IOU, logits, labels, s, o, grad, err);
 }
 
 /* ---- regression ---- */
 
-static double mse_acc(const float *p, const float *t, size_t n, float *grad, float scale)
-{
-	double total = 0.0;
-
-	if (n == 0)
-		return 0.0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
-	for (size_t i = 0; i < n; i++) {
-		double d = (double)p[i] - t[i];
-		total += d * d;
-		if (grad)
-			grad[i] += (float)(scale * 2.0 * d / n);
-	}
-	return total / n;
-}
-
-/* The MSE of (x, y) pairs whose differences count times sx and sy:
- * fractions of the image in pixels. */
-static double mse_xy_acc(const float *p, const float *t, size_t n, float sx, float sy,
-			 float *grad, float scale)
+/* The MSE of (x, y) pairs whose differences count times sx and sy
+ * (fractions of the image in pixels; 1 and 1: the plain MSE, the same bits,
+ * as a product with 1.0 is exact). */
+static double mse_acc(const float *p, const float *t, size_t n, float sx, float sy,
+		      float *grad, float scale)
 {
 	double total = 0.0;
 
@@ -324,7 +305,7 @@ static double mse_xy_acc(const float *p, const float *t, size_t n, float sx, flo
 double aoi_loss_mse(const float *pred, const float *targets, size_t n, float *grad)
 {
 	zero_grad(grad, n);
-	return mse_acc(pred, targets, n, grad, 1.0f);
+	return mse_acc(pred, targets, n, 1.0f, 1.0f, grad, 1.0f);
 }
 
 /* e_i = sum_j edge_of[i][j] c_j: e1 = c3 - c1, e2 = c4 - c3, e3 = c2 - c4,
@@ -382,7 +363,8 @@ double aoi_loss_perp(const float *pred, int n, float *grad)
 double aoi_loss_rect(const float *pred, const float *targets, int n, float *grad)
 {
 	zero_grad(grad, (size_t)n * 8);
-	return mse_acc(pred, targets, (size_t)n * 8, grad, 1.0f) + perp_acc(pred, n, grad, 1.0f);
+	return mse_acc(pred, targets, (size_t)n * 8, 1.0f, 1.0f, grad, 1.0f) +
+	       perp_acc(pred, n, grad, 1.0f);
 }
 
 /* ---- weighted sums ---- */
@@ -470,18 +452,17 @@ static double term_acc(const aoi_loss *loss, enum aoi_loss_kind kind, const floa
 	case AOI_LOSS_IOU:
 		return overlap_acc(out, t->labels, s, &loss->opts, 1, grad, w, err);
 	case AOI_LOSS_MSE:
-		return mse_acc(out, t->values, numel(s), grad, w);
-	case AOI_LOSS_RECT:
+		return mse_acc(out, t->values, numel(s), 1.0f, 1.0f, grad, w);
+	case AOI_LOSS_RECT: {
 		if (numel(s) != (size_t)s.n * 8)
 			return aoi_error_set(err, AOI_ESHAPE, NULL, 0,
 					     "rect loss needs 8 outputs per image, not %zu",
 					     numel(s) / (s.n ? s.n : 1));
-		if (loss->opts.pixels[0] > 0.0f && loss->opts.pixels[1] > 0.0f)
-			return mse_xy_acc(out, t->values, numel(s), loss->opts.pixels[0],
-					  loss->opts.pixels[1], grad, w) +
-			       perp_acc(out, s.n, grad, w);
-		return mse_acc(out, t->values, numel(s), grad, w) +
+		int px = loss->opts.pixels[0] > 0.0f && loss->opts.pixels[1] > 0.0f;
+		return mse_acc(out, t->values, numel(s), px ? loss->opts.pixels[0] : 1.0f,
+			       px ? loss->opts.pixels[1] : 1.0f, grad, w) +
 		       perp_acc(out, s.n, grad, w);
+	}
 	default:
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "unknown loss kind %d", kind);
 	}

@@ -131,4 +131,15 @@ run aoi-bench -a mbv2-unet-s --size 33x33 --runs 1 --peak-size 0 -t 1
 expect_status 1 "a size the net cannot take"
 expect_one_line_error aoi-bench "size the net cannot take"
 
+# the kernel level: the CPU's best unless AOI_ISA caps it
+run aoi-bench -a mbv2-unet-s $tiny -t 1
+expect_status 0 "default kernels"
+expect_out '"kernels":"(baseline|avx2|avx512)"' "names the kernels it ran"
+run env AOI_ISA=baseline aoi-bench -a mbv2-unet-s $tiny -t 1 -f table
+expect_status 0 "AOI_ISA=baseline"
+expect_out 'kernels baseline$' "runs the baseline kernels"
+run env AOI_ISA=sse9 aoi-bench -a mbv2-unet-s $tiny -t 1
+expect_status 1 "an unknown AOI_ISA"
+expect_one_line_error aoi-bench "AOI_ISA='sse9': expected baseline, avx2 or avx512"
+
 done_testing

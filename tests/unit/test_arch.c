@@ -371,7 +371,10 @@ static void fill_hash(aoi_net *net)
  * The stem's gradient passes through some sixty batch norms, some over 8
  * values (stride 32, batch 2): PyTorch in float32 moves the stem 2.4% less
  * far than in float64 and its second loss differs by 6e-4, so the stem is
- * checked by how far it moved (5%) and the second loss to 3e-3; the head
+ * checked by how far it moved (8%: the kernel levels and thread counts,
+ * summing in other orders, give 0.209 to 0.222 against PyTorch's 0.2221;
+ * even compiling this file otherwise moves it by 0.5%) and the second loss
+ * to 3e-3; the head
  * and the first batch norm's statistics are well conditioned, but our
  * float32 kernels still land 1e-5 to 3e-5 off float64 there (direct or
  * Winograd convolutions; builds that contract multiply-adds differently
@@ -433,7 +436,7 @@ static void test_torch_train_step(void)
 	double move = 0.0;
 	for (int i = 0; i < 16 * 27; i++)
 		move += ((double)w[i] - w0[i]) * ((double)w[i] - w0[i]);
-	CHECK_MSG(fabs(sqrt(move) - want_stem_move) < 0.05 * want_stem_move,
+	CHECK_MSG(fabs(sqrt(move) - want_stem_move) < 0.08 * want_stem_move,
 		  "stem moved %.8g, torch %.8g", sqrt(move), want_stem_move);
 	for (int i = 0; i < 4; i++)
 		CHECK_MSG(fabs(w[head->offset + i] - want_head[i]) < 5e-5,

@@ -1,7 +1,8 @@
 /* kernels.h: private to lib/nn. The numeric loops, apart from the layers'
  * bookkeeping: im2col/col2im for sgemm convolutions, the direct depthwise
  * convolution, activations and per-channel epilogues. Images are one NCHW
- * plane stack (C x H x W); nothing here allocates. */
+ * plane stack (C x H x W); nothing here allocates. Each function runs the
+ * kernel level this CPU has (isa.h). */
 #ifndef AOI_NN_KERNELS_H
 #define AOI_NN_KERNELS_H
 
@@ -27,6 +28,21 @@ void aoi_nn_im2col(const float *x, int c, const aoi_conv_geom *g, int oy0,
 /* The transpose: ADD those columns back into x. */
 void aoi_nn_col2im(const float *col, int c, const aoi_conv_geom *g, int oy0,
 		   int oy1, float *x);
+
+/* Column buffer budget (floats) for one band of rows: convolutions by
+ * im2col + sgemm go over bands of rows so that the columns stay small. */
+#define AOI_NN_BAND_FLOATS ((size_t)1 << 21)
+
+/* Rows of a band (at least 1, at most rows) whose columns, k floats for
+ * each of cols pixels a row, fit the budget. */
+static inline int aoi_nn_band_rows(size_t k, int rows, int cols)
+{
+	size_t r = AOI_NN_BAND_FLOATS / (k * (size_t)cols);
+
+	if (r < 1)
+		r = 1;
+	return r > (size_t)rows ? rows : (int)r;
+}
 
 /* Depthwise: output channel co reads input channel co / mult. Weights are
  * cout x k x k; bias may be NULL; the activation is applied at the end. */

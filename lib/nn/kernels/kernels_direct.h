@@ -1,6 +1,7 @@
 /* kernels_direct.h: private to lib/nn. Direct stride-1 convolution (see
- * kernels_direct.c): pad the image once, pack the weights once, then run
- * register tiles of 16 pixels by 16 (or 4) output channels. */
+ * body_direct.h): pad the image once, pack the weights once, then run
+ * register tiles of a few vectors of pixels by a block of output channels,
+ * shaped for each kernel level's registers (isa.h). */
 #ifndef AOI_NN_KERNELS_DIRECT_H
 #define AOI_NN_KERNELS_DIRECT_H
 
@@ -30,6 +31,17 @@ void aoi_nn_direct_pad(const float *x, int c, int h, int w, int p, float *xp);
 /* xp: cin x hp x wp padded input; output oh = hp - d(k-1), ow likewise. */
 void aoi_nn_direct_conv(const float *xp, int cin, int hp, int wp,
 			const float *packed, int k, int d, const aoi_direct_out *o);
+
+/* The pointwise (1x1, stride 1) convolution by aoi's own packed product
+ * (body_gemm.h): w is cout x cin, packed once; x is cin x the output's
+ * oh * ow pixels; o->y gets the result (bias, activation or accumulation
+ * as o says). work holds aoi_nn_gemm_work_floats(cin, threads); at most
+ * `threads` threads (and the caller's OpenMP count) run it. */
+size_t aoi_nn_gemm_packed_floats(int cout, int cin);
+void aoi_nn_gemm_pack(const float *w, int cout, int cin, float *packed);
+size_t aoi_nn_gemm_work_floats(int cin, int threads);
+void aoi_nn_gemm_conv1x1(const float *packed, const float *x, int cin,
+			 const aoi_direct_out *o, int threads, float *work);
 
 /* dw (cout x cin x k x k) += the weight gradient of one image: dy is
  * cout x oh x ow, xp the padded input as for aoi_nn_direct_conv. Meant for

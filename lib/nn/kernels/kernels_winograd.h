@@ -1,5 +1,5 @@
 /* kernels_winograd.h: private to lib/nn. 3x3 stride-1 convolution by
- * Winograd's F(4x4, 3x3) over a whole batch (kernels_winograd.c). */
+ * Winograd's F(4x4, 3x3) over a whole batch (body_winograd.h). */
 #ifndef AOI_NN_KERNELS_WINOGRAD_H
 #define AOI_NN_KERNELS_WINOGRAD_H
 

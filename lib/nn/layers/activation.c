@@ -2,10 +2,9 @@
  * Backward uses only the output: ReLU and ReLU6 pass the gradient where the
  * output is strictly inside their linear part (as PyTorch's backward does),
  * sigmoid multiplies by y (1 - y). */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct act_priv {
@@ -25,19 +24,6 @@ static const char *act_name(const aoi_node *node)
 {
 	const act_priv *a = node->priv;
 	return act_names[a->act];
-}
-
-static int act_shape(aoi_net *net, aoi_node *node, aoi_error *err)
-{
-	(void)err;
-	node->out = aoi_nn_in(net, node, 0)->out;
-	return 0;
-}
-
-static double act_flops(const aoi_net *net, const aoi_node *node)
-{
-	(void)net;
-	return (double)aoi_nn_numel(node->out);
 }
 
 static void act_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
@@ -64,8 +50,8 @@ static void act_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 
 const aoi_layer_ops aoi_nn_activation_ops = {
 	.kind = "activation",
-	.shape = act_shape,
-	.flops = act_flops,
+	.shape = aoi_nn_shape_as_input,
+	.flops = aoi_nn_flops_numel,
 	.forward = act_forward,
 	.backward = act_backward,
 	.name = act_name,
@@ -74,17 +60,14 @@ const aoi_layer_ops aoi_nn_activation_ops = {
 int aoi_net_activation(aoi_net *net, int in, enum aoi_act act, float alpha,
 		       aoi_error *err)
 {
-	act_priv *a;
+	act_priv a = {act, alpha};
 
 	if (aoi_nn_check_input(net, in, err) < 0)
 		return -1;
 	if ((int)act < 0 || act >= AOI_ACT_COUNT)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "unknown activation %d",
 				     (int)act);
-	if (!(a = malloc(sizeof *a)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*a = (act_priv){act, alpha};
-	return aoi_nn_add_node(net, AOI_LAYER_ACTIVATION, 1, &in, a, err);
+	return aoi_nn_add_node(net, &aoi_nn_activation_ops, 1, &in, &a, sizeof a, err);
 }
 
 void aoi_nn_activation_get(const aoi_node *node, enum aoi_act *act, float *alpha)

@@ -1,6 +1,5 @@
 /* add.c: element-wise sum of two tensors of one shape (residuals). */
-#include "nn/layer.h"
-#include "nn/fuse_train.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 
 #include <string.h>
@@ -15,12 +14,6 @@ static int add_shape(aoi_net *net, aoi_node *node, aoi_error *err)
 					  b.c, b.h, b.w, a.c, a.h, a.w);
 	node->out = a;
 	return 0;
-}
-
-static double add_flops(const aoi_net *net, const aoi_node *node)
-{
-	(void)net;
-	return (double)aoi_nn_numel(node->out);
 }
 
 static void add_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
@@ -49,14 +42,13 @@ static void add_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 const aoi_layer_ops aoi_nn_add_ops = {
 	.kind = "add",
 	.shape = add_shape,
-	.flops = add_flops,
+	.flops = aoi_nn_flops_numel,
 	.forward = add_forward,
 	.backward = add_backward,
+	.assigns_dx = 1,
 };
 
 int aoi_net_add(aoi_net *net, int a, int b, aoi_error *err)
 {
-	if (aoi_nn_check_input(net, a, err) < 0 || aoi_nn_check_input(net, b, err) < 0)
-		return -1;
-	return aoi_nn_add_node(net, AOI_LAYER_ADD, 2, (int[]){a, b}, NULL, err);
+	return aoi_nn_add_node(net, &aoi_nn_add_ops, 2, (int[]){a, b}, NULL, 0, err);
 }

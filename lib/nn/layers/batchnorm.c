@@ -4,30 +4,17 @@
  * the running statistics. Parameters weight (gamma) and bias (beta); state
  * running_mean then running_var; aux keeps the batch mean and 1/std for
  * backward. In a net planned for training, a batch norm read only by an
- * activation also applies it (run.c, aoi_nn_fuse_for_training): one pass
- * over memory less each way, and no gradient buffer between the two. */
-#include "nn/layer.h"
-#include "nn/fuse_train.h"
+ * activation also applies it (node->absorbs, set by fuse.c): one pass over
+ * memory less each way, and no gradient buffer between the two. */
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 typedef struct bn_priv {
 	float eps, momentum;
-	int act; /* the activation node it computes too, or -1 */
 } bn_priv;
-
-void aoi_nn_batchnorm_set_act(aoi_node *bn, int act)
-{
-	((bn_priv *)bn->priv)->act = act;
-}
-
-int aoi_nn_batchnorm_act(const aoi_node *bn)
-{
-	return ((const bn_priv *)bn->priv)->act;
-}
 
 /* The activation applied after normalising, and where the gradient of its
  * output is (the node's own dy when there is none). */
@@ -39,21 +26,13 @@ typedef struct bn_act {
 
 static bn_act fused_act(const aoi_net *net, const aoi_node *node)
 {
-	const bn_priv *bp = node->priv;
 	bn_act a = {AOI_ACT_NONE, 0.0f, node->dy};
 
-	if (bp->act >= 0) {
-		aoi_nn_activation_get(&net->nodes[bp->act], &a.act, &a.alpha);
-		a.dy = net->nodes[bp->act].dy;
+	if (node->absorbs >= 0) {
+		aoi_nn_activation_get(&net->nodes[node->absorbs], &a.act, &a.alpha);
+		a.dy = net->nodes[node->absorbs].dy;
 	}
 	return a;
-}
-
-static int bn_shape(aoi_net *net, aoi_node *node, aoi_error *err)
-{
-	(void)err;
-	node->out = aoi_nn_in(net, node, 0)->out;
-	return 0;
 }
 
 static size_t bn_aux(const aoi_net *net, const aoi_node *node)
@@ -332,17 +311,15 @@ static void bn_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 
 static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 {
-	const bn_priv *bp = node->priv;
 	aoi_node *in = aoi_nn_in(net, node, 0);
 	const float *gamma = aoi_nn_param(net, node, 0);
-	float *dgamma = aoi_nn_grad_wanted(b, 0) ? aoi_nn_grad(net, node, 0) : NULL;
-	float *dbeta = aoi_nn_grad_wanted(b, 1) ? aoi_nn_grad(net, node, 1) : NULL;
+	float *dgamma = aoi_nn_grad_if(net, node, b, 0), *dbeta = aoi_nn_grad_if(net, node, b, 1);
 	aoi_shape s = node->out;
 	size_t hw = (size_t)s.h * s.w;
 	double m = (double)s.n * hw;
 	bn_act a = fused_act(net, node);
 	/* the activation's output (no activation: never read) */
-	const float *ay = bp->act >= 0 ? node->y : a.dy;
+	const float *ay = node->absorbs >= 0 ? node->y : a.dy;
 
 #pragma omp parallel for schedule(static)
 	for (int c = 0; c < s.c; c++) {
@@ -373,25 +350,22 @@ static void bn_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 
 const aoi_layer_ops aoi_nn_batchnorm_ops = {
 	.kind = "batchnorm",
-	.shape = bn_shape,
+	.shape = aoi_nn_shape_as_input,
 	.aux_floats = bn_aux,
 	.flops = bn_flops,
 	.init = bn_init,
 	.forward = bn_forward,
 	.backward = bn_backward,
+	.assigns_dx = 1,
+	.normalizes = 1,
 };
 
 int aoi_net_batchnorm(aoi_net *net, int in, aoi_error *err)
 {
-	bn_priv *bp;
+	bn_priv bp = {1e-5f, (float)AOI_BN_MOMENTUM};
 	int id, c;
 
-	if (aoi_nn_check_input(net, in, err) < 0)
-		return -1;
-	if (!(bp = malloc(sizeof *bp)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*bp = (bn_priv){1e-5f, (float)AOI_BN_MOMENTUM, -1};
-	id = aoi_nn_add_node(net, AOI_LAYER_BATCHNORM, 1, &in, bp, err);
+	id = aoi_nn_add_node(net, &aoi_nn_batchnorm_ops, 1, &in, &bp, sizeof bp, err);
 	if (id < 0)
 		return -1;
 	c = net->nodes[id].out.c;
@@ -407,7 +381,7 @@ int aoi_net_batchnorm(aoi_net *net, int in, aoi_error *err)
 void aoi_net_set_bn_momentum(aoi_net *net, double momentum)
 {
 	for (int i = 0; i < net->nnodes; i++)
-		if (net->nodes[i].kind == AOI_LAYER_BATCHNORM)
+		if (net->nodes[i].ops == &aoi_nn_batchnorm_ops)
 			((bn_priv *)net->nodes[i].priv)->momentum = (float)momentum;
 }
 

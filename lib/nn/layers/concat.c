@@ -1,6 +1,5 @@
 /* concat.c: concatenation along channels (torch.cat(dim=1)). */
-#include "nn/layer.h"
-#include "nn/fuse_train.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 
 #include <string.h>
@@ -64,6 +63,7 @@ const aoi_layer_ops aoi_nn_concat_ops = {
 	.shape = concat_shape,
 	.forward = concat_forward,
 	.backward = concat_backward,
+	.assigns_dx = 1,
 };
 
 int aoi_net_concat(aoi_net *net, int count, const int *ins, aoi_error *err)
@@ -72,8 +72,5 @@ int aoi_net_concat(aoi_net *net, int count, const int *ins, aoi_error *err)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "concat takes 1 to %d inputs, not %d",
 				     AOI_NN_MAX_INPUTS, count);
-	for (int j = 0; j < count; j++)
-		if (aoi_nn_check_input(net, ins[j], err) < 0)
-			return -1;
-	return aoi_nn_add_node(net, AOI_LAYER_CONCAT, count, ins, NULL, err);
+	return aoi_nn_add_node(net, &aoi_nn_concat_ops, count, ins, NULL, 0, err);
 }

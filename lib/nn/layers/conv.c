@@ -1,11 +1,12 @@
 /* conv.c: 2-D convolution as PyTorch's Conv2d (square kernel, stride,
  * padding, dilation, groups). Weight out x in/groups x k x k, bias out.
  * Three ways to run it: depthwise (groups = in channels) with the direct
- * kernel, 1x1 stride 1 as a plain sgemm on the NCHW planes, and the rest as
+ * kernel, 1x1 stride 1 as a plain product on the NCHW planes (forward:
+ * aoi's own, kernels_direct.h; backward: sgemm), and the rest as
  * im2col + sgemm over bands of output rows so that the column buffer stays
  * small. After aoi_net_fuse_for_inference() a following batch norm lives
  * in folded weights and an activation in the epilogue. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 #include "nn/kernels/kernels_direct.h"
 #include "nn/kernels/kernels_winograd.h"
@@ -26,9 +27,6 @@
  * (aoi_nn_direct_weight_grad3) that beats im2col + sgemm up to this many
  * outputs. */
 #define DIRECT_WGRAD3_MAX_COUT 64
-
-/* Column buffer budget (floats) for one band of output rows. */
-#define CONV_BAND_FLOATS ((size_t)1 << 21)
 
 typedef struct conv_priv {
 	int cout, k, s, p, d, groups, bias;
@@ -134,15 +132,6 @@ static int conv_shape(aoi_net *net, aoi_node *node, aoi_error *err)
 	return 0;
 }
 
-static int band_rows(size_t k, int oh, int ow)
-{
-	size_t rows = CONV_BAND_FLOATS / (k * (size_t)ow);
-
-	if (rows < 1)
-		rows = 1;
-	return rows > (size_t)oh ? oh : (int)rows;
-}
-
 /* Winograd's filters and scratch, for the forward (transpose 0) or the
  * backward to the input (1). */
 static size_t winograd_floats(const conv_priv *c, int cin, int transpose)
@@ -166,9 +155,14 @@ static size_t conv_work(const aoi_net *net, const aoi_node *node)
 		return (size_t)cin * aoi_nn_dw3_work_floats(in->out.h, in->out.w);
 	if (is_dw3s2(c, cin, in->out.h, in->out.w) && !net->fused)
 		return (size_t)cin * aoi_nn_dw3s2_work_floats(in->out.h, in->out.w);
+	if (is_pointwise(c) && c->groups == 1) {
+		c->slots = winograd_slots(net);
+		return aoi_nn_gemm_packed_floats(c->cout, cin) +
+		       aoi_nn_gemm_work_floats(cin, c->slots);
+	}
 	if (is_depthwise(c, cin) || is_pointwise(c))
 		return 0;
-	band = k * band_rows(k, oh, ow) * ow;
+	band = k * aoi_nn_band_rows(k, oh, ow) * ow;
 	if (!is_direct(c, cin))
 		return band;
 	fwd = aoi_nn_direct_packed_floats(c->cout, cin, c->k) +
@@ -208,18 +202,11 @@ static void conv_init(aoi_net *net, aoi_node *node, aoi_rng *rng)
 {
 	const conv_priv *c = node->priv;
 	const aoi_param_info *t = &net->tensors[node->first_tensor];
-	float *w = aoi_nn_param(net, node, 0);
 	/* PyTorch: kaiming_uniform_(a = sqrt(5)) = U(-1/sqrt(fan_in), ..) */
 	double bound = 1.0 / sqrt((double)t->shape[1] * c->k * c->k);
 
-	for (size_t i = 0; i < t->count; i++)
-		w[i] = (float)aoi_rng_range(rng, -bound, bound);
-	if (c->bias) {
-		float *b = aoi_nn_param(net, node, 1);
-		int zero = aoi_nn_followed_by_bn(net, aoi_nn_id(net, node));
-		for (int i = 0; i < c->cout; i++)
-			b[i] = zero ? 0.0f : (float)aoi_rng_range(rng, -bound, bound);
-	}
+	aoi_nn_init_weight_bias(net, node, bound,
+				aoi_nn_followed_by_norm(net, aoi_nn_id(net, node)), rng);
 }
 
 /* One image, one group, gemm part only: y = W * columns(x). */
@@ -234,7 +221,7 @@ static void conv_gemm(const aoi_net *net, const float *x, const float *w,
 			    1.0f, w, cg, x, (int)ohw, 0.0f, y, (int)ohw);
 		return;
 	}
-	rows = band_rows(k, g->oh, g->ow);
+	rows = aoi_nn_band_rows(k, g->oh, g->ow);
 	for (int oy = 0; oy < g->oh; oy += rows) {
 		int oy1 = oy + rows < g->oh ? oy + rows : g->oh;
 		int ncols = (oy1 - oy) * g->ow;
@@ -321,6 +308,27 @@ static void conv_weight_grad_winograd(aoi_net *net, aoi_node *node, float *dw)
 	aoi_nn_winograd_weight_grad(&j, dw, net->work);
 }
 
+/* A 1x1 stride-1 convolution of one group by the own packed product,
+ * bias and activation on the way out: its speed does not depend on which
+ * kernels OpenBLAS picks for the CPU. */
+static void conv_forward_pointwise(aoi_net *net, aoi_node *node, const float *w,
+				   const float *b)
+{
+	const conv_priv *c = node->priv;
+	const aoi_node *in = aoi_nn_in(net, node, 0);
+	int cin = in->out.c;
+	size_t ohw = (size_t)node->out.h * node->out.w;
+	float *packed = net->work, *work = packed + aoi_nn_gemm_packed_floats(c->cout, cin);
+
+	aoi_nn_gemm_pack(w, c->cout, cin, packed);
+	for (int n = 0; n < in->out.n; n++) {
+		aoi_direct_out o = {node->y + n * c->cout * ohw, c->cout, node->out.h,
+				    node->out.w, b, c->act, c->alpha, 0};
+
+		aoi_nn_gemm_conv1x1(packed, in->y + n * cin * ohw, cin, &o, c->slots, work);
+	}
+}
+
 static void conv_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
 {
 	const conv_priv *c = node->priv;
@@ -340,6 +348,10 @@ static void conv_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rn
 	}
 	if (is_direct(c, cin)) {
 		conv_forward_direct(net, node, w, b);
+		return;
+	}
+	if (is_pointwise(c) && c->groups == 1) {
+		conv_forward_pointwise(net, node, w, b);
 		return;
 	}
 	for (int n = 0; n < in->out.n; n++) {
@@ -386,7 +398,7 @@ static void conv_grad_pointwise(const conv_grad_job *j, size_t hw)
 static void conv_grad_image(const conv_grad_job *j, const aoi_conv_geom *g)
 {
 	size_t k = (size_t)j->cg * g->k * g->k, ohw = (size_t)g->oh * g->ow;
-	int rows = band_rows(k, g->oh, g->ow);
+	int rows = aoi_nn_band_rows(k, g->oh, g->ow);
 
 	if (g->k == 1 && g->s == 1 && g->p == 0) {
 		conv_grad_pointwise(j, ohw);
@@ -418,8 +430,7 @@ static void conv_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 	aoi_node *in = aoi_nn_in(net, node, 0);
 	aoi_conv_geom g = conv_geom(net, node);
 	const float *w = aoi_nn_param(net, node, 0);
-	float *dw = aoi_nn_grad_wanted(b, 0) ? aoi_nn_grad(net, node, 0) : NULL;
-	float *db = c->bias && aoi_nn_grad_wanted(b, 1) ? aoi_nn_grad(net, node, 1) : NULL;
+	float *dw = aoi_nn_grad_if(net, node, b, 0), *db = aoi_nn_grad_if(net, node, b, 1);
 	int want_dx = aoi_nn_dx_wanted(b, 0);
 	int cin = in->out.c, cg = cin / c->groups, og = c->cout / c->groups;
 	size_t hw = (size_t)g.h * g.w, ohw = (size_t)g.oh * g.ow;
@@ -522,7 +533,6 @@ const aoi_layer_ops aoi_nn_conv_ops = {
 int aoi_net_conv(aoi_net *net, int in, int out_channels, int kernel, int stride,
 		 int pad, int dilation, int groups, int bias, aoi_error *err)
 {
-	conv_priv *c;
 	int id, cin;
 
 	if (aoi_nn_check_input(net, in, err) < 0)
@@ -532,19 +542,14 @@ int aoi_net_conv(aoi_net *net, int in, int out_channels, int kernel, int stride,
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "conv: bad arguments (out %d, kernel %d, stride %d, pad %d, dilation %d, groups %d)",
 				     out_channels, kernel, stride, pad, dilation, groups);
-	if (!(c = calloc(1, sizeof *c)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*c = (conv_priv){out_channels, kernel, stride, pad, dilation, groups, bias != 0,
-			 AOI_ACT_NONE, 0.0f, NULL, NULL, NULL, 1};
-	id = aoi_nn_add_node(net, AOI_LAYER_CONV, 1, &in, c, err);
-	if (id < 0)
-		return -1;
 	cin = net->nodes[in].out.c;
-	if (aoi_nn_add_param(net, id, "weight", 4,
-			     (int[]){out_channels, cin / groups, kernel, kernel}, 1, err) < 0 ||
-	    (bias && aoi_nn_add_param(net, id, "bias", 1, (int[]){out_channels}, 0, err) < 0))
-		return aoi_nn_fail_node(net, id);
-	return id;
+	id = aoi_nn_add_node(net, &aoi_nn_conv_ops, 1, &in,
+			     &(conv_priv){out_channels, kernel, stride, pad, dilation, groups,
+					  bias != 0, AOI_ACT_NONE, 0.0f, NULL, NULL, NULL, 1},
+			     sizeof(conv_priv), err);
+	return aoi_nn_add_weight_bias(net, id, 4,
+				      (int[]){out_channels, cin / groups, kernel, kernel},
+				      bias ? out_channels : 0, err);
 }
 
 int aoi_nn_conv_fold(aoi_net *net, aoi_node *node, const float *scale,

@@ -3,7 +3,7 @@
  * the backward of a convolution: columns = W^T x, then col2im; its own
  * backward is im2col of dy and sgemm. Bands of input rows bound the column
  * buffer as in conv.c. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 
 #include <math.h>
@@ -11,8 +11,6 @@
 #include <string.h>
 
 #include <cblas.h>
-
-#define CONVT_BAND_FLOATS ((size_t)1 << 21)
 
 typedef struct convt_priv {
 	int cout, k, s, p, op, bias;
@@ -42,22 +40,13 @@ static int convt_shape(aoi_net *net, aoi_node *node, aoi_error *err)
 	return 0;
 }
 
-static int convt_band(size_t k, int rows, int cols)
-{
-	size_t r = CONVT_BAND_FLOATS / (k * (size_t)cols);
-
-	if (r < 1)
-		r = 1;
-	return r > (size_t)rows ? rows : (int)r;
-}
-
 static size_t convt_work(const aoi_net *net, const aoi_node *node)
 {
 	const convt_priv *c = node->priv;
 	aoi_shape in = aoi_nn_in(net, node, 0)->out;
 	size_t k = (size_t)c->cout * c->k * c->k;
 
-	return k * convt_band(k, in.h, in.w) * in.w;
+	return k * aoi_nn_band_rows(k, in.h, in.w) * in.w;
 }
 
 static double convt_flops(const aoi_net *net, const aoi_node *node)
@@ -70,19 +59,11 @@ static double convt_flops(const aoi_net *net, const aoi_node *node)
 static void convt_init(aoi_net *net, aoi_node *node, aoi_rng *rng)
 {
 	const convt_priv *c = node->priv;
-	const aoi_param_info *t = &net->tensors[node->first_tensor];
-	float *w = aoi_nn_param(net, node, 0);
 	/* PyTorch takes fan_in from dim 1 of the weight, here out x k x k */
 	double bound = 1.0 / sqrt((double)c->cout * c->k * c->k);
 
-	for (size_t i = 0; i < t->count; i++)
-		w[i] = (float)aoi_rng_range(rng, -bound, bound);
-	if (c->bias) {
-		float *b = aoi_nn_param(net, node, 1);
-		int zero = aoi_nn_followed_by_bn(net, aoi_nn_id(net, node));
-		for (int i = 0; i < c->cout; i++)
-			b[i] = zero ? 0.0f : (float)aoi_rng_range(rng, -bound, bound);
-	}
+	aoi_nn_init_weight_bias(net, node, bound,
+				aoi_nn_followed_by_norm(net, aoi_nn_id(net, node)), rng);
 }
 
 static void convt_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *rng)
@@ -93,7 +74,7 @@ static void convt_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *r
 	const float *w = aoi_nn_param(net, node, 0);
 	int cin = in->out.c, k = c->cout * c->k * c->k;
 	size_t ihw = (size_t)g.oh * g.ow, ohw = (size_t)g.h * g.w;
-	int rows = convt_band((size_t)k, g.oh, g.ow);
+	int rows = aoi_nn_band_rows((size_t)k, g.oh, g.ow);
 
 	(void)training;
 	(void)rng;
@@ -121,11 +102,10 @@ static void convt_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 	aoi_node *in = aoi_nn_in(net, node, 0);
 	aoi_conv_geom g = convt_geom(net, node);
 	const float *w = aoi_nn_param(net, node, 0);
-	float *dw = aoi_nn_grad_wanted(b, 0) ? aoi_nn_grad(net, node, 0) : NULL;
-	float *db = c->bias && aoi_nn_grad_wanted(b, 1) ? aoi_nn_grad(net, node, 1) : NULL;
+	float *dw = aoi_nn_grad_if(net, node, b, 0), *db = aoi_nn_grad_if(net, node, b, 1);
 	int cin = in->out.c, k = c->cout * c->k * c->k, want_dx = aoi_nn_dx_wanted(b, 0);
 	size_t ihw = (size_t)g.oh * g.ow, ohw = (size_t)g.h * g.w;
-	int rows = convt_band((size_t)k, g.oh, g.ow);
+	int rows = aoi_nn_band_rows((size_t)k, g.oh, g.ow);
 
 	for (int n = 0; n < in->out.n; n++) {
 		const float *dy = node->dy + n * c->cout * ohw, *x = in->y + n * cin * ihw;
@@ -161,7 +141,6 @@ const aoi_layer_ops aoi_nn_conv_transpose_ops = {
 int aoi_net_conv_transpose(aoi_net *net, int in, int out_channels, int kernel,
 			   int stride, int pad, int output_pad, int bias, aoi_error *err)
 {
-	convt_priv *c;
 	int id, cin;
 
 	if (aoi_nn_check_input(net, in, err) < 0)
@@ -171,16 +150,11 @@ int aoi_net_conv_transpose(aoi_net *net, int in, int out_channels, int kernel,
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "conv_transpose: bad arguments (out %d, kernel %d, stride %d, pad %d, output pad %d; output pad must be below the stride)",
 				     out_channels, kernel, stride, pad, output_pad);
-	if (!(c = malloc(sizeof *c)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*c = (convt_priv){out_channels, kernel, stride, pad, output_pad, bias != 0};
-	id = aoi_nn_add_node(net, AOI_LAYER_CONV_TRANSPOSE, 1, &in, c, err);
-	if (id < 0)
-		return -1;
 	cin = net->nodes[in].out.c;
-	if (aoi_nn_add_param(net, id, "weight", 4,
-			     (int[]){cin, out_channels, kernel, kernel}, 1, err) < 0 ||
-	    (bias && aoi_nn_add_param(net, id, "bias", 1, (int[]){out_channels}, 0, err) < 0))
-		return aoi_nn_fail_node(net, id);
-	return id;
+	id = aoi_nn_add_node(net, &aoi_nn_conv_transpose_ops, 1, &in,
+			     &(convt_priv){out_channels, kernel, stride, pad, output_pad,
+					   bias != 0},
+			     sizeof(convt_priv), err);
+	return aoi_nn_add_weight_bias(net, id, 4, (int[]){cin, out_channels, kernel, kernel},
+				      bias ? out_channels : 0, err);
 }

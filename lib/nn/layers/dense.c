@@ -1,9 +1,8 @@
 /* dense.c: Linear on the flattened NCHW values of each sample: weight
  * out x in, bias out, y = x W^T + b, as PyTorch's nn.Linear. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -38,16 +37,8 @@ static double dense_flops(const aoi_net *net, const aoi_node *node)
 static void dense_init(aoi_net *net, aoi_node *node, aoi_rng *rng)
 {
 	const dense_priv *d = node->priv;
-	float *w = aoi_nn_param(net, node, 0);
-	double bound = 1.0 / sqrt((double)d->in);
 
-	for (size_t i = 0; i < (size_t)d->in * d->out; i++)
-		w[i] = (float)aoi_rng_range(rng, -bound, bound);
-	if (d->bias) {
-		float *b = aoi_nn_param(net, node, 1);
-		for (int i = 0; i < d->out; i++)
-			b[i] = (float)aoi_rng_range(rng, -bound, bound);
-	}
+	aoi_nn_init_weight_bias(net, node, 1.0 / sqrt((double)d->in), 0, rng);
 }
 
 /* Batches of 24 to 32 or 56 to 64 samples get our own products for the
@@ -99,10 +90,19 @@ typedef float dense_vec __attribute__((vector_size(64)));
 #else
 #define DENSE_FUSED
 #endif
+/* The build targets baseline x86-64: these products get an AVX2+FMA copy
+ * too, picked by CPUID when the program loads (they are not among the
+ * kernel levels of nn/kernels/isa.h yet, and AOI_ISA does not reach them). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+#define DENSE_WIDE __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define DENSE_WIDE
+#endif
 
-/* acc[r][j] = sum_k w[r][k] xt[k][j] for rb rows of w, rb a constant */
-DENSE_FUSED static inline void dense_rows(const float *w, size_t in, const float *xt,
-					  int rb, float (*acc)[DENSE_NB])
+/* acc[r][j] = sum_k w[r][k] xt[k][j] for rb rows of w, rb a constant;
+ * always inlined, so that each target clone of its callers has a copy */
+DENSE_FUSED static inline __attribute__((always_inline)) void
+dense_rows(const float *w, size_t in, const float *xt, int rb, float (*acc)[DENSE_NB])
 {
 	dense_vec a[DENSE_RB][2];
 
@@ -121,13 +121,13 @@ DENSE_FUSED static inline void dense_rows(const float *w, size_t in, const float
 	memcpy(acc, a, sizeof a[0] * (size_t)rb);
 }
 
-DENSE_FUSED static void dense_rows_block(const float *w, int in, const float *xt,
+DENSE_FUSED DENSE_WIDE static void dense_rows_block(const float *w, int in, const float *xt,
 					 float (*acc)[DENSE_NB])
 {
 	dense_rows(w, (size_t)in, xt, DENSE_RB, acc);
 }
 
-DENSE_FUSED static void dense_rows_one(const float *w, int in, const float *xt,
+DENSE_FUSED DENSE_WIDE static void dense_rows_one(const float *w, int in, const float *xt,
 				       float (*acc)[DENSE_NB])
 {
 	dense_rows(w, (size_t)in, xt, 1, acc);
@@ -192,8 +192,9 @@ static void dense_forward(aoi_net *net, aoi_node *node, int training, aoi_rng *r
 /* dxt[k][0..32) += sum_r w[r][k] g[r][0..32) for rb rows r (a constant)
  * and k in [k0, k1): the output gradient of the rows stays in registers
  * while the weight rows stream by in order. */
-DENSE_FUSED static inline void dense_dx_rows(const float *w, size_t in, const float *g,
-					     int rb, size_t k0, size_t k1, float *dxt)
+DENSE_FUSED static inline __attribute__((always_inline)) void
+dense_dx_rows(const float *w, size_t in, const float *g, int rb, size_t k0, size_t k1,
+	      float *dxt)
 {
 	dense_vec gv[DENSE_RB][2];
 
@@ -216,13 +217,13 @@ DENSE_FUSED static inline void dense_dx_rows(const float *w, size_t in, const fl
 	}
 }
 
-DENSE_FUSED static void dense_dx_block(const float *w, size_t in, const float *g, size_t k0,
+DENSE_FUSED DENSE_WIDE static void dense_dx_block(const float *w, size_t in, const float *g, size_t k0,
 				       size_t k1, float *dxt)
 {
 	dense_dx_rows(w, in, g, DENSE_RB, k0, k1, dxt);
 }
 
-DENSE_FUSED static void dense_dx_one(const float *w, size_t in, const float *g, size_t k0,
+DENSE_FUSED DENSE_WIDE static void dense_dx_one(const float *w, size_t in, const float *g, size_t k0,
 				     size_t k1, float *dxt)
 {
 	dense_dx_rows(w, in, g, 1, k0, k1, dxt);
@@ -305,7 +306,6 @@ const aoi_layer_ops aoi_nn_dense_ops = {
 
 int aoi_net_dense(aoi_net *net, int in, int out_features, int bias, aoi_error *err)
 {
-	dense_priv *d;
 	const aoi_node *src;
 	long feat;
 	int id;
@@ -324,15 +324,9 @@ int aoi_net_dense(aoi_net *net, int in, int out_features, int bias, aoi_error *e
 	if (feat > 1L << 30)
 		return aoi_error_set(err, AOI_ESHAPE, NULL, 0,
 				     "dense: %ld input features is too many", feat);
-	if (!(d = malloc(sizeof *d)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*d = (dense_priv){(int)feat, out_features, bias != 0};
-	id = aoi_nn_add_node(net, AOI_LAYER_DENSE, 1, &in, d, err);
-	if (id < 0)
-		return -1;
-	if (aoi_nn_add_param(net, id, "weight", 2, (int[]){out_features, (int)feat}, 1,
-			     err) < 0 ||
-	    (bias && aoi_nn_add_param(net, id, "bias", 1, &out_features, 0, err) < 0))
-		return aoi_nn_fail_node(net, id);
-	return id;
+	id = aoi_nn_add_node(net, &aoi_nn_dense_ops, 1, &in,
+			     &(dense_priv){(int)feat, out_features, bias != 0},
+			     sizeof(dense_priv), err);
+	return aoi_nn_add_weight_bias(net, id, 2, (int[]){out_features, (int)feat},
+				      bias ? out_features : 0, err);
 }

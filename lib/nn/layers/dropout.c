@@ -1,21 +1,13 @@
 /* dropout.c: Dropout as PyTorch's: in training each value is kept with
  * probability 1 - p and scaled by 1 / (1 - p); in inference it passes
  * through. The mask (0 or the scale) is kept in aux for backward. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct dropout_priv {
 	float p;
 } dropout_priv;
-
-static int dropout_shape(aoi_net *net, aoi_node *node, aoi_error *err)
-{
-	(void)err;
-	node->out = aoi_nn_in(net, node, 0)->out;
-	return 0;
-}
 
 static size_t dropout_aux(const aoi_net *net, const aoi_node *node)
 {
@@ -58,7 +50,7 @@ static void dropout_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 
 const aoi_layer_ops aoi_nn_dropout_ops = {
 	.kind = "dropout",
-	.shape = dropout_shape,
+	.shape = aoi_nn_shape_as_input,
 	.aux_floats = dropout_aux,
 	.forward = dropout_forward,
 	.backward = dropout_backward,
@@ -66,15 +58,12 @@ const aoi_layer_ops aoi_nn_dropout_ops = {
 
 int aoi_net_dropout(aoi_net *net, int in, float p, aoi_error *err)
 {
-	dropout_priv *d;
+	dropout_priv d = {p};
 
 	if (aoi_nn_check_input(net, in, err) < 0)
 		return -1;
 	if (!(p >= 0.0f && p < 1.0f))
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "dropout probability %g is not in [0, 1)", p);
-	if (!(d = malloc(sizeof *d)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	d->p = p;
-	return aoi_nn_add_node(net, AOI_LAYER_DROPOUT, 1, &in, d, err);
+	return aoi_nn_add_node(net, &aoi_nn_dropout_ops, 1, &in, &d, sizeof d, err);
 }

@@ -1,6 +1,6 @@
 /* flatten.c: N x C x H x W to N x (C*H*W) x 1 x 1 in NCHW order, as
  * torch.flatten(x, 1) before a Linear. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 #include "nn/kernels/kernels.h"
 
 #include <string.h>
@@ -38,7 +38,5 @@ const aoi_layer_ops aoi_nn_flatten_ops = {
 
 int aoi_net_flatten(aoi_net *net, int in, aoi_error *err)
 {
-	if (aoi_nn_check_input(net, in, err) < 0)
-		return -1;
-	return aoi_nn_add_node(net, AOI_LAYER_FLATTEN, 1, &in, NULL, err);
+	return aoi_nn_add_node(net, &aoi_nn_flatten_ops, 1, &in, NULL, 0, err);
 }

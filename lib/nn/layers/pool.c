@@ -3,11 +3,10 @@
  * AvgPool2d (floor mode, padding counted in the divisor) and
  * AdaptiveAvgPool2d (bin i covers floor(i*H/oh) .. ceil((i+1)*H/oh)); the
  * global average pool is the adaptive one to 1x1. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct pool_priv {
@@ -226,7 +225,7 @@ static avg_bin adaptive_bin(int oy, int ox, int h, int w, int oh, int ow)
 
 static avg_bin node_bin(const aoi_node *node, int oy, int ox, int h, int w)
 {
-	if (node->kind == AOI_LAYER_AVGPOOL)
+	if (node->ops == &aoi_nn_avgpool_ops)
 		return window_bin(node->priv, oy, ox, h, w);
 	return adaptive_bin(oy, ox, h, w, node->out.h, node->out.w);
 }
@@ -324,10 +323,10 @@ const aoi_layer_ops aoi_nn_adaptive_avgpool_ops = {
 	.name = adaptive_name,
 };
 
-static int add_window_pool(aoi_net *net, int kind, int in, int kernel, int stride,
-			   int pad, aoi_error *err)
+static int add_window_pool(aoi_net *net, const aoi_layer_ops *ops, int in,
+			   int kernel, int stride, int pad, aoi_error *err)
 {
-	pool_priv *pp;
+	pool_priv pp = {kernel, stride, pad};
 
 	if (aoi_nn_check_input(net, in, err) < 0)
 		return -1;
@@ -335,38 +334,32 @@ static int add_window_pool(aoi_net *net, int kind, int in, int kernel, int strid
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "pool: bad kernel %d, stride %d, pad %d (pad at most half the kernel)",
 				     kernel, stride, pad);
-	if (!(pp = malloc(sizeof *pp)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*pp = (pool_priv){kernel, stride, pad};
-	return aoi_nn_add_node(net, kind, 1, &in, pp, err);
+	return aoi_nn_add_node(net, ops, 1, &in, &pp, sizeof pp, err);
 }
 
 int aoi_net_maxpool(aoi_net *net, int in, int kernel, int stride, int pad,
 		    aoi_error *err)
 {
-	return add_window_pool(net, AOI_LAYER_MAXPOOL, in, kernel, stride, pad, err);
+	return add_window_pool(net, &aoi_nn_maxpool_ops, in, kernel, stride, pad, err);
 }
 
 int aoi_net_avgpool(aoi_net *net, int in, int kernel, int stride, int pad,
 		    aoi_error *err)
 {
-	return add_window_pool(net, AOI_LAYER_AVGPOOL, in, kernel, stride, pad, err);
+	return add_window_pool(net, &aoi_nn_avgpool_ops, in, kernel, stride, pad, err);
 }
 
 static int add_adaptive(aoi_net *net, int in, int oh, int ow, int global,
 			aoi_error *err)
 {
-	adaptive_priv *a;
+	adaptive_priv a = {oh, ow, global};
 
 	if (aoi_nn_check_input(net, in, err) < 0)
 		return -1;
 	if (oh < 1 || ow < 1)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "adaptive pool to %dx%d", ow, oh);
-	if (!(a = malloc(sizeof *a)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*a = (adaptive_priv){oh, ow, global};
-	return aoi_nn_add_node(net, AOI_LAYER_ADAPTIVE_AVGPOOL, 1, &in, a, err);
+	return aoi_nn_add_node(net, &aoi_nn_adaptive_avgpool_ops, 1, &in, &a, sizeof a, err);
 }
 
 int aoi_net_adaptive_avgpool(aoi_net *net, int in, int out_h, int out_w,

@@ -1,15 +1,8 @@
 /* softmax.c: softmax over the channels of every pixel (dim 1 of NCHW).
  * Backward: dx = y (dy - sum_c y dy). */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
 #include <math.h>
-
-static int softmax_shape(aoi_net *net, aoi_node *node, aoi_error *err)
-{
-	(void)err;
-	node->out = aoi_nn_in(net, node, 0)->out;
-	return 0;
-}
 
 static double softmax_flops(const aoi_net *net, const aoi_node *node)
 {
@@ -73,7 +66,7 @@ static void softmax_backward(aoi_net *net, aoi_node *node, const aoi_bwd *b)
 
 const aoi_layer_ops aoi_nn_softmax_ops = {
 	.kind = "softmax",
-	.shape = softmax_shape,
+	.shape = aoi_nn_shape_as_input,
 	.flops = softmax_flops,
 	.forward = softmax_forward,
 	.backward = softmax_backward,
@@ -81,7 +74,5 @@ const aoi_layer_ops aoi_nn_softmax_ops = {
 
 int aoi_net_softmax(aoi_net *net, int in, aoi_error *err)
 {
-	if (aoi_nn_check_input(net, in, err) < 0)
-		return -1;
-	return aoi_nn_add_node(net, AOI_LAYER_SOFTMAX, 1, &in, NULL, err);
+	return aoi_nn_add_node(net, &aoi_nn_softmax_ops, 1, &in, NULL, 0, err);
 }

@@ -3,7 +3,7 @@
  * has the pool's input size (MaxUnpool2d with output_size = that size, as
  * SegNet uses it). The pool node is kept as a second input for the
  * dependency; no gradient flows to it. */
-#include "nn/layer.h"
+#include "nn/layers/layers.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -65,9 +65,9 @@ int aoi_net_maxunpool(aoi_net *net, int in, int pool_node, aoi_error *err)
 	if (aoi_nn_check_input(net, in, err) < 0 ||
 	    aoi_nn_check_input(net, pool_node, err) < 0)
 		return -1;
-	if (net->nodes[pool_node].kind != AOI_LAYER_MAXPOOL)
+	if (net->nodes[pool_node].ops != &aoi_nn_maxpool_ops)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "maxunpool: node %d is not a max pool", pool_node);
-	return aoi_nn_add_node(net, AOI_LAYER_MAXUNPOOL, 2, (int[]){in, pool_node},
-			       NULL, err);
+	return aoi_nn_add_node(net, &aoi_nn_maxunpool_ops, 2, (int[]){in, pool_node},
+			       NULL, 0, err);
 }

@@ -1,10 +1,8 @@
 /* upsample.c: Upsample by an integer factor, nearest (source pixel
  * floor(dst / f)) or bilinear with align_corners = false (source coordinate
  * (dst + 0.5) / f - 0.5 clamped at 0, as PyTorch computes it in float). */
-#include "nn/layer.h"
-#include "nn/fuse_train.h"
+#include "nn/layers/layers.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct upsample_priv {
@@ -163,19 +161,17 @@ const aoi_layer_ops aoi_nn_upsample_ops = {
 	.forward = upsample_forward,
 	.backward = upsample_backward,
 	.name = upsample_name,
+	.assigns_dx = 1,
 };
 
 int aoi_net_upsample(aoi_net *net, int in, int factor, int bilinear, aoi_error *err)
 {
-	upsample_priv *u;
+	upsample_priv u = {factor, bilinear != 0};
 
 	if (aoi_nn_check_input(net, in, err) < 0)
 		return -1;
 	if (factor < 1 || factor > 64)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "upsample factor %d is not in 1..64", factor);
-	if (!(u = malloc(sizeof *u)))
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	*u = (upsample_priv){factor, bilinear != 0};
-	return aoi_nn_add_node(net, AOI_LAYER_UPSAMPLE, 1, &in, u, err);
+	return aoi_nn_add_node(net, &aoi_nn_upsample_ops, 1, &in, &u, sizeof u, err);
 }

@@ -1,5 +1,5 @@
-/* kernels_winograd.c: 3x3 stride-1 convolution by Winograd's F(4x4, 3x3)
- * (Lavin and Gray 2016). Each 6x6 input tile becomes 36 values
+/* body_winograd.h, part of one kernel level (isa.h): 3x3 stride-1
+ * convolution by Winograd's F(4x4, 3x3) (Lavin and Gray 2016). Each 6x6 input tile becomes 36 values
  * (V = B^T d B), each filter 36 values (U = G g G^T); the 36 products
  * summed over input channels are small matrix products, and each 6x6
  * result gives a 4x4 output (A^T M A): four times fewer multiplies than
@@ -8,37 +8,30 @@
  * The work goes in blocks of 32 tiles, numbered across the whole batch so
  * that small images still fill a block; a thread transforms a block's
  * inputs, multiplies and writes its outputs while they are in its cache.
- * The products run in registers: 8 output channels by 32 tiles, the
- * filters packed 8 channels together (aoi_nn_winograd_filter), the
- * inputs laid out [value][channel][tile]. Kernels larger than 3x3 run as
+ * The products run in registers, RB output channels by two vectors of
+ * tiles (8 by 32 with AVX-512's 32 registers, 4 by 16 with AVX2's 16),
+ * the filters packed 8 channels together (winograd_filter), the inputs
+ * laid out [value][channel][tile]. Kernels larger than 3x3 run as
  * their 3x3 windows, each a Winograd convolution of the input shifted by
  * the window's offset, summed.
  *
  * The weight gradient uses the same transforms backwards:
  * dW = G^T [sum over tiles of (A dy A^T) . (B^T d B)] G, the sums being
  * sgemms over chunks of tiles. */
-#include "nn/kernels/kernels_winograd.h"
-
-#include <stdint.h>
-#include <string.h>
-
-#include <cblas.h>
-#include <omp.h>
-
-#include "nn/kernels/kernels.h"
-
-#pragma GCC optimize("fp-contract=fast")
-
-#define TB 32 /* tiles per block: two vectors */
-#define CB 8  /* output channels per register block */
+#define TB 32 /* tiles per block */
+#define CB 8  /* output channels packed together */
 #define NX 36 /* transformed values per tile */
+#ifndef SB
 #define SB 4  /* blocks a thread multiplies per pass over the filters */
+#endif
 #define CHUNK_BLOCKS 16 /* weight gradient: tiles per sgemm, in blocks */
+/* the register block of the products: RB channels by WV vectors of tiles
+ * (accumulators, the tiles' vectors and one broadcast weight fill the
+ * register file without spilling) */
+#define RB (VW >= 16 ? 8 : 4)
+#define WV 2
 
-typedef float v16 __attribute__((vector_size(64)));
 typedef float v8 __attribute__((vector_size(4 * CB)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-typedef int v16i __attribute__((vector_size(64)));
 
 static int round_cb(int c)
 {
@@ -56,7 +49,7 @@ static size_t part_floats(int cout, int cin)
 	return (size_t)NX * round_cb(cout) * cin;
 }
 
-size_t aoi_nn_winograd_filter_floats(int cout, int cin, int k)
+static size_t winograd_filter_floats(int cout, int cin, int k)
 {
 	return (size_t)sides(k) * sides(k) * part_floats(cout, cin);
 }
@@ -99,7 +92,7 @@ static size_t thread_floats(int cout, int cin)
 	return SB * block_floats(cout, cin) + 16;
 }
 
-size_t aoi_nn_winograd_work_floats(int cout, int cin, int threads)
+static size_t winograd_work_floats(int cout, int cin, int threads)
 {
 	return (size_t)(threads > 0 ? threads : 1) * thread_floats(cout, cin);
 }
@@ -117,7 +110,7 @@ static float tap(const float *w, int cout, int cin, int k, int transpose, int co
 
 /* Per window, layout [value][block of CB outputs][input][CB], zero past
  * cout: a block's CB filters are transformed together, lane by lane. */
-void aoi_nn_winograd_filter(const float *w, int cout, int cin, int k, int transpose,
+static void winograd_filter(const float *w, int cout, int cin, int k, int transpose,
 			    float *u)
 {
 	int nb = round_cb(cout) / CB, sd = sides(k);
@@ -169,37 +162,45 @@ static void map_block(const wino_geom *g, long t0, tile_map *m)
 	}
 }
 
-/* Lanes kk, kk + 4, ..., kk + 60 of the 64 floats at p (kk < 4) into
- * out: column kk of sixteen tiles side by side. */
-static inline void every_fourth(const float *p, int kk, v16 *out)
+/* Which lanes every_fourth takes from a pair of vectors, then joins. */
+#if VW == 4
+#define PICK(k) {k, k + 4}
+#define JOIN {0, 1, 4, 5}
+#elif VW == 8
+#define PICK(k) {k, k + 4, k + 8, k + 12}
+#define JOIN {0, 1, 2, 3, 8, 9, 10, 11}
+#else
+#define PICK(k) {k, k + 4, k + 8, k + 12, k + 16, k + 20, k + 24, k + 28}
+#define JOIN {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}
+#endif
+
+/* Lanes kk, kk + 4, ..., kk + 4 (VW - 1) of the 4 VW floats at p (kk < 4)
+ * into out: column kk of VW tiles side by side. */
+static inline void every_fourth(const float *p, int kk, vf *out)
 {
-	static const v16i pick[4] = {
-		{0, 4, 8, 12, 16, 20, 24, 28},
-		{1, 5, 9, 13, 17, 21, 25, 29},
-		{2, 6, 10, 14, 18, 22, 26, 30},
-		{3, 7, 11, 15, 19, 23, 27, 31},
-	};
-	const v16i join = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-	v16 a0 = *(const v16u *)p, a1 = *(const v16u *)(p + 16);
-	v16 a2 = *(const v16u *)(p + 32), a3 = *(const v16u *)(p + 48);
+	static const vfi pick[4] = {PICK(0), PICK(1), PICK(2), PICK(3)};
+	const vfi join = JOIN;
+	vf a0 = *(const vfu *)p, a1 = *(const vfu *)(p + VW);
+	vf a2 = *(const vfu *)(p + 2 * VW), a3 = *(const vfu *)(p + 3 * VW);
 
 	*out = __builtin_shuffle(__builtin_shuffle(a0, a1, pick[kk]),
 				 __builtin_shuffle(a2, a3, pick[kk]), join);
 }
 
-/* Tiles 16h..16h+15 of the block lie side by side in one row of tiles,
- * the rows x cols pixels from each one's top-left corner (shifted by top,
- * left) inside a height x width image: every_fourth can read them. */
+/* Tiles VW h .. VW h + VW - 1 of the block lie side by side in one row of
+ * tiles, and the rows x (4 VW + extra) pixels from the first one's
+ * top-left corner (shifted by top, left) lie inside a height x width
+ * image: every_fourth can read them. */
 static int side_by_side(const tile_map *m, int h, int top, int left, int rows,
-			int cols, int height, int width)
+			int extra, int height, int width)
 {
-	int t0 = 16 * h, y0 = m->oy[t0] + top, x0 = m->ox[t0] + left;
+	int t0 = VW * h, t1 = t0 + VW - 1, y0 = m->oy[t0] + top, x0 = m->ox[t0] + left;
 
-	if (t0 + 16 > m->count || y0 < 0 || y0 + rows > height || x0 < 0 ||
-	    x0 + cols > width)
+	if (t1 >= m->count || y0 < 0 || y0 + rows > height || x0 < 0 ||
+	    x0 + 4 * VW + extra > width)
 		return 0;
-	return m->img[t0 + 15] == m->img[t0] && m->oy[t0 + 15] == m->oy[t0] &&
-	       m->ox[t0 + 15] == m->ox[t0] + 60;
+	return m->img[t1] == m->img[t0] && m->oy[t1] == m->oy[t0] &&
+	       m->ox[t1] == m->ox[t0] + 4 * (VW - 1);
 }
 
 /* Tile t's top-left pixel in channel co of j->out (the output, or the
@@ -216,9 +217,9 @@ static float *tile_at(const aoi_wino_job *j, const tile_map *m, int t, int co,
 }
 
 /* The 6x6 input patches of a block, one channel, as d[value][tile]; fast
- * says which halves are side_by_side. */
+ * says which vectors of tiles are side_by_side. */
 static void gather_patches(const aoi_wino_job *j, const tile_map *m, int ci,
-			   int top, int left, const int fast[TB / 16], float d[NX][TB])
+			   int top, int left, const int fast[TB / VW], float d[NX][TB])
 {
 	size_t plane = (size_t)j->h * j->w;
 
@@ -226,12 +227,12 @@ static void gather_patches(const aoi_wino_job *j, const tile_map *m, int ci,
 		const float *x = j->x + ((size_t)m->img[t] * j->cin + ci) * plane;
 		int y0 = m->oy[t] + top, x0 = m->ox[t] + left;
 
-		if (fast[t / 16]) {
+		if (fast[t / VW]) {
 			const float *s = x + (size_t)y0 * j->w + x0;
 			for (int i = 0; i < 6; i++, s += j->w)
 				for (int k = 0; k < 6; k++)
-					every_fourth(s + (k & 4), k & 3, (v16 *)&d[i * 6 + k][t]);
-			t += 15;
+					every_fourth(s + (k & 4), k & 3, (vf *)&d[i * 6 + k][t]);
+			t += VW - 1;
 			continue;
 		}
 		if (y0 >= 0 && x0 >= 0 && y0 + 6 <= j->h && x0 + 6 <= j->w) {
@@ -254,9 +255,9 @@ static void gather_patches(const aoi_wino_job *j, const tile_map *m, int ci,
 }
 
 /* r = B^T d over six vectors a stride apart. */
-static inline void input_1d(const v16 *d, int s, v16 *r, int rs)
+static inline void input_1d(const vf *d, int s, vf *r, int rs)
 {
-	v16 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s],
+	vf d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s],
 	    d5 = d[5 * s];
 
 	r[0] = 4 * d0 - 5 * d2 + d4;
@@ -273,25 +274,48 @@ static void transform_input(const aoi_wino_job *j, const tile_map *m, int top,
 			    int left, float *v, size_t ld)
 {
 	float d[NX][TB] __attribute__((aligned(64)));
-	int fast[TB / 16];
+	int fast[TB / VW];
 
-	for (int h = 0; h < TB / 16; h++)
-		fast[h] = side_by_side(m, h, top, left, 6, 68, j->h, j->w);
+	for (int h = 0; h < TB / VW; h++)
+		fast[h] = side_by_side(m, h, top, left, 6, 4, j->h, j->w);
 	for (int ci = 0; ci < j->cin; ci++) {
 		gather_patches(j, m, ci, top, left, fast, d);
-		for (int h = 0; h < TB / 16; h++) {
-			v16 in[NX], t[NX];
+		for (int h = 0; h < TB / VW; h++) {
+			vf in[NX], t[NX];
 
 			for (int i = 0; i < NX; i++)
-				in[i] = *(const v16 *)&d[i][16 * h];
+				in[i] = *(const vf *)&d[i][VW * h];
 			for (int k = 0; k < 6; k++) /* columns */
 				input_1d(in + k, 6, t + k, 6);
 			for (int i = 0; i < 6; i++) /* rows */
 				input_1d(t + 6 * i, 1, in + 6 * i, 1);
 			for (int i = 0; i < NX; i++)
-				*(v16 *)(v + ((size_t)i * j->cin + ci) * ld + 16 * h) = in[i];
+				*(vf *)(v + ((size_t)i * j->cin + ci) * ld + VW * h) = in[i];
 		}
 	}
+}
+
+/* The register block: m[r][tile] for RB rows r of u (packed CB apart)
+ * and WV vectors of tiles of v (rows TB apart), summed over cin. */
+static inline void multiply_block(const float *u, const float *v, float *m, int cin)
+{
+	vf acc[RB][WV];
+
+	for (int r = 0; r < RB; r++)
+		for (int t = 0; t < WV; t++)
+			acc[r][t] = (vf){0};
+	for (int ci = 0; ci < cin; ci++, u += CB, v += TB) {
+		vf x[WV];
+
+		for (int t = 0; t < WV; t++)
+			x[t] = *(const vf *)(v + t * VW);
+		for (int r = 0; r < RB; r++)
+			for (int t = 0; t < WV; t++)
+				acc[r][t] += u[r] * x[t];
+	}
+	for (int r = 0; r < RB; r++)
+		for (int t = 0; t < WV; t++)
+			*(vf *)(m + r * TB + t * VW) = acc[r][t];
 }
 
 /* M[value][co][tile] = sum over ci of U[value][co][ci] V[value][ci][tile],
@@ -311,30 +335,19 @@ static void multiply(const float *u, const float *v, float *mm, int cin, int cou
 			for (int s = 0; s < nblk; s++) {
 				const float *vx = v + s * stride + (size_t)xi * cin * TB;
 				float *mb = mm + s * stride + ((size_t)xi * nb + b) * CB * TB;
-				v16 lo[CB] = {0}, hi[CB] = {0};
 
-				for (int ci = 0; ci < cin; ci++) {
-					v16 a = *(const v16 *)(vx + (size_t)ci * TB);
-					v16 c = *(const v16 *)(vx + (size_t)ci * TB + 16);
-
-					for (int r = 0; r < CB; r++) {
-						lo[r] += ub[(size_t)ci * CB + r] * a;
-						hi[r] += ub[(size_t)ci * CB + r] * c;
-					}
-				}
-				for (int r = 0; r < CB; r++) {
-					*(v16 *)(mb + r * TB) = lo[r];
-					*(v16 *)(mb + r * TB + 16) = hi[r];
-				}
+				for (int r = 0; r < CB; r += RB)
+					for (int t = 0; t < TB; t += WV * VW)
+						multiply_block(ub + r, vx + t, mb + r * TB + t, cin);
 			}
 		}
 }
 
 /* r = A^T m over six vectors a stride apart, four results. */
-static inline void output_1d(const v16 *m, int s, v16 *r, int rs)
+static inline void output_1d(const vf *m, int s, vf *r, int rs)
 {
-	v16 a = m[s] + m[2 * s], b = m[s] - m[2 * s];
-	v16 c = m[3 * s] + m[4 * s], d = m[3 * s] - m[4 * s];
+	vf a = m[s] + m[2 * s], b = m[s] - m[2 * s];
+	vf c = m[3 * s] + m[4 * s], d = m[3 * s] - m[4 * s];
 
 	r[0] = m[0] + a + c;
 	r[rs] = b + 2 * d;
@@ -347,17 +360,17 @@ static void transform_output(const float *mm, int cout, int co, float o[16][TB])
 {
 	size_t stride = (size_t)round_cb(cout) * TB;
 
-	for (int h = 0; h < TB / 16; h++) {
-		v16 in[NX], t[24], r[16];
+	for (int h = 0; h < TB / VW; h++) {
+		vf in[NX], t[24], r[16];
 
 		for (int i = 0; i < NX; i++)
-			in[i] = *(const v16 *)(mm + i * stride + (size_t)co * TB + 16 * h);
+			in[i] = *(const vf *)(mm + i * stride + (size_t)co * TB + VW * h);
 		for (int k = 0; k < 6; k++) /* columns: t is 4 x 6 */
 			output_1d(in + k, 6, t + k, 6);
 		for (int i = 0; i < 4; i++) /* rows */
 			output_1d(t + 6 * i, 1, r + 4 * i, 1);
 		for (int i = 0; i < 16; i++)
-			*(v16 *)&o[i][16 * h] = r[i];
+			*(vf *)&o[i][VW * h] = r[i];
 	}
 }
 
@@ -384,7 +397,7 @@ static void store_outputs(const aoi_wino_job *j, const tile_map *m, const float 
 			for (int i = 0; i < 16; i++)
 				for (int t = 0; t < TB; t++)
 					o[i][t] += b;
-			aoi_nn_act_row(&o[0][0], 16 * TB, j->out.act, j->out.alpha);
+			act_row(&o[0][0], 16 * TB, j->out.act, j->out.alpha);
 		}
 		for (int t = 0; t < m->count; t++) {
 			int rows, cols;
@@ -412,7 +425,7 @@ static wino_geom geometry(const aoi_wino_job *j)
 	return g;
 }
 
-void aoi_nn_winograd_conv(const aoi_wino_job *j, const float *u, int threads,
+static void winograd_conv(const aoi_wino_job *j, const float *u, int threads,
 			  float *work)
 {
 	wino_geom g = geometry(j);
@@ -468,7 +481,7 @@ static long chunk_blocks(long tiles)
 	return blocks < CHUNK_BLOCKS ? blocks : CHUNK_BLOCKS;
 }
 
-size_t aoi_nn_winograd_wgrad_floats(int cout, int cin, int k, int n, int oh, int ow)
+static size_t winograd_wgrad_floats(int cout, int cin, int k, int n, int oh, int ow)
 {
 	long tiles = (long)n * ((oh + 3) / 4) * ((ow + 3) / 4);
 	size_t c = (size_t)chunk_blocks(tiles) * TB, parts = (size_t)sides(k) * sides(k);
@@ -477,10 +490,10 @@ size_t aoi_nn_winograd_wgrad_floats(int cout, int cin, int k, int n, int oh, int
 }
 
 /* z = A dy over four vectors a stride apart, six results. */
-static inline void grad_1d(const v16 *d, int s, v16 *r, int rs)
+static inline void grad_1d(const vf *d, int s, vf *r, int rs)
 {
-	v16 even = d[0] + d[2 * s], odd = d[s] + d[3 * s];
-	v16 even4 = d[0] + 4 * d[2 * s], odd4 = 2 * d[s] + 8 * d[3 * s];
+	vf even = d[0] + d[2 * s], odd = d[s] + d[3 * s];
+	vf even4 = d[0] + 4 * d[2 * s], odd4 = 2 * d[s] + 8 * d[3 * s];
 
 	r[0] = d[0];
 	r[rs] = even + odd;
@@ -497,20 +510,20 @@ static void transform_grad(const aoi_wino_job *j, const tile_map *m, float *z,
 {
 	float d[16][TB] __attribute__((aligned(64)));
 	size_t ow = (size_t)j->out.ow;
-	int fast[TB / 16];
+	int fast[TB / VW];
 
-	for (int h = 0; h < TB / 16; h++)
-		fast[h] = side_by_side(m, h, 0, 0, 4, 64, j->out.oh, j->out.ow);
+	for (int h = 0; h < TB / VW; h++)
+		fast[h] = side_by_side(m, h, 0, 0, 4, 0, j->out.oh, j->out.ow);
 	for (int co = 0; co < j->out.cout; co++) {
 		for (int t = 0; t < TB; t++) {
 			int rows = 0, cols = 0;
 			const float *dy = t < m->count ? tile_at(j, m, t, co, &rows, &cols) : NULL;
 
-			if (dy && fast[t / 16]) {
+			if (dy && fast[t / VW]) {
 				for (int i = 0; i < 4; i++)
 					for (int k = 0; k < 4; k++)
-						every_fourth(dy + i * ow, k, (v16 *)&d[i * 4 + k][t]);
-				t += 15;
+						every_fourth(dy + i * ow, k, (vf *)&d[i * 4 + k][t]);
+				t += VW - 1;
 				continue;
 			}
 			for (int i = 0; i < 16; i++)
@@ -519,17 +532,17 @@ static void transform_grad(const aoi_wino_job *j, const tile_map *m, float *z,
 				for (int k = 0; k < cols; k++)
 					d[i * 4 + k][t] = dy[i * ow + k];
 		}
-		for (int h = 0; h < TB / 16; h++) {
-			v16 in[16], t[24], r[NX];
+		for (int h = 0; h < TB / VW; h++) {
+			vf in[16], t[24], r[NX];
 
 			for (int i = 0; i < 16; i++)
-				in[i] = *(const v16 *)&d[i][16 * h];
+				in[i] = *(const vf *)&d[i][VW * h];
 			for (int k = 0; k < 4; k++) /* columns: t is 6 x 4 */
 				grad_1d(in + k, 4, t + k, 4);
 			for (int i = 0; i < 6; i++) /* rows */
 				grad_1d(t + 4 * i, 1, r + 6 * i, 1);
 			for (int i = 0; i < NX; i++)
-				*(v16 *)(z + ((size_t)i * j->out.cout + co) * ld + 16 * h) = r[i];
+				*(vf *)(z + ((size_t)i * j->out.cout + co) * ld + VW * h) = r[i];
 		}
 	}
 }
@@ -573,7 +586,7 @@ static void add_weight_window(const float *mw, int cout, int cin, int k, int ky0
 /* Per chunk of tiles: the output gradients transformed once, the inputs
  * once per window of the kernel, and 36 sgemms per window summing over the
  * chunk's tiles into that window's M. */
-void aoi_nn_winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work)
+static void winograd_weight_grad(const aoi_wino_job *j, float *dw, float *work)
 {
 	wino_geom g = geometry(j);
 	long blocks = (g.tiles + TB - 1) / TB, cb = chunk_blocks(g.tiles);
