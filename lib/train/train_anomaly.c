@@ -199,6 +199,34 @@ static int each_batch(aoi_loader *l, int batch, const char *label, batch_fn fn, 
 	return rc;
 }
 
+typedef struct bn_ctx {
+	aoi_net *net;
+	int batch, t;
+} bn_ctx;
+
+/* Full batches only: the net is planned for that many rows. */
+static int bn_one(void *ctx, const aoi_batch *b, int first, aoi_error *err)
+{
+	bn_ctx *c = ctx;
+
+	(void)first;
+	return b->n < c->batch ? 0 : aoi_anomaly_bn_pass(c->net, b->x, c->t++, err);
+}
+
+/* A backbone with random weights: its batch norms' statistics from the
+ * training images first (anomaly.h), or its deeper features fade. */
+static int calibrate_bn(afit *f, aoi_error *err)
+{
+	bn_ctx c = {f->net, (int)f->o->batch, 0};
+	int n = aoi_loader_count(f->train);
+
+	if (n < c.batch)
+		c.batch = n;
+	if (aoi_net_plan(f->net, c.batch, f->lo.height, f->lo.width, err) < 0)
+		return -1;
+	return each_batch(f->train, c.batch, "batch norm", bn_one, &c, err);
+}
+
 static int fit_one(void *ctx, const aoi_batch *b, int first, aoi_error *err)
 {
 	(void)first;
@@ -341,6 +369,7 @@ int aoi_train_anomaly_fit(const aoi_train_setup_opts *o, char *report, size_t si
 				      "no good training records (label '%s')", o->good);
 		else if (load_backbone(&f, o->gray ? 1 : 3, err) == 0 &&
 			 setup_loaders(&f, from_file, err) == 0 &&
+			 (from_file || calibrate_bn(&f, err) == 0) &&
 			 make_anomaly(&f, (enum aoi_anomaly_method)m, err) == 0)
 			rc = fit_and_save(&f, o->arch, report, size, err);
 	}

@@ -8,9 +8,10 @@ aoi-synth texture -q --classes 1 -n 48 --size 64x64 --defective 0.25 --seed 3 \
 D="$T/tex.jsonl"
 PC="--backbone mbv2-cls-s --gray --size 64x64 --batch 4 -j 1"
 
-# mean_score LABEL FILE: the mean pred.score of the records of that label
+# mean_score LABEL FILE: the mean pred.score of the records of that true
+# label (before "pred", whose own label is the model's)
 mean_score() {
-	grep "\"label\":\"$1\"" "$2" | sed -n 's/.*"pred":{"score":\([-0-9.e]*\).*/\1/p' |
+	sed -n "s/.*\"label\":\"$1\".*\"pred\":{\"score\":\([-0-9.e]*\).*/\1/p" "$2" |
 		awk '{ s += $1; n++ } END { if (n) printf "%.6g\n", s / n; else print "none" }'
 }
 
