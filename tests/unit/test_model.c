@@ -164,8 +164,10 @@ static void test_damage(void)
 	expect_refused("flipped checksum byte", c, n, "checksum");
 	expect_refused("a PNG", png, sizeof png, "PNG");
 	memcpy(c, b, n);
-	put_u32(c + 8, 2);
-	expect_refused("newer version", c, n, "version 2");
+	put_u32(c + 8, AOI_MODEL_VERSION + 1);
+	char newer[32];
+	snprintf(newer, sizeof newer, "version %d", AOI_MODEL_VERSION + 1);
+	expect_refused("newer version", c, n, newer);
 	/* a header that disagrees with the tensors, checksum made right */
 	memcpy(c, b, n);
 	char *k = strstr((char *)c + 24, "\"width\": 0.5");
