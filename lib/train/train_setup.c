@@ -552,6 +552,15 @@ static int setup_data(aoi_train_setup *s, aoi_error *err)
 		return -1;
 	if (aoi_train_select_records(&s->opts, &s->main_ds, &s->val_ds, &s->sel, err) < 0)
 		return -1;
+	if (s->opts.synth && s->sel.nval == 0 && !s->opts.val && s->opts.val_split == 0) {
+		/* the threshold needs good validation images: hold out a tenth */
+		free(s->sel.train);
+		free(s->sel.val);
+		memset(&s->sel, 0, sizeof s->sel);
+		s->opts.val_split = 0.1;
+		if (aoi_train_select_records(&s->opts, &s->main_ds, &s->val_ds, &s->sel, err) < 0)
+			return -1;
+	}
 	if (s->opts.synth && keep_good_only(s, err) < 0)
 		return -1;
 	if (!s->opts.resume && gather_classes(s, err) < 0)
