@@ -54,7 +54,10 @@ int aoi_infer_load_resize(aoi_infer_loaded *l, int w, int h, aoi_error *err)
 {
 	const aoi_arch_info *ai = aoi_arch_find(l->info.arch);
 
-	if (!ai || ai->fixed_size || l->m.task != AOI_TASK_SEGMENTATION || l->info.anomaly)
+	if (l->info.anomaly)
+		return aoi_error_set(err, AOI_EINVAL, l->path, 0,
+				     "--size: an anomaly model runs at the input size it was fitted at");
+	if (!ai || ai->fixed_size || l->m.task != AOI_TASK_SEGMENTATION)
 		return aoi_error_set(err, AOI_EINVAL, l->path, 0,
 				     "--size: %s runs only at its own input size", l->info.arch);
 	if (w % ai->size_multiple || h % ai->size_multiple)
