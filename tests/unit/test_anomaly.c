@@ -1,8 +1,10 @@
 /* test_anomaly.c: learning from good images (lib/anomaly): greedy coreset
  * selection against a brute-force reference; PaDiM's Gaussian against
- * double-precision sums; a defect painted into a synthetic texture is
- * found by PatchCore and PaDiM; an anomaly model survives save and load
- * (same maps), refuses truncation, and pipeline stages refuse it. */
+ * double-precision sums; a white disc planted in a synthetic texture
+ * scores above new good textures and its map is higher on the disc, for
+ * PatchCore and PaDiM over a random-weight backbone (batch norms set by
+ * aoi_anomaly_bn_pass); an anomaly model survives save and load (same
+ * scores and maps), refuses truncation, and pipeline stages refuse it. */
 #include "check.h"
 
 #include <stdlib.h>
