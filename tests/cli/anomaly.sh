@@ -29,6 +29,16 @@ expect_true "threshold" grep -q '"threshold":' "$T/pc.jsonl"
 expect_true "anomaly map and heatmap named" grep -q '"anomaly":{"map":".*anomaly.png","scale":.*"heatmap":' "$T/pc.jsonl"
 expect_true "16-bit map written" test -s "$T/maps/texture-000000.anomaly.png"
 expect_true "heatmap written" test -s "$T/maps/texture-000000.heat.png"
+# render blends the heatmap in: the picture differs from one without it
+sed 's/,"heatmap":"[^"]*"//' "$T/pc.jsonl" > "$T/noheat.jsonl"
+run aoi-datatool render --out "$T/rend" "$T/pc.jsonl"
+expect_status 0 "render of anomaly predictions"
+run aoi-datatool render --out "$T/rend2" "$T/noheat.jsonl"
+expect_true "the heatmap drawn" sh -c "! cmp -s '$T/rend/texture-000000.png' '$T/rend2/texture-000000.png'"
+sed 's/\.heat\.png/.anomaly.png/' "$T/pc.jsonl" > "$T/badheat.jsonl"
+run aoi-datatool render --out "$T/rend3" "$T/badheat.jsonl"
+expect_status 1 "a heatmap that is not an RGB picture of the image"
+expect_err "anomaly.png.*heatmap is" "the bad heatmap named"
 good=$(mean_score good "$T/pc.jsonl")
 bad=$(mean_score defective "$T/pc.jsonl")
 cases=$((cases + 1))
