@@ -116,6 +116,9 @@ $(BUILD)/%.o: %.c $(LIB_HDR) $(BUILD)/native-$(NATIVE).stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The report's page is built into the program (.incbin in lib/report/assets.c).
+$(BUILD)/lib/report/assets.o: $(wildcard lib/report/assets/*)
+
 $(BUILD)/libaoi.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

@@ -1,8 +1,8 @@
 /* aoi-datatool: datasets of JSON-lines records: import from other layouts,
- * validate, stats, split, filter, sample, hash, render, export, publish and
- * consume. Each command is an entry of `commands` and one call into lib/
- * (data/datatool.h, formats/formats.h, queue/worker.h); this file reads
- * the options and returns the exit code. */
+ * validate, stats, split, filter, sample, hash, render, report, merge,
+ * export, publish and consume. Each command is an entry of `commands` and
+ * one call into lib/ (data/datatool.h, formats/formats.h, report/,
+ * queue/worker.h); this file reads the options and returns the exit code. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +11,9 @@
 #include "data/datatool.h"
 #include "formats/formats.h"
 #include "queue/worker.h"
+#include "report/corrections.h"
+#include "report/report.h"
+#include "report/review.h"
 
 static const char *const prog = "aoi-datatool";
 
@@ -24,7 +27,9 @@ static const char usage_text[] =
 	"  import yolo DIR                 images/, labels/ and data.yaml\n"
 	"  import mask-dir --images DIR --masks DIR [--classes A,B,...]\n"
 	"                                  same-stem mask PNGs (default class: defect)\n"
-	"  import class-dirs DIR           one folder per class; label = folder\n"
+	"  import class-dirs DIR           one folder per class; label = folder, or\n"
+	"                                  with masks beside the images, the class\n"
+	"                                  of the masks\n"
 	"  export yolo|mask-dir DIR [DATASET]   write the dataset out in that layout\n"
 	"  validate [DATASET]              check records and decode every file\n"
 	"  stats [--format json|table] [DATASET]           (default: json)\n"
@@ -33,8 +38,15 @@ static const char usage_text[] =
 	"  filter [--label L] [--class C] [--split S] [--source S] [--group G]\n"
 	"                                  repeatable, comma lists; criteria AND'ed\n"
 	"  sample -n N [--seed N] [--stratify FIELD]        (default: --seed 1)\n"
+	"  sample --review N [--by score|prob] [--random F] [--seed N]\n"
+	"                                  the least certain and a random share, for\n"
+	"                                  review (defaults: --by score --random 0.2)\n"
 	"  hash [DATASET]                  SHA-256 of records and the files they name\n"
 	"  render --out DIR [DATASET]      PNG of truth (and pred) per record\n"
+	"  report --out DIR [--truth TRUTH] [--title T] [--thumb PX] RECORDS\n"
+	"                                  a page to browse and review (DIR/index.html)\n"
+	"  merge --corrections FILE [--reviewed-only] [DATASET]\n"
+	"                                  fold the review's corrections in as labels\n"
 	"  publish --amqp URL --queue Q [DATASET]   put each record on queue Q\n"
 	"  consume --amqp URL --queue Q [-n N] [--idle SECONDS]\n"
 	"                                  write records of queue Q to standard\n"
@@ -45,6 +57,8 @@ static const char usage_text[] =
 	"                   input (default: the working directory; for a file: its\n"
 	"                   directory)\n"
 	"  --absolute       import: write absolute image paths (default: DIR as given)\n"
+	"  --mask-threshold N  import: a binary mask's pixel is a defect from N on\n"
+	"                   (default: 128 if the mask has values above 127, else 1)\n"
 	"  --amqp URL       publish/consume: the broker, amqp://user:pass@host:port/vhost\n"
 	"  --queue Q        publish/consume: the queue\n"
 	"  --idle SECONDS   consume: stop after this long without a record (default: 0,\n"
@@ -59,6 +73,9 @@ typedef struct opts {
 	double idle;
 	aoi_split_opts split;
 	aoi_filter filter;
+	aoi_report_opts report;
+	aoi_review_opts review; /* n and random -1: not given */
+	aoi_merge_opts merge;
 	long n, seed;  /* n -1: not given */
 	char **args;   /* operands after the command */
 	int nargs;
@@ -141,9 +158,19 @@ static int cmd_filter(opts *o, aoi_error *err)
 
 static int cmd_sample(opts *o, aoi_error *err)
 {
-	if (o->n < 0)
-		return aoi_cli_usage_error(prog, "sample needs -n N");
-	return aoi_datatool_sample(&o->io, o->n, (uint64_t)o->seed, o->split.stratify, err);
+	aoi_review_opts *r = &o->review;
+
+	if ((o->n < 0) == (r->n < 0))
+		return aoi_cli_usage_error(prog, "sample needs -n N or --review N (one of them)");
+	if (o->n >= 0 ? o->split.by || r->random >= 0 : o->split.stratify != NULL)
+		return aoi_cli_usage_error(prog, o->n >= 0 ? "--by and --random go with --review"
+						       : "--stratify goes with -n, not --review");
+	if (o->n >= 0)
+		return aoi_datatool_sample(&o->io, o->n, (uint64_t)o->seed, o->split.stratify, err);
+	r->by = o->split.by ? o->split.by : "score";
+	r->random = r->random >= 0 ? r->random : 0.2;
+	r->seed = (uint64_t)o->seed;
+	return aoi_review_sample_run(&o->io, r, err);
 }
 
 static int cmd_hash(opts *o, aoi_error *err)
@@ -156,6 +183,24 @@ static int cmd_render(opts *o, aoi_error *err)
 	if (!o->out)
 		return aoi_cli_usage_error(prog, "render needs --out DIR");
 	return aoi_datatool_render(&o->io, o->out, err);
+}
+
+static int cmd_report(opts *o, aoi_error *err)
+{
+	if (!o->out)
+		return aoi_cli_usage_error(prog, "report needs --out DIR");
+	if (strcmp(o->args[0], "-") == 0 || (o->report.truth && !strcmp(o->report.truth, "-")))
+		return aoi_cli_usage_error(prog, "report reads its inputs twice (records, then "
+					   "metrics): give files, not -");
+	o->report.out = o->out;
+	return aoi_report_run(&o->io, &o->report, err);
+}
+
+static int cmd_merge(opts *o, aoi_error *err)
+{
+	if (!o->merge.corrections)
+		return aoi_cli_usage_error(prog, "merge needs --corrections FILE");
+	return aoi_corrections_merge_run(&o->io, &o->merge, err);
 }
 
 static int cmd_publish(opts *o, aoi_error *err)
@@ -181,15 +226,17 @@ static int cmd_consume(opts *o, aoi_error *err)
 }
 
 static const command commands[] = {
-	{ "import", cmd_import, "absolute split images masks classes", 1, 2 },
+	{ "import", cmd_import, "absolute split images masks classes mask-threshold", 1, 2 },
 	{ "export", cmd_export, "root", 2, 3 },
 	{ "validate", cmd_validate, "root", 0, 1 },
 	{ "stats", cmd_stats, "root format", 0, 1 },
 	{ "split", cmd_split, "root val test seed stratify by", 0, 1 },
 	{ "filter", cmd_filter, "root label class split source group", 0, 1 },
-	{ "sample", cmd_sample, "root n seed stratify", 0, 1 },
+	{ "sample", cmd_sample, "root n seed stratify review by random", 0, 1 },
 	{ "hash", cmd_hash, "root", 0, 1 },
 	{ "render", cmd_render, "root out", 0, 1 },
+	{ "report", cmd_report, "root out truth title thumb", 1, 1 },
+	{ "merge", cmd_merge, "root corrections reviewed-only", 0, 1 },
 	{ "publish", cmd_publish, "amqp queue", 0, 1 },
 	{ "consume", cmd_consume, "amqp queue n idle", 0, 0 },
 };
@@ -232,6 +279,7 @@ static int parse_options(opts *o, int argc, char **argv, int *first)
 		AOI_CLI_OPT_STR(0, "images", &o->imp.images),
 		AOI_CLI_OPT_STR(0, "masks", &o->imp.masks),
 		AOI_CLI_OPT_STR(0, "classes", &o->imp.classes),
+		AOI_CLI_OPT_INT(0, "mask-threshold", &o->imp.mask_threshold, 1, 255),
 		AOI_CLI_OPT_STR(0, "format", &o->format),
 		AOI_CLI_OPT_REAL(0, "val", &o->split.val, 0, 1),
 		AOI_CLI_OPT_REAL(0, "test", &o->split.test, 0, 1),
@@ -247,6 +295,9 @@ static int parse_options(opts *o, int argc, char **argv, int *first)
 		AOI_CLI_OPT_STR(0, "queue", &o->queue),
 		AOI_CLI_OPT_REAL(0, "idle", &o->idle, 0, 1e9),
 		AOI_CLI_OPT_INT('n', NULL, &o->n, 0, LONG_MAX),
+		AOI_REPORT_CLI_OPTS(&o->report),
+		AOI_REVIEW_CLI_OPTS(&o->review),
+		AOI_MERGE_CLI_OPTS(&o->merge),
 		AOI_CLI_OPT_ACTION('h', "help", misplaced),
 		AOI_CLI_OPT_ACTION(0, "version", misplaced),
 		AOI_CLI_OPT_END,
@@ -290,7 +341,8 @@ static int run(void *ctx, aoi_error *err)
 int main(int argc, char **argv)
 {
 	const aoi_cli_prog program = { prog, parse, run };
-	opts o = { .split = { .val = 0.1, .test = 0.1 }, .n = -1, .seed = 1 };
+	opts o = { .split = { .val = 0.1, .test = 0.1 }, .n = -1, .seed = 1,
+		   .review = { .n = -1, .random = -1 } };
 	int rc;
 
 	aoi_filter_init(&o.filter);

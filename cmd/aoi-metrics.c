@@ -25,6 +25,11 @@ static const char usage_text[] =
 	"  -f, --format FMT     json or table (default: json)\n"
 	"      --iou T          detection: a match needs IoU > T (default: 0.33,\n"
 	"                       DeepPCB's rule)\n"
+	"      --good LABEL     the label of good images (default: good)\n"
+	"      --recall R       image scores: the false-reject rate at this\n"
+	"                       recall (default: 1)\n"
+	"      --max-fpr F      anomaly maps: PRO up to this false-positive\n"
+	"                       rate (default: 0.3)\n"
 	"  -p, --plot DIR       write PNG charts into DIR\n"
 	"  -l, --log FILE       aoi-train's log (JSON lines): learning curves\n"
 	"                       into the --plot DIR\n"
@@ -52,6 +57,9 @@ static int parse(void *ctx, int argc, char **argv)
 		AOI_CLI_OPT_ROOT(&o->eval.root),
 		AOI_CLI_OPT_STR('f', "format", &o->format),
 		AOI_CLI_OPT_REAL(0, "iou", &o->eval.iou_min, 0, 1),
+		AOI_CLI_OPT_STR(0, "good", &o->eval.good),
+		AOI_CLI_OPT_REAL(0, "recall", &o->eval.recall, 1e-9, 1),
+		AOI_CLI_OPT_REAL(0, "max-fpr", &o->eval.max_fpr, 1e-9, 1),
 		AOI_CLI_OPT_STR('p', "plot", &o->plot),
 		AOI_CLI_OPT_STR('l', "log", &o->log),
 		AOI_CLI_OPT_STR('o', "output", &o->output),

@@ -34,25 +34,36 @@ static const char usage_text[] =
 	"  -j, --threads N         threads (0: all cores)\n"
 	"      --size WxH          network input (the architecture's default)\n"
 	"      --crop              train on random WxH windows of full-size images\n"
-	"                          (inference then tiles) instead of resizing\n"
+	"                          (inference then tiles; segmentation's default)\n"
+	"      --resize            resize whole images to WxH instead\n"
 	"      --scale F           with --crop: shrink images by F first (1)\n"
+	"      --sampling HOW      segmentation: balanced (defective and good records\n"
+	"                          alternate) or uniform (balanced)\n"
+	"      --defect-windows P  share of a defective record's windows placed\n"
+	"                          around one of its defects (0.8)\n"
 	"      --gray              one gray channel per image (default RGB)\n"
 	"      --template          stack the record's template as extra channels\n"
 	"      --width X           encoder width multiplier (architecture's)\n"
 	"      --decoder C,C,...   decoder channels (architecture's)\n"
+	"      --decision          segmentation: add an image decision head (a\n"
+	"                          defective/good score per image, aoi-infer's score)\n"
 	"      --optim NAME        sgd, adam or adamw (adam)\n"
 	"      --lr X              learning rate (0.01 sgd, 0.001 adam)\n"
 	"      --momentum X        SGD momentum (0)\n"
 	"      --weight-decay X    weight decay (0; adamw 0.01)\n"
-	"      --schedule NAME     const, step, cosine or plateau (const)\n"
+	"      --schedule NAME     const, step, cosine or plateau (cosine)\n"
+	"      --warmup N          steps of linear warm-up (an epoch, at most a tenth)\n"
 	"      --step-size N       step: epochs per decay (30)\n"
 	"      --gamma X           step and plateau factor (0.1)\n"
 	"      --patience N        plateau: epochs without improvement (5)\n"
 	"      --min-lr X          lowest rate for cosine and plateau\n"
 	"      --early-stop N      stop after N epochs without improvement (0: off)\n"
 	"      --loss SPEC         ce, bce, dice, iou, mse, rect or sums like\n"
-	"                          ce+0.5*dice (ce; keypoints: rect for 4, else mse)\n"
-	"      --class-weights W   auto (median frequency) or W0,W1,... (none)\n"
+	"                          ce+0.5*dice (segmentation ce+dice, classification\n"
+	"                          ce, keypoints rect for 4 points, else mse)\n"
+	"      --class-weights W   sqrt (background by the square root of its odds),\n"
+	"                          auto (median frequency), none or W0,W1,...\n"
+	"                          (segmentation sqrt, else none)\n"
 	"      --augment SPEC      e.g. flip,vflip,rot90,rot=15,crop=0.8,zoom=0.9:1.1,\n"
 	"                          shift=0.1,bright=20,contrast=0.2 (none)\n"
 	"      --cache-mb N        keep decoded inputs up to N MiB in memory (4096)\n"
@@ -112,6 +123,19 @@ static int set_kind(void *ctx, const aoi_cli_opt *opt, const char *v, aoi_error 
 	return 0;
 }
 
+/* --sampling: balanced or uniform. */
+static int set_sampling(void *ctx, const aoi_cli_opt *opt, const char *v, aoi_error *err)
+{
+	args *a = ctx;
+
+	(void)opt;
+	if (strcmp(v, "balanced") != 0 && strcmp(v, "uniform") != 0)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "--sampling: balanced or uniform, not '%s'", v);
+	a->balance = strcmp(v, "balanced") == 0;
+	return 0;
+}
+
 /* The options into a, the operand into a->dataset. */
 static int parse_options(args *a, int argc, char **argv)
 {
@@ -131,16 +155,21 @@ static int parse_options(args *a, int argc, char **argv)
 		AOI_CLI_OPT_THREADS(&a->threads),
 		AOI_CLI_OPT_INPUT_SIZE(&a->width_px, &a->height_px),
 		AOI_CLI_OPT_FLAG(0, "crop", &a->crop),
+		AOI_CLI_OPT_FLAG(0, "resize", &a->resize),
 		AOI_CLI_OPT_REAL(0, "scale", &a->scale, 0.05, 1),
+		AOI_CLI_OPT_CALL(0, "sampling", set_sampling, 0),
+		AOI_CLI_OPT_REAL(0, "defect-windows", &a->defect_windows, 0, 1),
 		AOI_CLI_OPT_FLAG(0, "gray", &a->gray),
 		AOI_CLI_OPT_FLAG(0, "template", &a->use_template),
 		AOI_CLI_OPT_REAL(0, "width", &a->width, 0.05, 4),
 		AOI_CLI_OPT_STR(0, "decoder", &a->decoder),
+		AOI_CLI_OPT_FLAG(0, "decision", &a->decision),
 		AOI_CLI_OPT_CALL(0, "optim", set_kind, 0),
 		AOI_CLI_OPT_REAL(0, "lr", &a->lr, 1e-12, 10),
 		AOI_CLI_OPT_REAL(0, "momentum", &a->momentum, 0, 0.999),
 		AOI_CLI_OPT_REAL(0, "weight-decay", &a->weight_decay, 0, 1),
 		AOI_CLI_OPT_CALL(0, "schedule", set_kind, 1),
+		AOI_CLI_OPT_INT(0, "warmup", &a->warmup, 0, 1L << 30),
 		AOI_CLI_OPT_INT(0, "step-size", &a->step_size, 1, 1000000),
 		AOI_CLI_OPT_REAL(0, "gamma", &a->gamma, 1e-6, 1),
 		AOI_CLI_OPT_INT(0, "patience", &a->patience, 1, 1000000),
@@ -187,9 +216,13 @@ static int parse(void *ctx, int argc, char **argv)
 		return aoi_cli_usage_error(prog, "--backbone goes with --arch patchcore or padim");
 	if (a->arch && !aoi_arch_find(a->arch) && !aoi_train_is_anomaly_arch(a->arch))
 		return aoi_cli_usage_error(prog, "--arch: unknown '%s' (see --list)", a->arch);
+	if (a->decision && (a->synth || aoi_train_is_anomaly_arch(a->arch)))
+		return aoi_cli_usage_error(prog, "--decision: an anomaly model decides by its score");
 	if (a->val && a->val_split > 0)
 		return aoi_cli_usage_error(prog, "--val and --val-split exclude each other");
-	if (a->scale > 0 && a->scale != 1 && !a->crop)
+	if (a->crop && a->resize)
+		return aoi_cli_usage_error(prog, "--crop and --resize exclude each other");
+	if (a->scale > 0 && a->scale != 1 && a->resize)
 		return aoi_cli_usage_error(prog, "--scale goes with --crop");
 	if (a->resume && a->init)
 		return aoi_cli_usage_error(prog, "--resume and --init exclude each other");

@@ -28,8 +28,8 @@
  * inputs; fuse it for inference first when it will not train); every
  * buffer returned belongs to the aoi_anomaly and stays valid until the
  * next call on it. */
-#ifndef AOI_ANOMALY_H
-#define AOI_ANOMALY_H
+#ifndef AOI_ANOMALY_ANOMALY_H
+#define AOI_ANOMALY_ANOMALY_H
 
 #include <stddef.h>
 #include <stdint.h>

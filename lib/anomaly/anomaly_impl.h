@@ -38,7 +38,7 @@ struct aoi_anomaly {
 
 #define AOI_ANOMALY_DOT_CHUNK 1024
 
-/* Buffers for the batch and method (anomaly.c). */
+/* Buffers for the batch and method (anomaly_core.c). */
 int aoi_anomaly_alloc_fitted(aoi_anomaly *a, aoi_error *err);
 
 #endif

@@ -19,11 +19,9 @@ static json_t *int_array(const int *v, int n)
 
 static json_t *describe(const aoi_anomaly *a)
 {
-	json_t *j = json_pack("{s:s, s:[i,i], s:f, s:o, s:f}", "method",
+	json_t *j = json_pack("{s:s, s:[i,i], s:f, s:f}", "method",
 			      aoi_anomaly_method_name(a->o.method), "input", a->width,
-			      a->height, "sigma", a->o.sigma, "threshold",
-			      a->threshold >= 0 ? json_real(a->threshold) : json_null(), "scale",
-			      a->scale);
+			      a->height, "sigma", a->o.sigma, "scale", a->scale);
 
 	if (j && a->o.method != AOI_ANOMALY_SEGMENTATION) {
 		json_object_set_new(j, "taps", int_array(a->o.taps, a->o.ntaps));
@@ -71,6 +69,7 @@ int aoi_anomaly_to_model(const aoi_anomaly *a, aoi_model_info *info, aoi_error *
 	if (!(j = describe(a)))
 		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
 	aoi_model_info_set_anomaly(info, j);
+	info->threshold = a->threshold; /* the model's one image threshold */
 	info->opts.input_w = a->width;
 	info->opts.input_h = a->height;
 	return add_tensors(a, info, err);
@@ -177,11 +176,13 @@ static int load_gaussians(aoi_anomaly *a, const aoi_model_info *info, const char
 	return 0;
 }
 
-static void read_threshold(aoi_anomaly *a, const json_t *j)
+/* The threshold is the model file's (aoi_model_info.threshold); the map
+ * scale is the anomaly object's. */
+static void read_threshold(aoi_anomaly *a, const aoi_model_info *info)
 {
-	const json_t *t = json_object_get(j, "threshold"), *s = json_object_get(j, "scale");
+	const json_t *s = json_object_get(info->anomaly, "scale");
 
-	aoi_anomaly_set_threshold(a, json_is_number(t) ? json_number_value(t) : -1,
+	aoi_anomaly_set_threshold(a, info->threshold >= 0 ? info->threshold : -1,
 				  json_is_number(s) ? json_number_value(s) : 1);
 }
 
@@ -221,7 +222,7 @@ aoi_anomaly *aoi_anomaly_from_model(aoi_net *net, const aoi_model_info *info, in
 		aoi_anomaly_free(a);
 		return NULL;
 	}
-	read_threshold(a, info->anomaly);
+	read_threshold(a, info);
 	a->fitted = 1;
 	return a;
 }

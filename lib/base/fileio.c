@@ -9,6 +9,7 @@
 int aoi_atomic_open(aoi_atomic_file *f, const char *path, aoi_error *err)
 {
 	f->fp = NULL;
+	f->no_sync = 0;
 	if (snprintf(f->path, sizeof f->path, "%s", path) >= (int)sizeof f->path ||
 	    snprintf(f->tmp, sizeof f->tmp, "%s.tmp.%ld", path, (long)getpid()) >=
 		    (int)sizeof f->tmp)
@@ -25,7 +26,7 @@ int aoi_atomic_commit(aoi_atomic_file *f, aoi_error *err)
 
 	if (!f->fp)
 		return aoi_error_set(err, AOI_EIO, f->path, 0, "file was not open");
-	if (fflush(f->fp) != 0 || ferror(f->fp) || fsync(fileno(f->fp)) != 0)
+	if (fflush(f->fp) != 0 || ferror(f->fp) || (!f->no_sync && fsync(fileno(f->fp)) != 0))
 		bad = 1;
 	if (fclose(f->fp) != 0)
 		bad = 1;

@@ -14,6 +14,10 @@ typedef struct aoi_atomic_file {
 	FILE *fp;        /* write here */
 	char path[4096];
 	char tmp[4096];
+	/* Set after open to skip the fsync: for the many small files of a cache
+	 * (the report's thumbnails), where the rename is still atomic for
+	 * readers and a crash costs only a remake. */
+	int no_sync;
 } aoi_atomic_file;
 
 int aoi_atomic_open(aoi_atomic_file *f, const char *path, aoi_error *err);

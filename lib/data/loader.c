@@ -19,6 +19,7 @@ typedef struct stage {
 	aoi_image img, tmpl;
 	aoi_mask mask;
 	int orig_w, orig_h;
+	long defect_px;   /* nonzero mask pixels */
 } stage;
 
 typedef struct sample {
@@ -26,6 +27,9 @@ typedef struct sample {
 	char *base, *where;
 	long line;
 	int label;
+	int defective;    /* by its label or annotations */
+	int annotated;    /* has masks, a mask or boxes */
+	int mask_known;   /* 0: a defective label without annotations */
 	int npoints;
 	float points[2 * AOI_MAX_POINTS]; /* original pixels */
 	int cached;
@@ -175,6 +179,25 @@ static int sample_points(sample *s, int want, aoi_error *err)
 	return 0;
 }
 
+/* Whether a record shows a defect (its label, else its annotations) and
+ * whether its mask is known: a record labelled defective without masks,
+ * mask or boxes says only that a defect is there, not where (mixed
+ * supervision: it trains the image decision, not the segmentation). */
+static void sample_kind(sample *s)
+{
+	const char *label = aoi_record_str(s->rec, "label");
+	json_t *masks = json_object_get(s->rec, "masks"), *boxes = json_object_get(s->rec, "boxes");
+	s->annotated = json_object_size(masks) > 0 || json_array_size(boxes) > 0 ||
+		       aoi_record_str(s->rec, "mask") != NULL;
+	s->defective = label ? strcmp(label, "good") != 0 : s->annotated;
+	s->mask_known = !s->defective || s->annotated;
+}
+
+int aoi_loader_defective(const aoi_loader *l, int i)
+{
+	return i >= 0 && i < l->n && l->s[i].defective;
+}
+
 static int check_path(const json_t *rec, const char *key, const char *base,
 		      const char *where, long line, aoi_error *err)
 {
@@ -222,6 +245,7 @@ int aoi_loader_add(aoi_loader *l, json_t *rec, const char *base, const char *whe
 		free(s->base);
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	}
+	sample_kind(s);
 	int rc = 0;
 	if (l->o.target == AOI_TARGET_LABEL)
 		rc = s->label = sample_label(l, rec, where, line, err);
@@ -292,7 +316,10 @@ static int stage_decode(const aoi_loader *l, const sample *s, stage *st, aoi_err
 	st->orig_h = st->img.height;
 	if (o->target == AOI_TARGET_MASK) {
 		aoi_mask_release(&st->mask);
-		if (aoi_record_mask(s->rec, s->base, o->classes, &st->mask, err) < 0)
+		/* nothing annotated: an empty mask, whether or not the record
+		 * gives its size */
+		if (!s->annotated ? aoi_mask_alloc(&st->mask, st->orig_w, st->orig_h, err) < 0
+				  : aoi_record_mask(s->rec, s->base, o->classes, &st->mask, err) < 0)
 			return -1;
 		if (resize_mask(&st->mask, st->orig_w, st->orig_h, err) < 0)
 			return -1;
@@ -308,6 +335,7 @@ static int stage_decode(const aoi_loader *l, const sample *s, stage *st, aoi_err
 		return -1;
 	if (o->target == AOI_TARGET_MASK && resize_mask(&st->mask, w, h, err) < 0)
 		return -1;
+	st->defect_px = o->target == AOI_TARGET_MASK ? aoi_mask_count(&st->mask, -1) : 0;
 	return 0;
 }
 
@@ -478,8 +506,36 @@ static void add_offset(aoi_augment *a, double dx, double dy)
 	a->fwd[5] -= a->fwd[3] * dx + a->fwd[4] * dy;
 }
 
+/* A random defect pixel of a staged mask (uniform over them), into *x, *y. */
+static void defect_pixel(const stage *st, aoi_rng *rng, int *x, int *y)
+{
+	long k = (long)aoi_rng_below(rng, (uint32_t)st->defect_px);
+	size_t n = (size_t)st->mask.width * st->mask.height, i;
+	for (i = 0; i < n; i++)
+		if (st->mask.data[i] && k-- == 0)
+			break;
+	*x = (int)(i % (size_t)st->mask.width);
+	*y = (int)(i / (size_t)st->mask.width);
+}
+
+/* A training crop's origin along one side with `free` pixels to spare: any,
+ * or (p >= 0) one whose window of `win` keeps pixel p. */
+static double crop_origin(aoi_rng *rng, int free, int p, int win)
+{
+	if (free <= 0)
+		return free / 2; /* smaller than the window: centred, padded */
+	int lo = 0, hi = free;
+	if (p >= 0) {
+		lo = p - win + 1 > 0 ? p - win + 1 : 0;
+		hi = p < free ? p : free;
+	}
+	return lo + (int)aoi_rng_below(rng, (uint32_t)(hi - lo + 1));
+}
+
 /* The transform of sample `index` in `epoch`: augmentation and a random
- * crop window when training, the centred window otherwise. */
+ * crop window when training (around a defect pixel for a share
+ * `defect_windows` of a defective sample's windows), the centred window
+ * otherwise. */
 static void draw_transform(const aoi_loader *l, const stage *st, int index, int epoch,
 			   int training, aoi_augment *a)
 {
@@ -498,8 +554,12 @@ static void draw_transform(const aoi_loader *l, const stage *st, int index, int 
 		return;
 	double dx = free_x / 2, dy = free_y / 2;
 	if (training) {
-		dx = free_x > 0 ? aoi_rng_below(&rng, (uint)free_x + 1) : dx;
-		dy = free_y > 0 ? aoi_rng_below(&rng, (uint)free_y + 1) : dy;
+		int px = -1, py = -1;
+		if (o->defect_windows > 0 && st->defect_px > 0 &&
+		    (o->defect_windows >= 1 || aoi_rng_uniform(&rng) < o->defect_windows))
+			defect_pixel(st, &rng, &px, &py);
+		dx = crop_origin(&rng, free_x, px, w);
+		dy = crop_origin(&rng, free_y, py, h);
 	}
 	add_offset(a, dx, dy);
 }
@@ -519,21 +579,40 @@ static void fill_points(const aoi_loader *l, const sample *s, const stage *st,
 	}
 }
 
-static void fill_row(const aoi_loader *l, aoi_batch *b, int r, int index, const stage *st,
-		     int epoch, int training)
+/* Row r's mask (AOI_MASK_UNKNOWN throughout when the sample's is not
+ * known) and whether its window shows a defect. */
+static void mask_row(const sample *s, const aoi_augment *a, const stage *st, aoi_batch *b,
+		     int r)
+{
+	size_t plane = (size_t)b->w * b->h;
+	int *m = b->mask + (size_t)r * plane;
+	if (!s->mask_known) {
+		for (size_t p = 0; p < plane; p++)
+			m[p] = AOI_MASK_UNKNOWN;
+		b->defect[r] = 1;
+		return;
+	}
+	warp_mask(a, &st->mask, b->w, b->h, m);
+	b->defect[r] = 0;
+	for (size_t p = 0; p < plane && !b->defect[r]; p++)
+		b->defect[r] = m[p] != 0;
+}
+
+/* Row r of b from sample `index` through transform a. */
+static void fill_with(const aoi_loader *l, aoi_batch *b, int r, int index, const stage *st,
+		      const aoi_augment *ap)
 {
 	const aoi_loader_opts *o = &l->o;
 	const sample *s = &l->s[index];
 	size_t plane = (size_t)b->w * b->h;
-	aoi_augment a;
-	draw_transform(l, st, index, epoch, training, &a);
+	aoi_augment a = *ap;
 	float *x = b->x + (size_t)r * b->c * plane;
 	warp_image(&a, &st->img, &l->norm, 0, b->w, b->h, x);
 	if (o->use_template)
 		warp_image(&a, &st->tmpl, &l->norm, l->img_channels, b->w, b->h,
 			   x + (size_t)l->img_channels * plane);
 	if (o->target == AOI_TARGET_MASK)
-		warp_mask(&a, &st->mask, b->w, b->h, b->mask + (size_t)r * plane);
+		mask_row(s, &a, st, b, r);
 	else if (o->target == AOI_TARGET_LABEL)
 		b->label[r] = s->label;
 	else
@@ -547,6 +626,14 @@ static void fill_row(const aoi_loader *l, aoi_batch *b, int r, int index, const 
 	b->index[r] = index;
 }
 
+static void fill_row(const aoi_loader *l, aoi_batch *b, int r, int index, const stage *st,
+		     int epoch, int training)
+{
+	aoi_augment a;
+	draw_transform(l, st, index, epoch, training, &a);
+	fill_with(l, b, r, index, st, &a);
+}
+
 static void zero_rows(aoi_batch *b, const aoi_loader *l, int from)
 {
 	size_t plane = (size_t)b->w * b->h, rows = (size_t)(b->cap - from);
@@ -555,6 +642,8 @@ static void zero_rows(aoi_batch *b, const aoi_loader *l, int from)
 	memset(b->x + (size_t)from * b->c * plane, 0, rows * b->c * plane * sizeof(float));
 	if (b->mask)
 		memset(b->mask + (size_t)from * plane, 0, rows * plane * sizeof(int));
+	if (b->defect)
+		memset(b->defect + from, 0, rows * sizeof(int));
 	if (b->label)
 		memset(b->label + from, 0, rows * sizeof(int));
 	if (b->points)
@@ -638,6 +727,75 @@ int aoi_loader_fill(aoi_loader *l, aoi_batch *b, const int *indices, int n, int 
 	return 0;
 }
 
+/* Window origins along one side of `size` for windows of `win` pixels,
+ * with the part of each window that only it counts; the count. */
+static int side_windows(int size, int win, int *origin, int *own0, int *own1, int max)
+{
+	if (size <= win) {
+		origin[0] = (size - win) / 2; /* as draw_transform centres it */
+		own0[0] = -origin[0];
+		own1[0] = own0[0] + size;
+		return 1;
+	}
+	int n = 0;
+	for (int p = 0; n < max; p += win) {
+		origin[n] = p + win >= size ? size - win : p;
+		own0[n] = n ? origin[n - 1] + win - origin[n] : 0;
+		own1[n] = win;
+		if (origin[n++] == size - win)
+			return n;
+	}
+	return -1; /* more than max */
+}
+
+int aoi_loader_windows(aoi_loader *l, int i, aoi_window *out, int max, aoi_error *err)
+{
+	enum { MAXSIDE = 256 };
+	int xs[MAXSIDE], xa[MAXSIDE], xb[MAXSIDE], ys[MAXSIDE], ya[MAXSIDE], yb[MAXSIDE];
+	const stage *st[1];
+	if (i < 0 || i >= l->n)
+		return aoi_error_set(err, AOI_EINVAL, "", 0, "no sample %d", i);
+	if (stage_samples(l, &i, 1, st, err) < 0)
+		return -1;
+	cache_rows(l, &i, 1, st);
+	int nx = side_windows(st[0]->img.width, l->o.width, xs, xa, xb, MAXSIDE);
+	int ny = side_windows(st[0]->img.height, l->o.height, ys, ya, yb, MAXSIDE);
+	if (nx < 0 || ny < 0 || nx * ny > max)
+		return aoi_error_set(err, AOI_EINVAL, l->s[i].where, l->s[i].line,
+				     "image of %dx%d windows, more than %d", nx, ny, max);
+	for (int y = 0; y < ny; y++)
+		for (int x = 0; x < nx; x++)
+			out[y * nx + x] = (aoi_window){ i, xs[x], ys[y],
+							{ xa[x], ya[y], xb[x], yb[y] } };
+	return nx * ny;
+}
+
+int aoi_loader_fill_windows(aoi_loader *l, aoi_batch *b, const aoi_window *w, int n,
+			    aoi_error *err)
+{
+	if (n < 0 || n > b->cap)
+		return aoi_error_set(err, AOI_EINVAL, "", 0, "batch of %d rows holds %d",
+				     b->cap, n);
+	int idx[n > 0 ? n : 1];
+	const stage *st[n > 0 ? n : 1];
+	for (int r = 0; r < n; r++)
+		if ((idx[r] = w[r].index) < 0 || idx[r] >= l->n)
+			return aoi_error_set(err, AOI_EINVAL, "", 0, "no sample %d", idx[r]);
+	if (stage_samples(l, idx, n, st, err) < 0)
+		return -1;
+	cache_rows(l, idx, n, st);
+#pragma omp parallel for schedule(static)
+	for (int r = 0; r < n; r++) {
+		aoi_augment a;
+		identity(&a, l->o.width, l->o.height);
+		add_offset(&a, w[r].x0, w[r].y0);
+		fill_with(l, b, r, idx[r], st[r], &a);
+	}
+	b->n = n;
+	zero_rows(b, l, n);
+	return 0;
+}
+
 int aoi_batch_alloc(aoi_batch *b, const aoi_loader *l, int cap, aoi_error *err)
 {
 	memset(b, 0, sizeof(*b));
@@ -653,7 +811,8 @@ int aoi_batch_alloc(aoi_batch *b, const aoi_loader *l, int cap, aoi_error *err)
 	b->index = calloc((size_t)cap, sizeof(int));
 	int ok = b->x && b->scale && b->index;
 	if (l->o.target == AOI_TARGET_MASK)
-		ok = ok && (b->mask = calloc((size_t)cap * plane, sizeof(int)));
+		ok = ok && (b->mask = calloc((size_t)cap * plane, sizeof(int))) &&
+		     (b->defect = calloc((size_t)cap, sizeof(int)));
 	else if (l->o.target == AOI_TARGET_LABEL)
 		ok = ok && (b->label = calloc((size_t)cap, sizeof(int)));
 	else
@@ -669,6 +828,7 @@ void aoi_batch_release(aoi_batch *b)
 {
 	free(b->x);
 	free(b->mask);
+	free(b->defect);
 	free(b->label);
 	free(b->points);
 	free(b->scale);

@@ -62,6 +62,10 @@ typedef struct aoi_loader_opts {
 	/* AOI_TARGET_MASK: defect classes (mask index k+1 = names[k]);
 	 * AOI_TARGET_LABEL: label names (class index k = names[k]). Not owned. */
 	const aoi_classes *classes;
+	/* crop, training: the share of a defective sample's windows placed
+	 * around one of its defect pixels (drawn uniformly), the others
+	 * anywhere; 0 (the default): all anywhere */
+	double defect_windows;
 	int augment;           /* apply `aug` when a batch is filled for training */
 	aoi_augment_opts aug;
 	uint64_t seed;
@@ -97,6 +101,10 @@ void aoi_loader_free(aoi_loader *l);
 int aoi_loader_add(aoi_loader *l, json_t *rec, const char *base, const char *where,
 		   long line, aoi_error *err);
 int aoi_loader_count(const aoi_loader *l);
+/* Whether sample i is defective: its label is not "good", or, without a
+ * label, it has annotations. A defective label without masks, mask or
+ * boxes leaves the mask unknown (AOI_MASK_UNKNOWN in batches). */
+int aoi_loader_defective(const aoi_loader *l, int i);
 const json_t *aoi_loader_record(const aoi_loader *l, int i);
 
 /* Mean and standard deviation of each input channel over the samples (up to
@@ -113,7 +121,12 @@ typedef struct aoi_batch {
 	int cap, n;         /* rows allocated; rows filled */
 	int c, h, w;
 	float *x;           /* cap x c x h x w */
-	int *mask;          /* cap x h x w (AOI_TARGET_MASK) */
+	/* cap x h x w (AOI_TARGET_MASK): class indices, or AOI_MASK_UNKNOWN in
+	 * every pixel of a record whose mask is not known */
+	int *mask;
+	int *defect;        /* cap (AOI_TARGET_MASK): 1 when the row's window
+			     * shows a defect (or, mask unknown, the record is
+			     * defective), else 0 */
 	int *label;         /* cap (AOI_TARGET_LABEL) */
 	/* cap x 2 x npoints (AOI_TARGET_POINTS): x / width, y / height of the
 	 * input, so that regression targets lie in [0, 1] */
@@ -124,6 +137,9 @@ typedef struct aoi_batch {
 	int *index;         /* sample index of each row */
 } aoi_batch;
 
+/* A mask pixel that counts nowhere: the losses' default ignore index. */
+#define AOI_MASK_UNKNOWN (-1)
+
 int aoi_batch_alloc(aoi_batch *b, const aoi_loader *l, int cap, aoi_error *err);
 void aoi_batch_release(aoi_batch *b);
 
@@ -131,6 +147,24 @@ void aoi_batch_release(aoi_batch *b);
  * zeroed). training = 1 draws augmentation and random crops for `epoch`. */
 int aoi_loader_fill(aoi_loader *l, aoi_batch *b, const int *indices, int n, int epoch,
 		    int training, aoi_error *err);
+
+/* Evaluation over whole images: an input-sized window of a sample. */
+typedef struct aoi_window {
+	int index;         /* the sample */
+	int x0, y0;        /* origin in the image as staged (full size when
+			    * cropping, negative when it is smaller: padded) */
+	int own[4];        /* x0, y0, x1, y1 in window pixels: the image pixels
+			    * no other window of the sample counts */
+} aoi_window;
+
+/* The windows that cover sample i, into out[max]: one (the image resized
+ * to the input, or a smaller one centred in it as in training) or input-
+ * sized tiles side by side, the last flush with the far edge. Decodes the
+ * sample (cache filled on the way). Returns the count or -1. */
+int aoi_loader_windows(aoi_loader *l, int i, aoi_window *out, int max, aoi_error *err);
+/* Fill b with n windows (n <= b->cap), no augmentation. */
+int aoi_loader_fill_windows(aoi_loader *l, aoi_batch *b, const aoi_window *w, int n,
+			    aoi_error *err);
 
 /* "flip,vflip,rot=15,crop=0.8,zoom=0.9:1.1,shift=0.1,bright=20,contrast=0.2"
  * into o (fields not named are left as they are). */

@@ -360,3 +360,22 @@ int aoi_components(const aoi_mask *m, int value, aoi_component **comps,
 	}
 	return n;
 }
+
+int aoi_components_label(const aoi_mask *m, int value, int *labels, aoi_error *err)
+{
+	size_t npix = (size_t)m->width * m->height;
+	size_t maxlab = (size_t)(m->width / 2 + 1) * m->height + 2;
+	int *parent = malloc(maxlab * sizeof *parent), *id = malloc(maxlab * sizeof *id);
+	int n = -1;
+
+	if (parent && id) {
+		n = number_labels(parent, label_pass(m, value, labels, parent), id);
+		for (size_t i = 0; i < npix; i++)
+			labels[i] = labels[i] ? id[labels[i]] + 1 : 0;
+	}
+	free(parent);
+	free(id);
+	if (n < 0)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	return n;
+}

@@ -32,5 +32,10 @@ typedef struct aoi_component {
  * malloc'd (caller frees); returns the count, or -1. */
 int aoi_components(const aoi_mask *m, int value, aoi_component **comps,
 		   aoi_error *err);
+/* The same components as a label image: labels[y * width + x] is 0 for
+ * background and 1..n for the component holding the pixel (numbered as
+ * aoi_components numbers them, plus one). labels has width x height
+ * entries; returns n, or -1. */
+int aoi_components_label(const aoi_mask *m, int value, int *labels, aoi_error *err);
 
 #endif

@@ -80,16 +80,21 @@ static int decision_of(const json_t *v)
 	return -2;
 }
 
+int aoi_eval_is_good(const aoi_eval *e, const char *label)
+{
+	return label && (strcmp(label, e->good) == 0 || strcmp(label, "good") == 0);
+}
+
 /* The ground-truth decision: the record's own "decision", else its label
  * (good: accept, anything else: reject). */
-static int truth_decision(const json_t *t)
+static int truth_decision(const aoi_eval *e, const json_t *t)
 {
 	int d = decision_of(json_object_get(t, "decision"));
 	const char *label = aoi_record_str(t, "label");
 
 	if (d != -1)
 		return d;
-	return label ? strcmp(label, "good") != 0 : -1;
+	return label ? !aoi_eval_is_good(e, label) : -1;
 }
 
 static int has_annotation(const json_t *rec)
@@ -107,12 +112,7 @@ static int note_id(json_t *list, const char *id)
 
 /* ---- one image --------------------------------------------------------- */
 
-typedef struct image_ctx {
-	const json_t *t, *p, *pred;
-	const char *tbase, *pbase;
-	aoi_mask tm, pm;
-	int have_tm, have_pm;
-} image_ctx;
+typedef aoi_eval_image image_ctx;
 
 /* The predicted mask; a prediction record without a size takes the
  * truth's (an empty prediction is then a mask of the right size). */
@@ -142,7 +142,7 @@ static int image_masks(aoi_eval *e, image_ctx *c, aoi_error *err)
 		return -1;
 	c->have_pm = 1;
 	/* A defective image without an annotation has no pixel truth. */
-	if (!has_annotation(c->t) && !(label && strcmp(label, "good") == 0)) {
+	if (!has_annotation(c->t) && !aoi_eval_is_good(e, label)) {
 		e->seg_skipped++;
 		return 0;
 	}
@@ -152,27 +152,34 @@ static int image_masks(aoi_eval *e, image_ctx *c, aoi_error *err)
 	return aoi_metrics_seg_add(&e->seg, &c->tm, &c->pm, err);
 }
 
-static const char *mask_label(const aoi_mask *m)
+/* Labels made from decisions and masks, and aoi-infer's "good", are
+ * named by the good label. */
+static const char *mask_label(const aoi_eval *e, const aoi_mask *m)
 {
-	return aoi_mask_count(m, -1) > 0 ? "defective" : "good";
+	return aoi_mask_count(m, -1) > 0 ? "defective" : e->good;
+}
+
+static const char *as_label(const aoi_eval *e, const char *label)
+{
+	return label && strcmp(label, "good") == 0 ? e->good : label;
 }
 
 static int image_labels(aoi_eval *e, image_ctx *c, aoi_error *err)
 {
-	const char *tl = aoi_record_str(c->t, "label");
-	const char *pl = c->pred ? aoi_record_str(c->pred, "label") : NULL;
+	const char *tl = as_label(e, aoi_record_str(c->t, "label"));
+	const char *pl = c->pred ? as_label(e, aoi_record_str(c->pred, "label")) : NULL;
 	int td = decision_of(json_object_get(c->t, "decision"));
 	int pd = decision_of(json_object_get(c->p, "decision"));
 	int ti, pi;
 
 	if (!tl && td >= 0)
-		tl = td ? "defective" : "good";
+		tl = td ? "defective" : e->good;
 	if (!tl && c->have_tm)
-		tl = mask_label(&c->tm);
+		tl = mask_label(e, &c->tm);
 	if (!pl && pd >= 0)
-		pl = pd ? "defective" : "good";
+		pl = pd ? "defective" : e->good;
 	if (!pl && c->have_pm)
-		pl = mask_label(&c->pm);
+		pl = mask_label(e, &c->pm);
 	if (!tl || !pl)
 		return 0;
 	ti = aoi_classes_add(&e->labels, tl);
@@ -289,6 +296,10 @@ static int image_add(aoi_eval *e, image_ctx *c, aoi_error *err)
 		rc = image_keypoints(e, c, err);
 	if (rc == 0)
 		rc = image_boxes(e, c, err);
+	if (rc == 0)
+		rc = aoi_eval_add_score(e, c, err);
+	if (rc == 0)
+		rc = aoi_eval_add_pixels(e, c, err);
 	aoi_mask_release(&c->tm);
 	aoi_mask_release(&c->pm);
 	return rc;
@@ -446,7 +457,7 @@ static int gage_all(aoi_eval *e, const aoi_eval_opts *o, const indexed *t,
 	for (int s = 1; s < e->nsrc && rc == 0; s++)
 		rc = read_inspector(e, s, t, o->inspectors[s - 1], o->root, dec + s * n, err);
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		int td = truth_decision(json_array_get(t->recs, i));
+		int td = truth_decision(e, json_array_get(t->recs, i));
 
 		if (td == -2) {
 			rc = aoi_error_set(err, AOI_EFORMAT, t->name, 0,
@@ -490,6 +501,11 @@ static aoi_eval *eval_new(const aoi_eval_opts *o, aoi_error *err)
 	e->missing_ids = json_array();
 	e->extra_ids = json_array();
 	e->nsrc = 1 + o->ninspectors;
+	snprintf(e->good, sizeof e->good, "%s", o->good && o->good[0] ? o->good : "good");
+	e->recall = o->recall > 0 ? o->recall : 1;
+	e->max_fpr = o->max_fpr > 0 ? o->max_fpr : 0.3;
+	aoi_metrics_scores_init(&e->scores);
+	aoi_metrics_pixels_init(&e->pixels);
 	e->srcname[0] = strdup(o->pred ? o->pred : "-");
 	for (int s = 1; s < e->nsrc && s < AOI_METRICS_MAXSRC; s++)
 		e->srcname[s] = strdup(o->inspectors[s - 1]);
@@ -542,6 +558,8 @@ void aoi_eval_free(aoi_eval *e)
 	aoi_metrics_seg_release(&e->seg);
 	aoi_metrics_labels_release(&e->lab);
 	aoi_metrics_det_release(&e->det);
+	aoi_metrics_scores_release(&e->scores);
+	aoi_metrics_pixels_release(&e->pixels);
 	json_decref(e->missing_ids);
 	json_decref(e->extra_ids);
 	for (int s = 0; s < AOI_METRICS_MAXSRC; s++)

@@ -3,6 +3,18 @@
  * image by image to the accumulators of metrics.h; the results come out as
  * one JSON report, a table, or charts (plot.h).
  *
+ * Good and defective: the truth of an image is defective when its label
+ * is not the good label (o->good), when its "decision" is "reject", or when
+ * it has defect pixels or boxes; good when it has a label, a decision or an
+ * annotation that says none of that; unknown otherwise. The label "good"
+ * that aoi-infer gives segmentation predictions always means the good label.
+ *
+ * Image scores: pred.score, or when a record has none, the first of
+ * pred.defect_prob (the highest defect probability of any pixel), 1 -
+ * pred.probs[good label] (classification) and the highest score of
+ * pred.boxes (0 when there is none). Anomaly maps (pred.anomaly) give the
+ * pixel figures against the truth masks.
+ *
  * Nothing here prints: ids missing from the predictions or extra in them
  * are counted in the report (and the program warns). */
 #ifndef AOI_EVALUATE_H
@@ -21,6 +33,9 @@ typedef struct aoi_eval_opts {
 	int ninspectors;
 	const char *root;             /* base for relative paths of stdin */
 	double iou_min;               /* detection match: IoU > this (0.33) */
+	const char *good;             /* the good label (NULL: "good") */
+	double recall;                /* false-reject rate at this recall (0: 1) */
+	double max_fpr;               /* PRO up to this false-positive rate (0: 0.3) */
 	/* called after each prediction record (may be NULL) */
 	void (*progress)(void *ctx, long done);
 	void *progress_ctx;
@@ -47,7 +62,9 @@ int aoi_eval_table(const aoi_eval *e, FILE *fp, aoi_error *err);
 
 /* Charts into dir (created): confusion.png (image labels), pixels.png
  * (pixel confusion, row shares), classes.png (per-class F1 and IoU),
- * pr.png (detection precision-recall), and when log is not NULL the
+ * pr.png (detection precision-recall), image-roc.png and image-pr.png
+ * (image scores), pixel-roc.png and pro.png (anomaly maps), and when log
+ * is not NULL the
  * learning curves of aoi-train's log: loss.png and one PNG per metric
  * (train and validation per epoch). Only charts with data are written.
  * *written counts them. */

@@ -180,6 +180,153 @@ static int pr_chart(const aoi_eval *e, const char *dir, int *written, aoi_error 
 	return save_plot(p, dir, "pr.png", written, err);
 }
 
+/* ---- score curves ------------------------------------------------------ */
+
+/* x and y of a curve's points, with a first point prepended. */
+typedef struct xy {
+	double *x, *y;
+	long n;
+} xy;
+
+static int xy_alloc(xy *v, long n, aoi_error *err)
+{
+	v->n = 0;
+	v->x = malloc((size_t)(n + 2) * sizeof *v->x);
+	v->y = malloc((size_t)(n + 2) * sizeof *v->y);
+	if (!v->x || !v->y)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	return 0;
+}
+
+static void xy_add(xy *v, double x, double y)
+{
+	v->x[v->n] = x;
+	v->y[v->n++] = y;
+}
+
+static void xy_release(xy *v)
+{
+	free(v->x);
+	free(v->y);
+}
+
+/* One curve in [0, 1] x [0, 1] (x up to xmax), with the diagonal of a
+ * guess when asked. */
+static int curve_plot(const char *title, const char *xl, const char *yl, const xy *v,
+		      const char *name, int diagonal, double xmax, const char *dir,
+		      const char *file, int *written, aoi_error *err)
+{
+	static const double d[2] = {0, 1};
+	aoi_plot *p = aoi_plot_new(W, H, title, err);
+	int rc;
+
+	if (!p)
+		return -1;
+	aoi_plot_labels(p, xl, yl);
+	aoi_plot_xrange(p, 0, xmax);
+	aoi_plot_yrange(p, 0, 1);
+	rc = aoi_plot_line(p, v->x, v->y, (int)(v->n < 1000000 ? v->n : 1000000), name, err);
+	if (rc == 0 && diagonal)
+		rc = aoi_plot_line(p, d, d, 2, "chance", err);
+	if (rc < 0) {
+		aoi_plot_free(p);
+		return -1;
+	}
+	return save_plot(p, dir, file, written, err);
+}
+
+/* ROC of a curve; pr: precision-recall instead. */
+static int roc_chart(const aoi_curve *c, int pr, const char *title, const char *dir,
+		     const char *file, int *written, aoi_error *err)
+{
+	xy v;
+	char name[64];
+	int rc = xy_alloc(&v, c->n, err);
+
+	if (rc == 0 && pr && c->n)
+		xy_add(&v, 0, c->tp[0] / (c->tp[0] + c->fp[0]));
+	else if (rc == 0)
+		xy_add(&v, 0, 0);
+	for (long k = 0; rc == 0 && k < c->n; k++)
+		if (pr)
+			xy_add(&v, c->tp[k] / c->pos, c->tp[k] / (c->tp[k] + c->fp[k]));
+		else
+			xy_add(&v, c->fp[k] / c->neg, c->tp[k] / c->pos);
+	snprintf(name, sizeof name, pr ? "AP %.3f" : "AUROC %.3f",
+		 pr ? aoi_curve_ap(c) : aoi_curve_auroc(c));
+	if (rc == 0)
+		rc = curve_plot(title, pr ? "recall" : "false-positive rate",
+				pr ? "precision" : "true-positive rate", &v, name, !pr, 1, dir,
+				file, written, err);
+	xy_release(&v);
+	return rc;
+}
+
+static int scores_charts(const aoi_eval *e, const char *dir, int *written, aoi_error *err)
+{
+	aoi_curve c;
+	int rc;
+
+	if (aoi_metrics_scores_curve(&e->scores, &c, err) < 0)
+		return -1;
+	rc = c.pos > 0 && c.neg > 0
+		     ? roc_chart(&c, 0, "Images: ROC of the image score", dir, "image-roc.png",
+				 written, err)
+		     : 0;
+	if (rc == 0 && c.pos > 0)
+		rc = roc_chart(&c, 1, "Images: precision-recall of the image score", dir,
+			       "image-pr.png", written, err);
+	aoi_curve_release(&c);
+	return rc;
+}
+
+/* PRO against the false-positive rate up to max_fpr (the last point
+ * interpolated there, as the integral is). */
+static int pro_chart(const aoi_eval *e, const aoi_curve *c, const char *dir, int *written,
+		     aoi_error *err)
+{
+	xy v;
+	char name[64];
+	int rc = xy_alloc(&v, c->n, err);
+
+	if (rc == 0)
+		xy_add(&v, 0, 0);
+	for (long k = 0; rc == 0 && k <= c->n; k++) {
+		double x = k < c->n ? c->fp[k] / c->neg : 1;
+		double y = k < c->n ? c->overlap[k] / (double)c->regions : 1;
+		double x0 = v.x[v.n - 1], y0 = v.y[v.n - 1];
+
+		if (x > e->max_fpr) {
+			xy_add(&v, e->max_fpr, y0 + (y - y0) * (e->max_fpr - x0) / (x - x0));
+			break;
+		}
+		xy_add(&v, x, y > 1 ? 1 : y);
+	}
+	snprintf(name, sizeof name, "PRO %.3f", aoi_curve_pro(c, e->max_fpr));
+	if (rc == 0)
+		rc = curve_plot("Pixels: per-region overlap (PRO)", "false-positive rate",
+				"per-region overlap", &v, name, 0, e->max_fpr, dir, "pro.png",
+				written, err);
+	xy_release(&v);
+	return rc;
+}
+
+static int pixel_charts(const aoi_eval *e, const char *dir, int *written, aoi_error *err)
+{
+	aoi_curve c;
+	int rc = 0;
+
+	if (aoi_metrics_pixels_curve(&e->pixels, &c, err) < 0)
+		return -1;
+	if (c.pos > 0 && c.neg > 0)
+		rc = roc_chart(&c, 0, "Pixels: ROC of the anomaly maps", dir, "pixel-roc.png",
+			       written, err);
+	if (rc == 0 && c.regions > 0 && c.neg > 0)
+		rc = pro_chart(e, &c, dir, written, err);
+	aoi_curve_release(&c);
+	return rc;
+}
+
 int aoi_eval_plots(const aoi_eval *e, const char *dir, const char *log, int *written,
 		   aoi_error *err)
 {
@@ -194,6 +341,10 @@ int aoi_eval_plots(const aoi_eval *e, const char *dir, const char *log, int *wri
 		rc = classes_chart(e, dir, written, err);
 	if (rc == 0 && e->has_det && e->det.ntruth)
 		rc = pr_chart(e, dir, written, err);
+	if (rc == 0 && e->scores.n)
+		rc = scores_charts(e, dir, written, err);
+	if (rc == 0 && e->pixels.images)
+		rc = pixel_charts(e, dir, written, err);
 	if (rc == 0 && log) {
 		int more = 0;
 

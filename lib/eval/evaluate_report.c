@@ -16,6 +16,21 @@ static const char *class_name(const aoi_eval *e, int k)
 	return k == 0 ? "good" : k <= e->classes.n ? e->classes.names[k - 1] : "?";
 }
 
+/* Defective (every label but the good one) against good; all undefined
+ * when no image has the good label: pooling would call every image
+ * defective. */
+static void pooled(const aoi_eval *e, aoi_binary_result *b)
+{
+	int good = aoi_classes_find(&e->labels, e->good) - 1;
+
+	if (good >= 0) {
+		aoi_metrics_labels_pooled(&e->lab, good, b);
+		return;
+	}
+	memset(b, 0, sizeof *b);
+	b->accuracy = b->precision = b->recall = b->f1 = NAN;
+}
+
 static json_t *report_ids(const aoi_eval *e)
 {
 	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:O, s:O}", "truth",
@@ -72,10 +87,10 @@ static json_t *report_labels(const aoi_eval *e)
 				    json_pack("{s:o, s:o, s:o}", "precision", num(b.precision),
 					      "recall", num(b.recall), "f1", num(b.f1)));
 	}
-	/* Defective (every label but "good") against good. */
-	aoi_metrics_labels_pooled(l, aoi_classes_find(&e->labels, "good") - 1, &b);
-	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}",
-			 "images", (json_int_t)l->images, "labels", label_names(e),
+	pooled(e, &b);
+	return json_pack("{s:I, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}",
+			 "images", (json_int_t)l->images, "labels", label_names(e), "good",
+			 e->good,
 			 "confusion", conf, "per_label", per, "accuracy",
 			 num(aoi_metrics_labels_accuracy(l)), "precision", num(b.precision),
 			 "recall", num(b.recall), "f1", num(b.f1), "defective", "tp",
@@ -153,6 +168,57 @@ static json_t *report_det(const aoi_eval *e)
 			 num(aoi_metrics_det_map(d)));
 }
 
+static json_t *report_cut(const aoi_curve_cut *c)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "threshold", num(c->threshold), "f1",
+			 num(c->f1), "precision", num(c->precision), "recall", num(c->recall),
+			 "false_reject_rate", num(c->false_reject));
+}
+
+static const char *const src_names[SRC_COUNT] = {"score", "defect_prob", "probs", "boxes"};
+
+static json_t *report_scores(const aoi_eval *e)
+{
+	json_t *src = json_object(), *o;
+	aoi_curve c;
+	aoi_curve_cut best, at;
+	aoi_error err;
+
+	if (aoi_metrics_scores_curve(&e->scores, &c, &err) < 0)
+		return json_pack("{s:s}", "error", err.msg);
+	for (int k = 0; k < SRC_COUNT; k++)
+		if (e->score_src[k])
+			json_object_set_new(src, src_names[k], json_integer(e->score_src[k]));
+	aoi_curve_best_f1(&c, &best);
+	aoi_curve_at_recall(&c, e->recall, &at);
+	o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "images",
+		      (json_int_t)e->scores.n, "defective", (json_int_t)c.pos, "good",
+		      (json_int_t)c.neg, "no_truth", (json_int_t)e->score_no_truth, "sources",
+		      src, "auroc", num(aoi_curve_auroc(&c)), "ap", num(aoi_curve_ap(&c)),
+		      "best_f1", report_cut(&best), "at_recall", report_cut(&at));
+	json_object_set_new(json_object_get(o, "at_recall"), "recall_wanted",
+			    json_real(e->recall));
+	aoi_curve_release(&c);
+	return o;
+}
+
+static json_t *report_pixels(const aoi_eval *e)
+{
+	aoi_curve c;
+	aoi_error err;
+	json_t *o;
+
+	if (aoi_metrics_pixels_curve(&e->pixels, &c, &err) < 0)
+		return json_pack("{s:s}", "error", err.msg);
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:f}", "images",
+		      (json_int_t)e->pixels.images, "skipped", (json_int_t)e->pixel_skipped,
+		      "regions", (json_int_t)c.regions, "defect_pixels", (json_int_t)c.pos,
+		      "good_pixels", (json_int_t)c.neg, "auroc", num(aoi_curve_auroc(&c)), "pro",
+		      num(aoi_curve_pro(&c, e->max_fpr)), "pro_max_fpr", e->max_fpr);
+	aoi_curve_release(&c);
+	return o;
+}
+
 json_t *aoi_eval_report(const aoi_eval *e)
 {
 	json_t *o = json_object();
@@ -168,6 +234,10 @@ json_t *aoi_eval_report(const aoi_eval *e)
 		json_object_set_new(o, "keypoints", report_kp(e));
 	if (e->has_det)
 		json_object_set_new(o, "detection", report_det(e));
+	if (e->scores.n)
+		json_object_set_new(o, "image_scores", report_scores(e));
+	if (e->pixels.images)
+		json_object_set_new(o, "pixels", report_pixels(e));
 	return o;
 }
 
@@ -178,8 +248,8 @@ static const char *fmt(char *buf, size_t size, double v)
 {
 	if (isnan(v))
 		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%.4f", v);
+	else /* no "-0.0000" for a threshold a rounding below 0 */
+		snprintf(buf, size, "%.4f", fabs(v) < 5e-5 ? 0.0 : v);
 	return buf;
 }
 
@@ -220,10 +290,14 @@ static void table_labels(const aoi_eval *e, FILE *fp)
 			fprintf(fp, " %10ld", aoi_metrics_labels_count(l, t, p));
 		fputc('\n', fp);
 	}
-	aoi_metrics_labels_pooled(l, aoi_classes_find(&e->labels, "good") - 1, &b);
-	fprintf(fp, "  accuracy %s; defective vs good: precision %s, recall %s, F1 %s\n\n",
-		fmt(x, sizeof x, aoi_metrics_labels_accuracy(l)), fmt(y, sizeof y, b.precision),
-		fmt(z, sizeof z, b.recall), fmt(w, sizeof w, b.f1));
+	pooled(e, &b);
+	fprintf(fp, "  accuracy %s; defective vs %s: precision %s, recall %s, F1 %s\n",
+		fmt(x, sizeof x, aoi_metrics_labels_accuracy(l)), e->good,
+		fmt(y, sizeof y, b.precision), fmt(z, sizeof z, b.recall), fmt(w, sizeof w, b.f1));
+	if (!aoi_classes_find(&e->labels, e->good))
+		fprintf(fp, "  (no image is labelled '%s': name the good label with --good)\n",
+			e->good);
+	fputc('\n', fp);
 }
 
 static void table_gage(const aoi_eval *e, FILE *fp)
@@ -275,6 +349,59 @@ static void table_det(const aoi_eval *e, FILE *fp)
 	fputc('\n', fp);
 }
 
+static void table_cut(FILE *fp, const char *what, const aoi_curve_cut *c)
+{
+	char a[32], b[32], d[32], f[32], g[32];
+
+	fprintf(fp, "  %s: threshold %s, F1 %s, precision %s, recall %s, false rejects %s\n",
+		what, fmt(a, sizeof a, c->threshold), fmt(b, sizeof b, c->f1),
+		fmt(d, sizeof d, c->precision), fmt(f, sizeof f, c->recall),
+		fmt(g, sizeof g, c->false_reject));
+}
+
+static int table_scores(const aoi_eval *e, FILE *fp, aoi_error *err)
+{
+	aoi_curve c;
+	aoi_curve_cut cut;
+	char a[32], b[32], what[64];
+
+	if (aoi_metrics_scores_curve(&e->scores, &c, err) < 0)
+		return -1;
+	fprintf(fp, "Image scores (%ld images: %.0f defective, %.0f %s; by", e->scores.n,
+		c.pos, c.neg, e->good);
+	for (int k = 0, n = 0; k < SRC_COUNT; k++)
+		if (e->score_src[k])
+			fprintf(fp, "%s pred.%s %ld", n++ ? "," : "", src_names[k],
+				e->score_src[k]);
+	fprintf(fp, ")\n");
+	fprintf(fp, "  AUROC %s, AP %s\n", fmt(a, sizeof a, aoi_curve_auroc(&c)),
+		fmt(b, sizeof b, aoi_curve_ap(&c)));
+	aoi_curve_best_f1(&c, &cut);
+	table_cut(fp, "best F1", &cut);
+	aoi_curve_at_recall(&c, e->recall, &cut);
+	snprintf(what, sizeof what, "recall >= %g", e->recall);
+	table_cut(fp, what, &cut);
+	fputc('\n', fp);
+	aoi_curve_release(&c);
+	return 0;
+}
+
+static int table_pixels(const aoi_eval *e, FILE *fp, aoi_error *err)
+{
+	aoi_curve c;
+	char a[32], b[32];
+
+	if (aoi_metrics_pixels_curve(&e->pixels, &c, err) < 0)
+		return -1;
+	fprintf(fp, "Anomaly maps (%ld images, %ld truth regions)\n", e->pixels.images,
+		c.regions);
+	fprintf(fp, "  pixel AUROC %s, PRO up to FPR %g: %s\n\n",
+		fmt(a, sizeof a, aoi_curve_auroc(&c)), e->max_fpr,
+		fmt(b, sizeof b, aoi_curve_pro(&c, e->max_fpr)));
+	aoi_curve_release(&c);
+	return 0;
+}
+
 int aoi_eval_table(const aoi_eval *e, FILE *fp, aoi_error *err)
 {
 	fprintf(fp, "Ids: %ld truth, %ld predicted, %ld matched, %ld missing, %ld extra\n\n",
@@ -289,6 +416,10 @@ int aoi_eval_table(const aoi_eval *e, FILE *fp, aoi_error *err)
 		table_kp(e, fp);
 	if (e->has_det)
 		table_det(e, fp);
+	if (e->scores.n && table_scores(e, fp, err) < 0)
+		return -1;
+	if (e->pixels.images && table_pixels(e, fp, err) < 0)
+		return -1;
 	if (ferror(fp))
 		return aoi_error_errno(err, NULL, "write failed");
 	return 0;

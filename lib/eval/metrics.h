@@ -15,6 +15,11 @@
  * - Detection (DeepPCB): boxes matched to same-class truth boxes with
  *   IoU > threshold, greedy by score; precision, recall, F-score, and
  *   per-class AP (VOC all-point interpolation) and mAP.
+ * - Image scores (roc.c): an image-level score against good/defective
+ *   truth: ROC and precision-recall curves, AUROC, AP, F1 at the best
+ *   threshold, the false-reject rate at a recall.
+ * - Anomaly maps (roc.c): per-pixel scores against truth masks: pixel
+ *   AUROC and PRO (MVTec AD's per-region overlap, Bergmann et al. 2021).
  *
  * Every accumulator is a caller-owned struct: _init, _add per image,
  * read the results, _release. */
@@ -182,5 +187,97 @@ double aoi_metrics_det_map(const aoi_metrics_det *d);
  * score: *n points into malloc'd *rec and *prec (caller frees both). */
 int aoi_metrics_det_curve(const aoi_metrics_det *d, int cls, double **rec,
 			  double **prec, long *n, aoi_error *err);
+
+/* ---- image scores and anomaly maps (roc.c) ------------------------------ */
+
+/* A curve over thresholds: one point per distinct score, highest first.
+ * Point k counts what a threshold just under score[k] would flag: the
+ * images (pixels) whose score is at least score[k]. Counts are doubles so
+ * that pixel counts fit; they are whole numbers. */
+typedef struct aoi_curve {
+	long n;
+	double *score;   /* decreasing */
+	double *tp, *fp; /* cumulative positives and negatives flagged */
+	double *overlap; /* anomaly maps: cumulative sum of 1 / region size over
+			  * the flagged region pixels (PRO), else NULL */
+	double pos, neg; /* all positives, all negatives */
+	long regions;    /* anomaly maps: truth regions */
+} aoi_curve;
+
+void aoi_curve_release(aoi_curve *c);
+/* Area under the ROC curve (false-positive rate, true-positive rate) from
+ * (0, 0) through every point, by trapezoids: tied scores are one point,
+ * so a tie between a positive and a negative counts a half (the
+ * Mann-Whitney statistic). NAN without positives or negatives. */
+double aoi_curve_auroc(const aoi_curve *c);
+/* Average precision as scikit-learn's average_precision_score: the sum
+ * over points of (recall_k - recall_k-1) x precision_k, no interpolation.
+ * NAN without positives. */
+double aoi_curve_ap(const aoi_curve *c);
+/* Bergmann et al.'s PRO: the mean overlap of the flagged pixels with each
+ * truth region against the false-positive rate, integrated by trapezoids
+ * from 0 to max_fpr (the curve interpolated linearly at max_fpr) and
+ * divided by max_fpr. NAN without regions or good pixels. */
+double aoi_curve_pro(const aoi_curve *c, double max_fpr);
+/* A threshold that flags points 0..k: halfway between score[k] and
+ * score[k + 1]; below the last point as far as the one before it is above
+ * (0.5 when there is only one). "Defective when score > threshold". */
+double aoi_curve_threshold(const aoi_curve *c, long k);
+
+/* One cut of a curve: the images flagged by a threshold. */
+typedef struct aoi_curve_cut {
+	long k;             /* last point flagged; -1 when the curve is empty */
+	double threshold;   /* aoi_curve_threshold(c, k) */
+	double tp, fp;
+	double precision, recall, f1;
+	double false_reject; /* fp / neg: the share of good images rejected */
+} aoi_curve_cut;
+
+/* The cut with the highest F1 (ties: the higher threshold). */
+void aoi_curve_best_f1(const aoi_curve *c, aoi_curve_cut *cut);
+/* The highest threshold whose recall is at least `recall` (0..1). */
+void aoi_curve_at_recall(const aoi_curve *c, double recall, aoi_curve_cut *cut);
+
+/* Image scores, collected: score (finite) and truth (1 defective). */
+typedef struct aoi_metrics_scores {
+	double *score;
+	uint8_t *positive;
+	long n, cap;
+} aoi_metrics_scores;
+
+void aoi_metrics_scores_init(aoi_metrics_scores *s);
+void aoi_metrics_scores_release(aoi_metrics_scores *s);
+int aoi_metrics_scores_add(aoi_metrics_scores *s, double score, int positive,
+			   aoi_error *err);
+/* The curve of the scores so far (a new curve the caller releases). */
+int aoi_metrics_scores_curve(const aoi_metrics_scores *s, aoi_curve *c, aoi_error *err);
+
+/* Anomaly maps: 16-bit values v, the score of a pixel v / 65535 x scale,
+ * counted per value in one histogram per scale (a model writes all its
+ * maps on one scale; at most AOI_METRICS_MAXSCALES different ones). */
+#define AOI_METRICS_MAXSCALES 32
+
+typedef struct aoi_pixel_hist {
+	double scale;
+	uint64_t *neg, *pos; /* 65536 counters each */
+	double *overlap;     /* 65536: sum of 1 / region size */
+} aoi_pixel_hist;
+
+typedef struct aoi_metrics_pixels {
+	aoi_pixel_hist hist[AOI_METRICS_MAXSCALES];
+	int nhist;
+	long images, regions;
+} aoi_metrics_pixels;
+
+void aoi_metrics_pixels_init(aoi_metrics_pixels *p);
+void aoi_metrics_pixels_release(aoi_metrics_pixels *p);
+/* One image: its map (width x height values) and truth mask of the same
+ * size (any nonzero class is a defect; regions are the 8-connected
+ * components of the defect pixels). Sizes that differ are AOI_ESHAPE; a
+ * scale that is not finite and positive AOI_EINVAL. */
+int aoi_metrics_pixels_add(aoi_metrics_pixels *p, const uint16_t *map, int width,
+			   int height, double scale, const aoi_mask *truth, aoi_error *err);
+/* The pixel curve, overlap included (a new curve the caller releases). */
+int aoi_metrics_pixels_curve(const aoi_metrics_pixels *p, aoi_curve *c, aoi_error *err);
 
 #endif

@@ -1,5 +1,6 @@
 #include "eval/rules.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -52,6 +53,13 @@ struct aoi_rules {
 	char place_field[64]; /* the record's field holding nominal points */
 	double nominal[2 * MAX_PLACE];
 	double max_offset, max_rotation; /* NAN: not judged */
+	/* the image score: reject above max_score, or above pred.threshold */
+	int has_max_score, max_score_model;
+	double max_score;
+	/* the anomaly map: regions above the threshold (or pred.threshold) */
+	int has_anomaly, anomaly_model;
+	double anomaly_threshold;
+	long anomaly_min_area;
 };
 
 /* ---- parsing: a context that knows the key path for messages -----------
@@ -445,6 +453,59 @@ static int parse_region_rules(pctx *c, aoi_rules *r, const json_t *a)
 	return 0;
 }
 
+/* ---- scores ------------------------------------------------------------ */
+
+/* obj.key as a number (*model 0) or the string "model" (*model 1). */
+static int number_or_model(pctx *c, const json_t *obj, const char *key, double *out,
+			   int *model)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s = json_string_value(v);
+	int rc = 0;
+
+	push(c, key);
+	if (s && strcmp(s, "model") == 0)
+		*model = 1;
+	else if (json_is_number(v) && isfinite(json_number_value(v)))
+		*out = json_number_value(v);
+	else
+		rc = perr(c, "must be a number or \"model\" (the model's pred.threshold)");
+	pop(c);
+	return rc;
+}
+
+static int parse_max_score(pctx *c, aoi_rules *r, const json_t *root)
+{
+	if (!json_object_get(root, "max_score"))
+		return 0;
+	r->has_max_score = 1;
+	return number_or_model(c, root, "max_score", &r->max_score, &r->max_score_model);
+}
+
+static int parse_anomaly(pctx *c, aoi_rules *r, const json_t *v)
+{
+	static const char *const keys[] = {"threshold", "min_area", NULL};
+	int rc = 0;
+
+	if (!v)
+		return 0;
+	push(c, "anomaly");
+	r->anomaly_min_area = 1;
+	if (!json_is_object(v))
+		rc = perr(c, "must be an object");
+	else if (check_keys(c, v, keys) < 0 ||
+		 get_count(c, v, "min_area", 1, &r->anomaly_min_area) < 0)
+		rc = -1;
+	else if (!json_object_get(v, "threshold"))
+		rc = perr(c, "needs \"threshold\"");
+	else
+		rc = number_or_model(c, v, "threshold", &r->anomaly_threshold,
+				     &r->anomaly_model);
+	pop(c);
+	r->has_anomaly = rc == 0;
+	return rc;
+}
+
 /* ---- placement --------------------------------------------------------- */
 
 /* "truth" (the record's keypoints), {"field": NAME}, or the points. */
@@ -503,7 +564,8 @@ static int parse_top(pctx *c, aoi_rules *r, const json_t *root)
 {
 	static const char *const keys[] = {"classes",      "default",   "limits",
 					   "regions",      "region_rules", "defect_share",
-					   "min_prob",     "placement", "comment", NULL};
+					   "min_prob",     "placement", "max_score",
+					   "anomaly",      "comment",   NULL};
 	json_t *def = json_object_get(root, "default");
 
 	if (!json_is_object(root))
@@ -514,7 +576,9 @@ static int parse_top(pctx *c, aoi_rules *r, const json_t *root)
 	    parse_limits(c, r, json_object_get(root, "limits")) < 0 ||
 	    get_number(c, root, "defect_share", 0, 1, &r->defect_share) < 0 ||
 	    get_number(c, root, "min_prob", 0, 1, &r->min_prob) < 0 ||
-	    parse_placement(c, r, json_object_get(root, "placement")) < 0)
+	    parse_placement(c, r, json_object_get(root, "placement")) < 0 ||
+	    parse_max_score(c, r, root) < 0 ||
+	    parse_anomaly(c, r, json_object_get(root, "anomaly")) < 0)
 		return -1;
 	if (def) {
 		push(c, "default");
@@ -724,8 +788,8 @@ static int tally_class(const aoi_rules *r, const aoi_rules_input *in, int k,
 static int add_reason(json_t *reasons, const char *rule, const char *cls, double value,
 		      double limit)
 {
-	/* counts stay integers in the JSON, measurements are reals */
-	int count = strcmp(rule, "min_count") == 0;
+	/* counts and areas stay integers in the JSON, measurements are reals */
+	int count = strcmp(rule, "min_count") == 0 || strcmp(rule, "anomaly_area") == 0;
 	json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "rule", rule, "class",
 			      cls ? json_string(cls) : json_null(), "value",
 			      count ? json_integer((json_int_t)value) : json_real(value),
@@ -822,6 +886,58 @@ static int judge_placement(const aoi_rules *r, const aoi_rules_input *in,
 	return 0;
 }
 
+/* The model's threshold when a rule asks for it, else the rule's own. */
+static int limit_of(const aoi_rules_input *in, int model, double own, const char *rule,
+		    double *limit, aoi_error *err)
+{
+	if (model && !in->threshold)
+		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0,
+				     "the rules set %s to \"model\" but the record has no "
+				     "\"pred\" \"threshold\"", rule);
+	*limit = model ? *in->threshold : own;
+	return 0;
+}
+
+static int judge_score(const aoi_rules *r, const aoi_rules_input *in, json_t *reasons,
+		       aoi_error *err)
+{
+	double limit = 0;
+
+	if (!r->has_max_score)
+		return 0;
+	if (!in->score)
+		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0,
+				     "the rules set max_score but the record has no \"pred\" "
+				     "\"score\"");
+	if (limit_of(in, r->max_score_model, r->max_score, "max_score", &limit, err) < 0)
+		return -1;
+	if (*in->score > limit && add_reason(reasons, "max_score", NULL, *in->score, limit) < 0)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	return 0;
+}
+
+static int judge_anomaly(const aoi_rules *r, const aoi_rules_input *in, json_t *reasons,
+			 aoi_error *err)
+{
+	double t = 0;
+	long largest, count;
+
+	if (!r->has_anomaly)
+		return 0;
+	if (!in->anomaly)
+		return aoi_error_set(err, AOI_ENOTFOUND, NULL, 0,
+				     "the rules judge the anomaly map but the record has no "
+				     "\"pred\" \"anomaly\"");
+	if (limit_of(in, r->anomaly_model, r->anomaly_threshold, "anomaly.threshold", &t,
+		     err) < 0 ||
+	    aoi_anomaly_regions(in->anomaly, t, r->anomaly_min_area, &largest, &count, err) < 0)
+		return -1;
+	if (count > 0 && add_reason(reasons, "anomaly_area", NULL, (double)largest,
+				    (double)r->anomaly_min_area) < 0)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+	return 0;
+}
+
 int aoi_rules_eval(const aoi_rules *r, const aoi_rules_input *in, int *reject,
 		   json_t **reasons, aoi_error *err)
 {
@@ -845,7 +961,8 @@ int aoi_rules_eval(const aoi_rules *r, const aoi_rules_input *in, int *reject,
 			goto fail;
 		}
 	}
-	if (judge_placement(r, in, out, err) < 0)
+	if (judge_placement(r, in, out, err) < 0 || judge_score(r, in, out, err) < 0 ||
+	    judge_anomaly(r, in, out, err) < 0)
 		goto fail;
 	*reject = json_array_size(out) > 0;
 	*reasons = out;
@@ -928,6 +1045,44 @@ static int needs_mask(const aoi_rules *r, const json_t *pred)
 	return 0;
 }
 
+/* pred.score and pred.threshold when present (numbers, else an error),
+ * and pred.anomaly's map when a rule reads it. */
+typedef struct score_parts {
+	double score, threshold;
+	aoi_anomaly anomaly;
+} score_parts;
+
+static int read_number(const json_t *pred, const char *key, double *out,
+		       const double **in, aoi_error *err)
+{
+	json_t *v = json_object_get(pred, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_number(v))
+		return aoi_error_set(err, AOI_EFORMAT, NULL, 0, "\"pred\" \"%s\" must be a number",
+				     key);
+	*out = json_number_value(v);
+	*in = out;
+	return 0;
+}
+
+static int read_scores(const aoi_rules *r, const json_t *pred, const char *base,
+		       score_parts *sp, aoi_rules_input *in, aoi_error *err)
+{
+	int got;
+
+	if (read_number(pred, "score", &sp->score, &in->score, err) < 0 ||
+	    read_number(pred, "threshold", &sp->threshold, &in->threshold, err) < 0)
+		return -1;
+	if (!r->has_anomaly)
+		return 0;
+	if ((got = aoi_anomaly_read(pred, base, &sp->anomaly, err)) < 0)
+		return -1;
+	in->anomaly = got ? &sp->anomaly : NULL;
+	return 0;
+}
+
 int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 		    aoi_error *err)
 {
@@ -936,6 +1091,7 @@ int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 	aoi_rules_input in = {.prob = NAN};
 	aoi_classes classes;
 	aoi_mask mask = {0};
+	score_parts sp = {0};
 	int reject, rc = 0;
 
 	if (!json_is_object(pred))
@@ -970,11 +1126,14 @@ int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 		in.truth_keypoints = tkp;
 	}
 	if (rc >= 0)
+		rc = read_scores(r, pred, base, &sp, &in, err);
+	if (rc >= 0)
 		rc = aoi_rules_eval(r, &in, &reject, &reasons, err);
 	if (rc >= 0) {
 		json_object_set_new(rec, "decision", json_string(reject ? "reject" : "accept"));
 		json_object_set_new(rec, "reasons", reasons);
 	}
+	aoi_anomaly_release(&sp.anomaly);
 	aoi_mask_release(&mask);
 	aoi_classes_release(&classes);
 	return rc < 0 ? -1 : 0;

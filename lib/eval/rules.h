@@ -2,8 +2,10 @@
  * says when a predicted mask, probability and keypoints make an image a
  * reject: per class defect area and count over connected components,
  * defective pixel share (seed 001), regions where a class matters, is
- * ignored or is renamed (seed 004), minimum probability, and placement
- * tolerance of keypoints (seed 002).
+ * ignored or is renamed (seed 004), minimum probability, placement
+ * tolerance of keypoints (seed 002), the image score (a fixed limit or
+ * the model's own threshold), and the regions of an anomaly map above a
+ * threshold.
  *
  * aoi_rules is opaque and read-only once loaded, so one set of rules can
  * serve many threads or queue consumers at once. */
@@ -15,6 +17,7 @@
 #include "base/error.h"
 #include "data/mask.h"
 #include "data/record.h"
+#include "eval/anomaly.h"
 
 typedef struct aoi_rules aoi_rules;
 
@@ -38,6 +41,9 @@ typedef struct aoi_rules_input {
 	int nkeypoints;
 	const double *truth_keypoints; /* the record's own "keypoints" */
 	int ntruth_keypoints;
+	const double *score;           /* pred.score */
+	const double *threshold;       /* pred.threshold (the model's) */
+	const aoi_anomaly *anomaly;    /* pred.anomaly */
 } aoi_rules_input;
 
 /* Evaluate: *reject = 1 or 0, and *reasons a new JSON array (caller
@@ -47,9 +53,10 @@ int aoi_rules_eval(const aoi_rules *r, const aoi_rules_input *in, int *reject,
 		   json_t **reasons, aoi_error *err);
 
 /* One dataset record with its "pred": read the predicted mask ("pred"
- * "mask" PNG relative to base, or inline "pred" "masks"), probability and
- * keypoints, evaluate, and set "decision" and "reasons" in rec. Errors
- * carry no place; the caller locates them. */
+ * "mask" PNG relative to base, or inline "pred" "masks"), probability,
+ * keypoints, score and threshold, and the anomaly map when a rule needs
+ * it, evaluate, and set "decision" and "reasons" in rec. Errors carry no
+ * place (except a PNG's own); the caller locates them. */
 int aoi_rules_apply(const aoi_rules *r, json_t *rec, const char *base,
 		    aoi_error *err);
 

@@ -21,6 +21,10 @@ typedef struct aoi_import_opts {
 	const char *images;  /* mask-dir: the images directory */
 	const char *masks;   /* mask-dir: the masks directory */
 	const char *classes; /* mask-dir: comma-separated class names, or NULL */
+	/* binary masks (one class): a pixel is a defect where its value is at
+	 * least this; 0 = auto: 128 in a mask with values above 127 (0/255
+	 * masks with soft edges), else any non-zero value (0/1 masks) */
+	int mask_threshold;
 	aoi_progress *progress; /* deeppcb: steps once per pair; may be NULL */
 } aoi_import_opts;
 
@@ -40,12 +44,19 @@ json_t *aoi_import_yolo(const char *dir, const aoi_import_opts *o, aoi_error *er
  * block of `0: a` / `- a` lines. A new array of strings. */
 json_t *aoi_import_yaml_names(const char *text, const char *name, aoi_error *err);
 
-/* Images with same-stem mask PNGs (nonzero = defect with one class, else
- * class indices); an image without a mask is good. */
+/* Images with same-stem mask PNGs (one class: a binary mask cut at
+ * o->mask_threshold; several: class indices); an image without a mask is
+ * good. */
 json_t *aoi_import_mask_dir(const aoi_import_opts *o, aoi_error *err);
 
-/* One folder per class; label = folder name. train/, val/ and test/ above
- * the class folders become the split. */
+/* One folder per class (its images anywhere below it); label = folder
+ * name. train/, val/ and test/ above the class folders become the split.
+ * When images have masks beside them (NAME.png or NAME_mask.png next to
+ * NAME.jpg: the layout of magnetic-tile), the folder name is instead the
+ * defect class of its masks: a folder none of whose masks marks a pixel
+ * holds good images (label "good"), the others defective ones (label
+ * "defective", the mask as inline "masks" of that class, no mask at all
+ * when it is missing or empty: the label alone is known). */
 json_t *aoi_import_class_dirs(const char *dir, const aoi_import_opts *o, aoi_error *err);
 
 /* Shared by importers and exporters: the image files (by extension .png,

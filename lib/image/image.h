@@ -58,6 +58,9 @@ int aoi_image_save_jpeg(const char *path, const aoi_image *img, int quality,
 /* PNG into a malloc'd buffer (for hashing, queues). */
 int aoi_image_encode_png(const aoi_image *img, unsigned char **buf, size_t *len,
 			 aoi_error *err);
+/* JPEG (1 or 3 channels, quality 1..100) into a malloc'd buffer. */
+int aoi_image_encode_jpeg(const aoi_image *img, int quality, unsigned char **buf,
+			  size_t *len, aoi_error *err);
 
 /* 16-bit gray maps (anomaly maps, man/aoi-dataset.5): width x height
  * samples, row-major, plain data owned by the caller like aoi_image.

@@ -181,8 +181,12 @@ int aoi_image_probe_jpeg(FILE *fp, const char *name, int *width, int *height,
 struct jpeg_write_job {
 	struct jpeg_compress_struct cinfo;
 	struct jpeg_fail fail;
+	/* the memory destination's buffer (libjpeg mallocs and grows it) */
+	unsigned char *mem;
+	unsigned long mem_len;
 };
 
+/* Into fp, or into job->mem when fp is NULL. */
 static int jpeg_encode_rows(struct jpeg_write_job *job, const aoi_image *img,
 			    int quality, FILE *fp)
 {
@@ -192,7 +196,10 @@ static int jpeg_encode_rows(struct jpeg_write_job *job, const aoi_image *img,
 	if (setjmp(job->fail.jump))
 		return -1;
 	jpeg_create_compress(cinfo);
-	jpeg_stdio_dest(cinfo, fp);
+	if (fp)
+		jpeg_stdio_dest(cinfo, fp);
+	else
+		jpeg_mem_dest(cinfo, &job->mem, &job->mem_len);
 	cinfo->image_width = img->width;
 	cinfo->image_height = img->height;
 	cinfo->input_components = img->channels;
@@ -208,6 +215,44 @@ static int jpeg_encode_rows(struct jpeg_write_job *job, const aoi_image *img,
 	return 0;
 }
 
+static int jpeg_writable(const aoi_image *img, int quality, const char *name,
+			 aoi_error *err)
+{
+	if (aoi_image_check_writable(img, name, err) != 0)
+		return -1;
+	if (img->channels != 1 && img->channels != 3)
+		return aoi_error_set(err, AOI_EINVAL, name, 0,
+				     "JPEG needs 1 or 3 channels, not %d", img->channels);
+	if (quality < 1 || quality > 100)
+		return aoi_error_set(err, AOI_EINVAL, name, 0,
+				     "JPEG quality %d is not in 1..100", quality);
+	return 0;
+}
+
+int aoi_image_encode_jpeg(const aoi_image *img, int quality, unsigned char **buf,
+			  size_t *len, aoi_error *err)
+{
+	struct jpeg_write_job job;
+	int rc;
+
+	*buf = NULL;
+	*len = 0;
+	if (jpeg_writable(img, quality, "JPEG buffer", err) != 0)
+		return -1;
+	memset(&job, 0, sizeof job);
+	setup_errors(&job.fail, (j_common_ptr)&job.cinfo);
+	rc = jpeg_encode_rows(&job, img, quality, NULL);
+	jpeg_destroy_compress(&job.cinfo);
+	if (rc != 0) {
+		free(job.mem);
+		return aoi_error_set(err, AOI_EIO, "JPEG buffer", 0, "cannot encode JPEG: %s",
+				     job.fail.msg);
+	}
+	*buf = job.mem;
+	*len = job.mem_len;
+	return 0;
+}
+
 int aoi_image_save_jpeg(const char *path, const aoi_image *img, int quality,
 			aoi_error *err)
 {
@@ -215,14 +260,8 @@ int aoi_image_save_jpeg(const char *path, const aoi_image *img, int quality,
 	aoi_atomic_file f;
 	int rc;
 
-	if (aoi_image_check_writable(img, path, err) != 0)
+	if (jpeg_writable(img, quality, path, err) != 0)
 		return -1;
-	if (img->channels != 1 && img->channels != 3)
-		return aoi_error_set(err, AOI_EINVAL, path, 0,
-				     "JPEG needs 1 or 3 channels, not %d", img->channels);
-	if (quality < 1 || quality > 100)
-		return aoi_error_set(err, AOI_EINVAL, path, 0,
-				     "JPEG quality %d is not in 1..100", quality);
 	if (aoi_atomic_open(&f, path, err) != 0)
 		return -1;
 	memset(&job, 0, sizeof job);

@@ -38,6 +38,8 @@ static int check_output(aoi_infer *inf, aoi_error *err)
 					     "%d output channels for %d classes", s.c,
 					     m->classes->n);
 		inf->kp = s.c == 1 ? 2 : s.c;
+		aoi_shape d = aoi_net_output_shape_at(inf->net, 1);
+		inf->decision = aoi_net_output_count(inf->net) > 1 && d.c * d.h * d.w == 1;
 		return 0;
 	}
 	int want = m->task == AOI_TASK_KEYPOINTS ? 2 * m->npoints : m->classes->n;
@@ -102,12 +104,16 @@ static void slot_release(slot *s)
 	free(s->comps);
 	free(s->scores);
 	free(s->amap);
+	free(s->ens);
 }
 
 void aoi_infer_free(aoi_infer *inf)
 {
 	if (!inf)
 		return;
+	for (int i = 0; i < inf->nmore; i++)
+		aoi_infer_free(inf->more[i]);
+	free(inf->more);
 	for (int i = 0; i < inf->nslots; i++)
 		slot_release(&inf->slots[i]);
 	free(inf->slots);
@@ -131,7 +137,7 @@ int aoi_infer_slots(aoi_infer *inf, int n, aoi_error *err)
 }
 
 /* Grow *buf to hold n floats. */
-static int ensure_floats(float **buf, size_t *cap, size_t n)
+int aoi_infer_ensure_floats(float **buf, size_t *cap, size_t n)
 {
 	if (n <= *cap)
 		return 0;
@@ -143,16 +149,17 @@ static int ensure_floats(float **buf, size_t *cap, size_t n)
 	return 0;
 }
 
-/* Tiles when asked for and the (shrunk) image is larger than the input. */
 /* Several outputs add up in a pixel: tiles overlap, or flips. */
-static int averaged(const aoi_infer *inf, const slot *s)
+int aoi_infer_averaged(const aoi_infer *inf, const slot *s)
 {
 	return s->tiles || inf->o.flips;
 }
 
-static int tiling(const aoi_infer *inf, int w, int h)
+/* Tiles when asked for: a (shrunk) image larger than the input is cut
+ * into tiles, a smaller one centred in one tile, padded, as in training. */
+static int tiling(const aoi_infer *inf)
 {
-	return inf->o.tile && (w > inf->m.width || h > inf->m.height);
+	return inf->o.tile;
 }
 
 /* Decode item i into its slot and size the buffers its jobs need. */
@@ -165,7 +172,7 @@ static int prepare_item(aoi_infer *inf, aoi_infer_item *it, slot *s, aoi_error *
 	s->orig_w = s->img.width;
 	s->orig_h = s->img.height;
 	int w = aoi_loader_scaled(s->orig_w, m->scale), h = aoi_loader_scaled(s->orig_h, m->scale);
-	s->tiles = tiling(inf, w, h);
+	s->tiles = tiling(inf);
 	if (!s->tiles) {
 		w = m->width;
 		h = m->height;
@@ -180,14 +187,17 @@ static int prepare_item(aoi_infer *inf, aoi_infer_item *it, slot *s, aoi_error *
 
 int aoi_infer_size_planes(aoi_infer *inf, slot *s, aoi_error *err)
 {
+	s->score = 0;
+	s->win_sum = 0;
+	s->win_n = 0;
 	if (inf->m.task != AOI_TASK_SEGMENTATION)
 		return 0;
 	size_t px = (size_t)s->pw * s->ph;
-	if (ensure_floats(&s->prob, &s->prob_cap, px * inf->kp) < 0 ||
-	    (averaged(inf, s) && ensure_floats(&s->weight, &s->weight_cap, px) < 0))
+	if (aoi_infer_ensure_floats(&s->prob, &s->prob_cap, px * inf->kp) < 0 ||
+	    (aoi_infer_averaged(inf, s) && aoi_infer_ensure_floats(&s->weight, &s->weight_cap, px) < 0))
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	memset(s->prob, 0, px * inf->kp * sizeof(float));
-	if (averaged(inf, s))
+	if (aoi_infer_averaged(inf, s))
 		memset(s->weight, 0, px * sizeof(float));
 	return 0;
 }
@@ -230,13 +240,14 @@ static int add_window(aoi_infer *inf, int item, int x0, int y0, aoi_error *err)
 }
 
 /* Tile origins along one side: input-sized steps overlapping by `overlap`,
- * the last tile flush with the far edge. */
+ * the last tile flush with the far edge; a side shorter than the tile is
+ * centred in it (as training's windows centre it). */
 static int tile_origins(int size, int tile, int overlap, int *out, int max)
 {
 	int n = 0, step = tile - overlap;
 	for (int p = 0; n < max; p += step) {
 		if (p + tile >= size) {
-			out[n++] = size > tile ? size - tile : 0;
+			out[n++] = size > tile ? size - tile : (size - tile) / 2;
 			break;
 		}
 		out[n++] = p;
@@ -297,9 +308,10 @@ static void store_segmentation(const aoi_infer *inf, const job *j, const float *
 	int dw = s->pw, dh = s->ph;
 	size_t dplane = (size_t)dw * dh;
 	float probs[AOI_MAX_CLASSES + 1];
-	int avg = averaged(inf, s);
-	for (int y = 0; y < h && j->y0 + y < dh; y++)
-		for (int x = 0; x < w && j->x0 + x < dw; x++) {
+	int avg = aoi_infer_averaged(inf, s);
+	int ya = j->y0 < 0 ? -j->y0 : 0, xa = j->x0 < 0 ? -j->x0 : 0; /* padding */
+	for (int y = ya; y < h && j->y0 + y < dh; y++)
+		for (int x = xa; x < w && j->x0 + x < dw; x++) {
 			size_t d = (size_t)(j->y0 + y) * dw + (j->x0 + x);
 			/* a flipped input's output is flipped the same way */
 			int sx = j->flip & 1 ? w - 1 - x : x, sy = j->flip & 2 ? h - 1 - y : y;
@@ -364,10 +376,25 @@ void aoi_infer_fill_batch(aoi_infer *inf, int j0, int m)
 	}
 }
 
+/* A job's decision logit into its slot: the mean over a window's flips
+ * (consecutive jobs), the highest over its windows. */
+static void store_decision(const aoi_infer *inf, const job *j, float logit)
+{
+	slot *s = &inf->slots[j->item];
+	s->win_sum += 1.0 / (1.0 + exp(-(double)logit));
+	if (++s->win_n < (inf->o.flips ? 4 : 1))
+		return;
+	double p = s->win_sum / s->win_n;
+	s->score = p > s->score ? p : s->score;
+	s->win_sum = 0;
+	s->win_n = 0;
+}
+
 void aoi_infer_store_batch(aoi_infer *inf, int j0, int m, const float *out)
 {
 	aoi_shape os = aoi_net_output_shape(inf->net);
 	size_t out_size = (size_t)os.c * os.h * os.w;
+	const float *dec = inf->decision ? aoi_net_output_at(inf->net, 1) : NULL;
 	/* rows of one batch may share an item (tiles): sequential */
 	for (int r = 0; r < m; r++) {
 		const job *j = &inf->jobs[j0 + r];
@@ -375,10 +402,12 @@ void aoi_infer_store_batch(aoi_infer *inf, int j0, int m, const float *out)
 			store_segmentation(inf, j, out + (size_t)r * out_size);
 		else
 			store_vector(inf, j, out + (size_t)r * out_size);
+		if (dec)
+			store_decision(inf, j, dec[r]);
 	}
 }
 
-static int run_jobs(aoi_infer *inf, aoi_error *err)
+int aoi_infer_run_jobs(aoi_infer *inf, aoi_error *err)
 {
 	int b = inf->o.batch;
 	for (int j0 = 0; j0 < inf->njobs; j0 += b) {
@@ -393,7 +422,7 @@ static int run_jobs(aoi_infer *inf, aoi_error *err)
 }
 
 /* Tiles overlap, flips repeat: summed probabilities into means. */
-static void average_outputs(const aoi_infer *inf, slot *s)
+void aoi_infer_average(const aoi_infer *inf, slot *s)
 {
 	size_t plane = (size_t)s->pw * s->ph;
 	for (size_t p = 0; p < plane; p++) {
@@ -405,7 +434,8 @@ static void average_outputs(const aoi_infer *inf, slot *s)
 
 /* Probabilities at original pixel (x, y): the planes' own pixel, or
  * bilinear from smaller planes (PyTorch's align_corners=false). */
-static void original_probs(const aoi_infer *inf, const slot *s, int x, int y, float *probs)
+void aoi_infer_original_probs(const aoi_infer *inf, const slot *s, int x, int y,
+			      float *probs)
 {
 	int kp = inf->kp, w = s->pw, h = s->ph;
 	size_t plane = (size_t)w * h;
@@ -435,14 +465,20 @@ static int argmax_mask(const aoi_infer *inf, slot *s, aoi_error *err)
 	if (aoi_mask_alloc(&s->mask, s->orig_w, s->orig_h, err) < 0)
 		return -1;
 	size_t px = (size_t)s->orig_w * s->orig_h;
-	if (ensure_floats(&s->maxp, &s->maxp_cap, px) < 0)
+	if (aoi_infer_ensure_floats(&s->maxp, &s->maxp_cap, px) < 0)
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
 	float probs[AOI_MAX_CLASSES + 1];
 	double total = 0;
+	float defect = 0;
 	memset(s->pixels, 0, sizeof(s->pixels));
 	for (int y = 0; y < s->orig_h; y++)
 		for (int x = 0; x < s->orig_w; x++) {
-			original_probs(inf, s, x, y, probs);
+			if (inf->nmore) /* the ensemble's mean, already at this size */
+				for (int c = 0; c < inf->kp; c++)
+					probs[c] = s->ens[c * px + (size_t)y * s->orig_w + x];
+			else
+				aoi_infer_original_probs(inf, s, x, y, probs);
+			defect = fmaxf(defect, 1 - probs[0]);
 			int best = 0;
 			for (int c = 1; c < inf->kp; c++)
 				if (probs[c] > probs[best])
@@ -454,6 +490,7 @@ static int argmax_mask(const aoi_infer *inf, slot *s, aoi_error *err)
 			total += probs[best];
 		}
 	s->mean_prob = total / (double)px;
+	s->defect_prob = defect;
 	return 0;
 }
 
@@ -508,8 +545,8 @@ static void mask_path(const aoi_infer *inf, const aoi_infer_item *it, char *out,
 static int finish_segmentation(const aoi_infer *inf, aoi_infer_item *it, slot *s,
 			       aoi_error *err)
 {
-	if (averaged(inf, s))
-		average_outputs(inf, s);
+	if (aoi_infer_averaged(inf, s) && !inf->nmore) /* an ensemble averaged already */
+		aoi_infer_average(inf, s);
 	if (argmax_mask(inf, s, err) < 0 || components(inf, s, err) < 0)
 		return -1;
 	if (!inf->o.mask_dir)
@@ -541,6 +578,8 @@ static json_t *segmentation_json(const aoi_infer *inf, const aoi_infer_item *it,
 		json_object_set_new(pixels, class_name(inf, c), json_integer(s->pixels[c]));
 	json_object_set_new(pred, "pixels", pixels);
 	json_object_set_new(pred, "prob", json_real(round(s->mean_prob * 1e4) / 1e4));
+	/* finer than prob: an image score, whose ties cost AUROC */
+	json_object_set_new(pred, "defect_prob", json_real(round(s->defect_prob * 1e6) / 1e6));
 	json_t *boxes = json_array();
 	for (int i = 0; i < s->ncomps; i++) {
 		const aoi_component *c = &s->comps[i];
@@ -554,6 +593,12 @@ static json_t *segmentation_json(const aoi_infer *inf, const aoi_infer_item *it,
 	json_object_set_new(pred, "label",
 			    json_string(json_array_size(boxes) ? "defective" : "good"));
 	json_object_set_new(pred, "boxes", boxes);
+	if (inf->decision) {
+		json_object_set_new(pred, "score", json_real(round(s->score * 1e6) / 1e6));
+		if (inf->m.threshold >= 0)
+			json_object_set_new(pred, "threshold",
+					    json_real(round(inf->m.threshold * 1e6) / 1e6));
+	}
 	return pred;
 }
 
@@ -618,7 +663,8 @@ int aoi_infer_run(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err)
 		return 0;
 	if (inf->anomaly)
 		return aoi_infer_anomaly_run(inf, items, n, err);
-	if (aoi_infer_prepare(inf, items, n, err) < 0 || run_jobs(inf, err) < 0)
+	if (aoi_infer_prepare(inf, items, n, err) < 0 || aoi_infer_run_jobs(inf, err) < 0 ||
+	    (inf->nmore && aoi_infer_ensemble(inf, items, n, err) < 0))
 		return -1;
 	aoi_infer_finish(inf, items, n);
 	return 0;

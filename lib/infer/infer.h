@@ -9,12 +9,22 @@
  * class, the mean over the image of the winning class's probability, and
  * "boxes" from the 8-connected components of the predicted defects (class
  * by majority, score = mean winning probability over the component's
- * pixels). Classification: "label" and "probs". Keypoints: "keypoints" in
- * original image coordinates.
+ * pixels). A segmentation model with a decision head also gives "score",
+ * the probability that the image is defective: the highest over its tiles
+ * (each the mean over its flips), and "threshold", the model's, when it
+ * stores one. Classification: "label" and "probs". Keypoints: "keypoints"
+ * in original image coordinates.
  *
  * Records are processed in chunks: images decoded in parallel, the network
  * run on batches of inputs, the outputs turned into predictions in
- * parallel. */
+ * parallel.
+ *
+ * Ensembles (seed 003 combines models): further models added with
+ * aoi_infer_add() each see every image as they would alone (their own
+ * input size, channels' normalisation, tiling), and the prediction is made
+ * from the mean of their probabilities: per pixel at the image's original
+ * size (segmentation), per class (classification); keypoints are the mean
+ * of the models' points. */
 #ifndef AOI_INFER_H
 #define AOI_INFER_H
 
@@ -44,11 +54,15 @@ typedef struct aoi_infer_model {
 	 * pred.heatmap (man/aoi-dataset.5), maps under mask_dir */
 	const aoi_model_info *info;
 	const char *name;      /* the model file, named in errors (may be NULL) */
+	double threshold;      /* the image-score threshold (decision head or anomaly
+				* model, aoi_model_info.threshold); < 0: none */
 } aoi_infer_model;
 
 typedef struct aoi_infer_opts {
 	int batch;             /* inputs per network run */
-	int tile;              /* 1: tile at full resolution; 0: resize to the input */
+	/* 1: tile at full resolution (an image smaller than the input is
+	 * centred in one tile, padded, as in training); 0: resize to the input */
+	int tile;
 	int overlap;           /* tile overlap in pixels; -1: auto (input / 4, <= 32) */
 	const char *mask_dir;  /* segmentation masks go to DIR/ID.png; NULL: none */
 	long min_area;         /* components smaller than this give no box */
@@ -66,6 +80,19 @@ typedef struct aoi_infer aoi_infer;
 aoi_infer *aoi_infer_new(aoi_net *net, const aoi_infer_model *m,
 			 const aoi_infer_opts *o, aoi_error *err);
 void aoi_infer_free(aoi_infer *inf);
+
+/* Add a model to the ensemble of inf: net borrowed and planned as in
+ * aoi_infer_new() with o (its tiling and overlap apply to this model; the
+ * masks, boxes and flips of the records follow inf's options). The models
+ * must agree in task, class names (in order), input channels and template,
+ * keypoint count and having a decision head or not: else an AOI_EINVAL
+ * error at m->name naming the first model. Input sizes may differ. The
+ * decision scores are averaged; the ensemble's threshold is the mean of
+ * the models' when every one stores one. */
+int aoi_infer_add(aoi_infer *inf, aoi_net *net, const aoi_infer_model *m,
+		  const aoi_infer_opts *o, aoi_error *err);
+/* Models in the ensemble (1 without aoi_infer_add). */
+int aoi_infer_models(const aoi_infer *inf);
 
 /* One record to predict; base is the directory of its relative paths. */
 typedef struct aoi_infer_item {

@@ -26,6 +26,10 @@ typedef struct aoi_infer_slot {
 	float *maxp;
 	size_t maxp_cap;
 	double mean_prob;
+	double defect_prob;    /* the highest 1 - background probability */
+	float *ens;            /* ensembles: kp x orig_h x orig_w probabilities,
+				* summed over the models, then their mean */
+	size_t ens_cap;
 	long pixels[AOI_MAX_CLASSES + 1];
 	aoi_component *comps;
 	int ncomps;
@@ -33,6 +37,10 @@ typedef struct aoi_infer_slot {
 	float *amap;           /* anomaly models: the map at the original size */
 	size_t amap_cap;
 	float ascore;          /* and the image score */
+	/* decision head: the image score (highest window), and the sum and
+	 * count of the current window's flips */
+	double score, win_sum;
+	int win_n;
 } slot;
 
 typedef struct aoi_infer_job {
@@ -45,12 +53,15 @@ struct aoi_infer {
 	aoi_infer_model m;
 	aoi_infer_opts o;
 	int c, k, kp;          /* input channels, output channels, probability planes */
+	int decision;          /* the net's second output is an image decision logit */
 	float *x;
 	slot *slots;
 	int nslots;
 	job *jobs;
 	int njobs, jobs_cap;
 	aoi_anomaly *anomaly;  /* an anomaly model (infer_anomaly.c), else NULL */
+	struct aoi_infer **more; /* the other models of an ensemble */
+	int nmore;
 };
 
 /* infer_anomaly.c: an anomaly model's inference (m->info->anomaly set). */
@@ -63,7 +74,8 @@ int aoi_infer_slots(aoi_infer *inf, int n, aoi_error *err);
 /* Decode n items into their slots (failures marked on the item) and lay
  * out their jobs. */
 int aoi_infer_prepare(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err);
-/* Size and clear the slot's probability planes for s->pw x s->ph. */
+/* Size and clear the slot's probability planes for s->pw x s->ph (and its
+ * decision score). */
 int aoi_infer_size_planes(aoi_infer *inf, slot *s, aoi_error *err);
 int aoi_infer_add_job(aoi_infer *inf, int item, int x0, int y0, aoi_error *err);
 /* The network inputs of jobs j0..j0+m-1 into rows 0..m-1 of inf->x. */
@@ -72,5 +84,19 @@ void aoi_infer_fill_batch(aoi_infer *inf, int j0, int m);
 void aoi_infer_store_batch(aoi_infer *inf, int j0, int m, const float *out);
 /* Predictions ("pred") into the records that did not fail. */
 void aoi_infer_finish(aoi_infer *inf, aoi_infer_item *items, int n);
+
+/* What the ensemble (infer_ensemble.c) shares with infer.c. */
+int aoi_infer_ensure_floats(float **buf, size_t *cap, size_t n);
+int aoi_infer_averaged(const aoi_infer *inf, const slot *s);
+void aoi_infer_average(const aoi_infer *inf, slot *s);
+/* The probability planes of s at original pixel (x, y), kp values. */
+void aoi_infer_original_probs(const aoi_infer *inf, const slot *s, int x, int y,
+			      float *probs);
+/* All jobs laid out by prepare through the network, in batches. */
+int aoi_infer_run_jobs(aoi_infer *inf, aoi_error *err);
+/* After inf's own run: every further model run over the same items, and
+ * the mean of all models' outputs left in inf's slots (ens planes for
+ * segmentation, out for the others). */
+int aoi_infer_ensemble(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err);
 
 #endif

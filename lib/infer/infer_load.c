@@ -47,6 +47,7 @@ int aoi_infer_load(aoi_infer_loaded *l, const char *path, aoi_error *err)
 	/* an anomaly model resizes whole images, whatever its backbone did */
 	l->crop = input && !strcmp(input, "crop") && !l->info.anomaly;
 	l->m.scale = json_number_value(json_object_get(prov, "scale"));
+	l->m.threshold = l->info.threshold; /* decision head or anomaly model; else -1 */
 	return 0;
 }
 

@@ -241,6 +241,11 @@ aoi_infer_stage *aoi_infer_stage_new(aoi_infer *inf, int first, int end, aoi_err
 			      aoi_anomaly_method_name(aoi_anomaly_method_of(inf->anomaly)));
 		return NULL;
 	}
+	if (aoi_infer_models(inf) > 1) {
+		aoi_error_set(err, AOI_EINVAL, NULL, 0,
+			      "pipeline stages run one model, not an ensemble");
+		return NULL;
+	}
 	if (first < 0 || end > nn || first >= end) {
 		aoi_error_set(err, AOI_EINVAL, NULL, 0, "nodes %d-%d: the net has nodes 0-%d", first,
 			      end - 1, nn - 1);

@@ -11,27 +11,29 @@
 
 static const aoi_arch_info arch_table[] = {
 	{"mbv2-unet", SEG, "MobileNetV2 encoder, Unet decoder (seed 001)", 512, 512, 32, 0,
-	 {3, 2, 1.0, 5, {256, 128, 64, 32, 16}, 512, 512}},
+	 {3, 2, 1.0, 5, {256, 128, 64, 32, 16}, 512, 512, 0}},
 	{"mbv2-unet-s", SEG, "compact mbv2-unet: width 0.5, decoder 64,32,24,16,8", 512, 512, 32, 0,
-	 {3, 2, 0.5, 5, {64, 32, 24, 16, 8}, 512, 512}},
+	 {3, 2, 0.5, 5, {64, 32, 24, 16, 8}, 512, 512, 0}},
+	{"mbv2-unet-xs", SEG, "mbv2-unet-s for CPUs: no 1280 conv, decoder 64,32,24,16 to stride 2, bilinear x2", 512, 512, 32, 0,
+	 {3, 2, 0.5, 4, {64, 32, 24, 16}, 512, 512, 0}},
 	{"mbv2-linknet", SEG, "MobileNetV2 encoder, LinkNet decoder (seed 001)", 512, 512, 32, 0,
-	 {3, 2, 1.0, 1, {32}, 512, 512}},
+	 {3, 2, 1.0, 1, {32}, 512, 512, 0}},
 	{"mbv2-linknet-s", SEG, "compact mbv2-linknet: width 0.5, prefinal 16, bottlenecks >= 8", 512, 512, 32, 0,
-	 {3, 2, 0.5, 1, {16}, 512, 512}},
+	 {3, 2, 0.5, 1, {16}, 512, 512, 0}},
 	{"segnet", SEG, "SegNet, four VGG16 stages, max-unpool decoder (seed 004)", 224, 896, 16, 0,
-	 {3, 2, 1.0, 0, {0}, 224, 896}},
+	 {3, 2, 1.0, 0, {0}, 224, 896, 0}},
 	{"segnet-s", SEG, "compact segnet: VGG channels x 0.25", 224, 896, 16, 0,
-	 {3, 2, 0.25, 0, {0}, 224, 896}},
+	 {3, 2, 0.25, 0, {0}, 224, 896, 0}},
 	{"alexnet", CLS, "torchvision AlexNet (seed 000)", 224, 224, 1, 0,
-	 {3, 2, 1.0, 0, {0}, 224, 224}},
+	 {3, 2, 1.0, 0, {0}, 224, 224, 0}},
 	{"mbv2-cls", CLS, "MobileNetV2 classifier (seed 003)", 224, 224, 1, 0,
-	 {3, 2, 1.0, 0, {0}, 224, 224}},
+	 {3, 2, 1.0, 0, {0}, 224, 224, 0}},
 	{"mbv2-cls-s", CLS, "compact mbv2-cls: width 0.5", 224, 224, 1, 0,
-	 {3, 2, 0.5, 0, {0}, 224, 224}},
+	 {3, 2, 0.5, 0, {0}, 224, 224, 0}},
 	{"mbv2-corners", KPT, "MobileNetV2 + separable conv + dense: 4 corners (seed 002)", 256, 256, 32, 1,
-	 {3, 8, 1.0, 0, {0}, 256, 256}},
+	 {3, 8, 1.0, 0, {0}, 256, 256, 0}},
 	{"mbv2-corners-s", KPT, "compact mbv2-corners: width 0.5", 256, 256, 32, 1,
-	 {3, 8, 0.5, 0, {0}, 256, 256}},
+	 {3, 8, 0.5, 0, {0}, 256, 256, 0}},
 };
 
 static const char *const task_names[AOI_TASK_COUNT] = {
@@ -99,6 +101,10 @@ static int check_opts(const aoi_arch_info *info, const aoi_arch_opts *o, aoi_err
 			return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 					     "%s: decoder channels %d not in 1..8192",
 					     info->name, o->decoder[i]);
+	if (o->decision && info->task != AOI_TASK_SEGMENTATION)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "%s: a decision head goes on segmentation networks",
+				     info->name);
 	if (o->input_h < 1 || o->input_w < 1 || o->input_h % info->size_multiple ||
 	    o->input_w % info->size_multiple)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
@@ -132,6 +138,7 @@ int aoi_arch_resolve(const char *name, const aoi_arch_opts *opts, aoi_arch_opts 
 			o.input_h = opts->input_h;
 		if (opts->input_w)
 			o.input_w = opts->input_w;
+		o.decision = opts->decision;
 	}
 	if (check_opts(info, &o, err) < 0)
 		return -1;
@@ -144,6 +151,7 @@ int aoi_arch_resolve(const char *name, const aoi_arch_opts *opts, aoi_arch_opts 
 typedef struct builder {
 	aoi_net *net;
 	aoi_error *err;
+	int features;  /* decoder features at stride 8, for a decision head */
 } builder;
 
 static void block(builder *b, const char *fmt, int n)
@@ -231,7 +239,9 @@ static void keep_tap(mbv2_features *f, int idx, int x, int c)
 		}
 }
 
-static int mbv2_encoder(builder *b, double width, mbv2_features *f)
+/* The encoder; with `last` 0 it stops before the final 1x1 conv to 1280
+ * channels (the stride-32 tap is then the last block's output). */
+static int mbv2_features_up_to(builder *b, double width, mbv2_features *f, int last_conv)
 {
 	int c = aoi_arch_make_divisible(32 * width, 8), idx = 0, x;
 	int last = aoi_arch_make_divisible(1280 * (width > 1.0 ? width : 1.0), 8);
@@ -248,10 +258,20 @@ static int mbv2_encoder(builder *b, double width, mbv2_features *f)
 			keep_tap(f, idx, x, c);
 		}
 	}
+	if (!last_conv) {
+		f->node[4] = x;
+		f->chans[4] = c;
+		return x;
+	}
 	block(b, "encoder.%d", ++idx);
 	x = conv_bn(b, x, last, 1, 1, 1, AOI_ACT_RELU6);
 	keep_tap(f, idx, x, last);
 	return x;
+}
+
+static int mbv2_encoder(builder *b, double width, mbv2_features *f)
+{
+	return mbv2_features_up_to(b, width, f, 1);
 }
 
 /* ---- segmentation decoders ---- */
@@ -273,9 +293,40 @@ static int build_unet(builder *b, const aoi_arch_opts *o)
 		}
 		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
 		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
+		if (k == 1)
+			b->features = x;
 	}
 	aoi_net_set_block(b->net, "head");
 	return conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
+}
+
+/* mbv2-unet-xs: the Unet of mbv2-unet-s made cheap on a CPU. The decoder
+ * read the encoder's 1280-channel 1x1 conv (28% of mbv2-unet-s's work at
+ * 224x224) and ended in 8-channel 3x3 convs at full resolution (40% of
+ * its time: so few channels keep a CPU's vector units idle). Here the
+ * decoder reads the last block (160 channels), has four blocks (to stride
+ * 2), and the head's logits are upsampled x2 (bilinear). */
+static int build_unet_xs(builder *b, const aoi_arch_opts *o)
+{
+	mbv2_features f;
+	int x = mbv2_features_up_to(b, o->width, &f, 0);
+
+	for (int k = 0; k < 4; k++) {
+		block(b, "decoder.%d", k);
+		if (x >= 0)
+			x = aoi_net_upsample(b->net, x, 2, 0, b->err);
+		if (x >= 0) {
+			int ins[2] = {x, f.node[3 - k]};
+			x = aoi_net_concat(b->net, 2, ins, b->err);
+		}
+		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
+		x = conv_bn(b, x, o->decoder[k], 3, 1, 1, AOI_ACT_RELU);
+		if (k == 1)
+			b->features = x;
+	}
+	aoi_net_set_block(b->net, "head");
+	x = conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
+	return x < 0 ? x : aoi_net_upsample(b->net, x, 2, 1, b->err);
 }
 
 /* LinkNet: 1x1 to cin/4 (at least min_mid), transposed conv 3/2, 1x1 to
@@ -300,6 +351,8 @@ static int linknet(builder *b, const aoi_arch_opts *o, int min_mid)
 		x = conv_bn(b, x, chans[k + 1], 1, 1, 1, AOI_ACT_RELU);
 		if (x >= 0 && k < 4)
 			x = aoi_net_add(b->net, x, f.node[3 - k], b->err);
+		if (k == 1)
+			b->features = x;
 	}
 	aoi_net_set_block(b->net, "head");
 	return conv_bias(b, x, o->classes, 1, 1, 0, 1, AOI_ACT_NONE);
@@ -349,6 +402,8 @@ static int build_segnet(builder *b, const aoi_arch_opts *o)
 			int out = s && i == n - 1 ? vgg_width(s - 1, o->width) : vgg_width(s, o->width);
 			x = conv_bn(b, x, out, 3, 1, 1, AOI_ACT_RELU);
 		}
+		if (s == 3)
+			b->features = x;
 	}
 	aoi_net_set_block(b->net, "head");
 	return conv_bias(b, x, o->classes, 3, 1, 1, 1, AOI_ACT_NONE);
@@ -412,10 +467,40 @@ static int build_corners(builder *b, const aoi_arch_opts *o)
 	return dense(b, x, o->classes, AOI_ACT_NONE);
 }
 
+/* The image decision head (arch.h): features at stride 8 and the
+ * segmentation logits seg (at the input's resolution) into one logit. */
+static int decision_head(builder *b, int features, int seg)
+{
+	int x = seg, s, small, pools[4];
+
+	aoi_net_set_block(b->net, "decision");
+	if (x >= 0)
+		x = s = aoi_net_detach(b->net, seg, b->err);
+	if (x >= 0)
+		x = small = aoi_net_maxpool(b->net, s, 8, 8, 0, b->err);
+	if (x >= 0)
+		x = aoi_net_concat(b->net, 2, (int[]){ features, small }, b->err);
+	x = conv_bn(b, x, 32, 3, 2, 1, AOI_ACT_RELU);
+	x = conv_bn(b, x, 32, 3, 2, 1, AOI_ACT_RELU);
+	if (x < 0)
+		return x;
+	pools[0] = aoi_net_global_avgpool(b->net, x, b->err);
+	pools[1] = aoi_net_global_maxpool(b->net, x, b->err);
+	pools[2] = aoi_net_global_maxpool(b->net, s, b->err);
+	pools[3] = aoi_net_global_avgpool(b->net, s, b->err);
+	for (int i = 0; i < 4; i++)
+		if (pools[i] < 0)
+			return -1;
+	x = aoi_net_concat(b->net, 4, pools, b->err);
+	return dense(b, flatten(b, x), 1, AOI_ACT_NONE);
+}
+
 typedef int (*build_fn)(builder *, const aoi_arch_opts *);
 
 static build_fn builder_for(const char *name)
 {
+	if (strcmp(name, "mbv2-unet-xs") == 0)
+		return build_unet_xs;
 	if (strncmp(name, "mbv2-unet", 9) == 0)
 		return build_unet;
 	if (strcmp(name, "mbv2-linknet-s") == 0)
@@ -440,6 +525,7 @@ aoi_net *aoi_arch_build(const char *name, const aoi_arch_opts *opts, aoi_error *
 	if (aoi_arch_resolve(name, opts, &o, err) < 0)
 		return NULL;
 	b.err = err;
+	b.features = -1;
 	b.net = aoi_net_new(o.in_channels, err);
 	if (!b.net)
 		return NULL;
@@ -450,8 +536,13 @@ aoi_net *aoi_arch_build(const char *name, const aoi_arch_opts *opts, aoi_error *
 		return NULL;
 	}
 	out = builder_for(name)(&b, &o);
-	if (out >= 0)
+	int dec = o.decision && out >= 0 ? decision_head(&b, b.features, out) : 0;
+	if (out >= 0 && dec >= 0)
 		out = aoi_net_set_output(b.net, out, err);
+	if (out >= 0 && o.decision && dec >= 0)
+		dec = aoi_net_add_output(b.net, dec, err);
+	if (dec < 0)
+		out = -1;
 	if (out < 0) {
 		aoi_net_free(b.net);
 		return NULL;

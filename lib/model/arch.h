@@ -12,9 +12,21 @@
  * sigmoid for one channel) is the caller's, as in PyTorch, so that the
  * losses can take logits.
  *
+ * A segmentation network with opts.decision gets an image decision head
+ * (Bozic et al. 2021, after Tabernik et al. 2019) as its second output,
+ * in block "decision": the decoder's features at stride 8 beside the
+ * segmentation logits max-pooled to that stride, two conv 3/2 32 + bn +
+ * ReLU, then the global average and max of those features and the global
+ * max and average of the segmentation logits, concatenated, dense to one
+ * logit. The segmentation logits enter through a detach: the decision
+ * learns from them but does not bend them; its gradient reaches the net
+ * through the features.
+ *
  * Names (see man/aoi-model.5 for the same table):
  *   mbv2-unet        segmentation, MobileNetV2 1.0 + Unet decoder 256,128,64,32,16
  *   mbv2-unet-s      compact: width 0.5, decoder 64,32,24,16,8
+ *   mbv2-unet-xs     for CPUs: mbv2-unet-s without the 1280 conv, decoder
+ *                    64,32,24,16 to stride 2, logits upsampled x2
  *   mbv2-linknet     segmentation, MobileNetV2 1.0 + LinkNet decoder, prefinal 32
  *   mbv2-linknet-s   compact: width 0.5, prefinal 16
  *   segnet           segmentation, VGG16 first four stages + mirrored decoder
@@ -49,6 +61,9 @@ typedef struct aoi_arch_opts {
 	int ndecoder;     /* decoder channels: 5 for unet, 1 (prefinal) for linknet */
 	int decoder[AOI_ARCH_MAX_DECODER];
 	int input_h, input_w; /* only nets with a flatten (mbv2-corners) depend on it */
+	/* segmentation: 1 adds an image decision head (a second output, one
+	 * logit per image: defective or not) */
+	int decision;
 } aoi_arch_opts;
 
 typedef struct aoi_arch_info {

@@ -251,11 +251,14 @@ static json_t *float_array(const float *v, int n)
 static json_t *arch_json(const aoi_model_info *info)
 {
 	const aoi_arch_opts *o = &info->opts;
+	json_t *a = json_pack("{s:s, s:i, s:i, s:f, s:o, s:[i,i]}", "name", info->arch,
+			      "in_channels", o->in_channels, "classes", o->classes, "width",
+			      o->width, "decoder", int_array(o->decoder, o->ndecoder),
+			      "input_size", o->input_h, o->input_w);
 
-	return json_pack("{s:s, s:i, s:i, s:f, s:o, s:[i,i]}", "name", info->arch,
-			 "in_channels", o->in_channels, "classes", o->classes, "width",
-			 o->width, "decoder", int_array(o->decoder, o->ndecoder), "input_size",
-			 o->input_h, o->input_w);
+	if (a && o->decision)
+		json_object_set_new(a, "decision", json_true());
+	return a;
 }
 
 static json_t *input_json(const aoi_model_info *info)
@@ -325,8 +328,9 @@ static json_t *checkpoint_json(const aoi_checkpoint *ck, const aoi_optim *opt)
 		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)ck->rng.s[i]);
 		json_array_append_new(rng, json_string(hex));
 	}
-	return json_pack("{s:i, s:o, s:i, s:o, s:o, s:o, s:{s:i, s:o, s:o, s:i, s:i}}", "epoch",
-			 ck->epoch, "best_metric", num_or_null(ck->best_metric), "best_epoch",
+	return json_pack("{s:i, s:o, s:o, s:i, s:o, s:o, s:o, s:{s:i, s:o, s:o, s:i, s:i}}",
+			 "epoch", ck->epoch, "best_metric", num_or_null(ck->best_metric),
+			 "best_loss", num_or_null(ck->best_loss), "best_epoch",
 			 ck->best_epoch, "rng", rng, "optimizer", optim_json(opt), "schedule",
 			 sched_json(&ck->sched), "early_stop", "patience", ck->stop.patience,
 			 "min_delta", num_or_null(ck->stop.min_delta), "best",
@@ -334,10 +338,11 @@ static json_t *checkpoint_json(const aoi_checkpoint *ck, const aoi_optim *opt)
 			 ck->stop.wait);
 }
 
-/* Version 2 only where version 1 readers would fail: an anomaly model. */
+/* Version 2 only where version 1 readers would fail: a decision head, or
+ * an anomaly model. */
 static int file_version(const aoi_model_info *info)
 {
-	return info->anomaly || info->nextra ? 2 : 1;
+	return info->opts.decision || info->anomaly || info->nextra ? 2 : 1;
 }
 
 static json_t *header_json(const aoi_model_info *info, const ttable *tt,
@@ -355,6 +360,10 @@ static json_t *header_json(const aoi_model_info *info, const ttable *tt,
 		json_object_set_new(h, "checkpoint", checkpoint_json(ck, opt));
 	if (h && info->anomaly)
 		json_object_set_new(h, "anomaly", json_incref(info->anomaly));
+	if (h && (info->opts.decision || info->anomaly || info->threshold >= 0))
+		json_object_set_new(h, "threshold", info->threshold >= 0
+							    ? json_real(info->threshold)
+							    : json_null());
 	return h;
 }
 
@@ -558,6 +567,7 @@ static int read_arch(const loaded *l, aoi_model_info *info, aoi_error *err)
 	json_array_foreach(dec, i, v)
 		o.decoder[i] = (int)json_integer_value(v);
 	o.ndecoder = (int)json_array_size(dec);
+	o.decision = json_is_true(json_object_get(a, "decision"));
 	if (aoi_model_info_set_arch(info, name, &o, err) < 0) {
 		aoi_error_locate(err, l->path, 0);
 		return -1;
@@ -605,6 +615,21 @@ static int read_classes(const loaded *l, aoi_model_info *info, aoi_error *err)
 	return aoi_model_info_set_classes(info, n, names, err);
 }
 
+/* The image-score threshold: "threshold" in the header. Files written
+ * while the decision head and the anomaly models were being developed
+ * apart kept it in "decision" or "anomaly"; those are read too. */
+static void read_threshold(const json_t *hdr, aoi_model_info *info)
+{
+	const json_t *t = json_object_get(hdr, "threshold");
+
+	if (!t)
+		t = json_object_get(json_object_get(hdr, "decision"), "threshold");
+	if (!t)
+		t = json_object_get(json_object_get(hdr, "anomaly"), "threshold");
+	if (json_is_number(t))
+		info->threshold = json_number_value(t);
+}
+
 static int read_info(const loaded *l, aoi_model_info *info, aoi_error *err)
 {
 	json_t *prov = json_object_get(l->hdr, "provenance");
@@ -623,6 +648,7 @@ static int read_info(const loaded *l, aoi_model_info *info, aoi_error *err)
 		return bad_field(l, "anomaly", err);
 	if (an)
 		aoi_model_info_set_anomaly(info, json_incref(an));
+	read_threshold(l->hdr, info);
 	return 0;
 }
 
@@ -846,6 +872,7 @@ static int read_checkpoint(const loaded *l, aoi_checkpoint *ck, aoi_error *err)
 	}
 	ck->epoch = (int)num_of(c, "epoch", 0);
 	ck->best_metric = num_of(c, "best_metric", HUGE_VAL);
+	ck->best_loss = num_of(c, "best_loss", HUGE_VAL);
 	ck->best_epoch = (int)num_of(c, "best_epoch", -1);
 	read_sched(json_object_get(c, "schedule"), &ck->sched);
 	aoi_early_stop_init(&ck->stop, (int)num_of(es, "patience", 0));
@@ -933,6 +960,7 @@ void aoi_model_info_init(aoi_model_info *info)
 	memset(info, 0, sizeof *info);
 	for (int i = 0; i < AOI_MODEL_MAX_CHANNELS; i++)
 		info->std[i] = 1.0f;
+	info->threshold = -1;
 }
 
 void aoi_model_info_release(aoi_model_info *info)

@@ -26,8 +26,9 @@
 #include "nn/optim.h"
 
 #define AOI_MODEL_MAGIC "\211AOI\r\n\032\n"
-/* Files are written as version 1, or 2 when they carry an anomaly
- * model's description and tensors (which version 1 readers would take for
+/* Files are written as version 1, or 2 when version 1 readers would fail
+ * on them: a net with a decision head (which they could not rebuild), or an
+ * anomaly model's description and extra tensors (which they would take for
  * a damaged file); both are read. */
 #define AOI_MODEL_VERSION 2
 #define AOI_MODEL_MAX_CHANNELS 64
@@ -57,9 +58,15 @@ typedef struct aoi_model_info {
 	json_t *anomaly;
 	aoi_model_tensor *extra;
 	int nextra;
+	/* the image decision of a decision head (its probability) or an
+	 * anomaly model (its score): a part whose image score is above this
+	 * is rejected (aoi-classify's max_score "model"); < 0: none chosen.
+	 * Decision heads choose it halfway between two validation scores, so
+	 * "at least" decides the same there. */
+	double threshold;
 } aoi_model_info;
 
-/* Zeroed, mean 0 and std 1 everywhere. */
+/* Zeroed, mean 0 and std 1 everywhere, no threshold. */
 void aoi_model_info_init(aoi_model_info *info);
 void aoi_model_info_release(aoi_model_info *info);
 /* Fill arch, opts (resolved) and task for a name and options. */
@@ -93,7 +100,9 @@ aoi_net *aoi_model_load(const char *path, aoi_model_info *info, aoi_error *err);
 typedef struct aoi_checkpoint {
 	int epoch;          /* epochs completed */
 	aoi_rng rng;
-	double best_metric; /* HUGE_VAL when none yet */
+	double best_metric; /* lower is better: the validation loss, or minus the
+			     * image-level AP; HUGE_VAL when none yet */
+	double best_loss;   /* its validation loss, which breaks ties */
 	int best_epoch;
 	aoi_sched sched;
 	aoi_early_stop stop;

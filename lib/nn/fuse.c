@@ -10,7 +10,7 @@
 /* The single consumer of node id, or -1. */
 static int only_consumer(const aoi_net *net, int id)
 {
-	if (net->nodes[id].consumers != 1 || id == net->output)
+	if (net->nodes[id].consumers != 1 || aoi_nn_is_output(net, id))
 		return -1;
 	for (int i = id + 1; i < net->nnodes; i++)
 		for (int j = 0; j < net->nodes[i].ninputs; j++)

@@ -64,6 +64,8 @@ struct aoi_net {
 	aoi_node *nodes;
 	int nnodes, node_cap;
 	int output;
+	int extra[AOI_NET_MAX_OUTPUTS]; /* outputs 1.. (aoi_net_add_output) */
+	int nextra;
 	aoi_param_info *tensors;
 	int ntensors, tensor_cap;
 	float *params, *grads;
@@ -113,9 +115,11 @@ struct aoi_layer_ops {
 	 * write, not add, a whole input gradient (aoi_nn_dx_assign).
 	 * normalizes: each channel is normalised over the batch, so a bias
 	 * just before it cancels out (a conv bias read only by it starts at
-	 * 0). */
+	 * 0). stops_grad: no gradient flows back through the node (a
+	 * detach), so nothing upstream needs one for its sake. */
 	int assigns_dx;
 	int normalizes;
+	int stops_grad;
 };
 
 /* Builder helpers for the layer files (net.c). */
@@ -198,6 +202,10 @@ static inline int aoi_nn_id(const aoi_net *net, const aoi_node *node)
 {
 	return (int)(node - net->nodes);
 }
+
+/* Is node id one of the net's outputs? The highest output node. */
+int aoi_nn_is_output(const aoi_net *net, int id);
+int aoi_nn_last_output(const aoi_net *net);
 
 /* Is node `id` read only by a node that normalizes (a batch norm)? */
 int aoi_nn_followed_by_norm(const aoi_net *net, int id);

@@ -277,6 +277,45 @@ aoi_shape aoi_net_output_shape(const aoi_net *net)
 	return net->nodes[net->output].out;
 }
 
+int aoi_net_output_count(const aoi_net *net)
+{
+	return 1 + net->nextra;
+}
+
+int aoi_net_output_node(const aoi_net *net, int k)
+{
+	return k == 0 ? net->output : k <= net->nextra ? net->extra[k - 1] : -1;
+}
+
+aoi_shape aoi_net_output_shape_at(const aoi_net *net, int k)
+{
+	int id = aoi_net_output_node(net, k);
+	return id >= 0 ? net->nodes[id].out : (aoi_shape){ 0, 0, 0, 0 };
+}
+
+const float *aoi_net_output_at(const aoi_net *net, int k)
+{
+	int id = aoi_net_output_node(net, k);
+	return id >= 0 ? net->nodes[id].y : NULL;
+}
+
+int aoi_nn_is_output(const aoi_net *net, int id)
+{
+	for (int k = 0; k < net->nextra; k++)
+		if (net->extra[k] == id)
+			return 1;
+	return id == net->output;
+}
+
+int aoi_nn_last_output(const aoi_net *net)
+{
+	int last = net->output;
+	for (int k = 0; k < net->nextra; k++)
+		if (net->extra[k] > last)
+			last = net->extra[k];
+	return last;
+}
+
 int aoi_net_node_count(const aoi_net *net)
 {
 	return net->nnodes;

@@ -69,6 +69,11 @@ int aoi_net_maxunpool(aoi_net *net, int in, int pool_node, aoi_error *err);
 int aoi_net_avgpool(aoi_net *net, int in, int kernel, int stride, int pad,
 		    aoi_error *err);
 int aoi_net_global_avgpool(aoi_net *net, int in, aoi_error *err);
+/* The largest value of each channel: N x C x 1 x 1 at any input size. */
+int aoi_net_global_maxpool(aoi_net *net, int in, aoi_error *err);
+/* The input unchanged, but no gradient flows back through it (a head that
+ * reads a prediction without shaping it). */
+int aoi_net_detach(aoi_net *net, int in, aoi_error *err);
 int aoi_net_adaptive_avgpool(aoi_net *net, int in, int out_h, int out_w,
 			     aoi_error *err);
 /* factor x2, x4...; bilinear with align_corners = false (PyTorch default) */
@@ -79,6 +84,18 @@ int aoi_net_dense(aoi_net *net, int in, int out_features, int bias, aoi_error *e
 int aoi_net_dropout(aoi_net *net, int in, float p, aoi_error *err);
 int aoi_net_flatten(aoi_net *net, int in, aoi_error *err);
 int aoi_net_set_output(aoi_net *net, int node, aoi_error *err);
+/* More outputs (a segmentation's image decision beside its mask): output 0
+ * is the one aoi_net_set_output() names, outputs 1, 2... are added here in
+ * order. Forward computes them all; each can be read after it, and
+ * aoi_net_backward_outputs() takes a gradient for each. Returns the new
+ * output's number, or -1. */
+#define AOI_NET_MAX_OUTPUTS 4
+int aoi_net_add_output(aoi_net *net, int node, aoi_error *err);
+int aoi_net_output_count(const aoi_net *net);
+int aoi_net_output_node(const aoi_net *net, int k);
+aoi_shape aoi_net_output_shape_at(const aoi_net *net, int k);
+/* Output k of the last forward (owned by the net). */
+const float *aoi_net_output_at(const aoi_net *net, int k);
 
 /* Fix batch and input size; shapes are checked here (a dense layer after a
  * flatten needs the size it was built for). */
@@ -136,6 +153,9 @@ const float *aoi_net_forward(aoi_net *net, const float *input, int training,
 /* dout: gradient of the loss w.r.t. the output. Gradients of unfrozen
  * parameters are ADDED to aoi_net_grads(). */
 int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err);
+/* The same with a gradient for each output (douts[k] for output k; NULL
+ * for one that the loss does not reach). */
+int aoi_net_backward_outputs(aoi_net *net, const float *const *douts, aoi_error *err);
 /* Gradient w.r.t. the input after backward (for gradient checks). Worked
  * out on the first call after aoi_net_backward(), which skips the part of
  * the graph where nothing trains; NULL before a backward. */

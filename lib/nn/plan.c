@@ -68,6 +68,8 @@ static void mark_last_use(aoi_net *net)
 				aoi_nn_in(net, node, j)->last_use = i;
 	}
 	net->nodes[net->output].last_use = net->nnodes;
+	for (int k = 0; k < net->nextra; k++)
+		net->nodes[net->extra[k]].last_use = net->nnodes;
 	for (int i = net->nnodes - 1; i >= 1; i--) {
 		aoi_node *node = &net->nodes[i];
 		aoi_node *f = node->fused_into >= 0 ? &net->nodes[node->fused_into] : NULL;
@@ -207,6 +209,21 @@ int aoi_net_set_output(aoi_net *net, int node, aoi_error *err)
 	if (net->planned && (net->fused || net->nodes[node].absorbs >= 0))
 		return aoi_net_plan(net, net->batch, net->height, net->width, err);
 	return 0;
+}
+
+int aoi_net_add_output(aoi_net *net, int node, aoi_error *err)
+{
+	if (node < 1 || node >= net->nnodes)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "output node %d does not exist",
+				     node);
+	if (net->nextra + 1 >= AOI_NET_MAX_OUTPUTS)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "more than %d outputs",
+				     AOI_NET_MAX_OUTPUTS);
+	net->extra[net->nextra++] = node;
+	if (net->planned) /* kept to the end of the inference arena */
+		return aoi_net_plan(net, net->batch, net->height, net->width, err) < 0
+			       ? -1 : net->nextra;
+	return net->nextra;
 }
 
 int aoi_net_fuse_for_inference(aoi_net *net, aoi_error *err)

@@ -35,8 +35,11 @@ static void mark_crossing(const aoi_net *net, int p, unsigned char *want)
 				want[2 * s + idx] = 1;
 		}
 	}
-	if (storage(net, net->output) < p)
-		want[2 * storage(net, net->output)] = 1;
+	for (int k = 0; k < aoi_net_output_count(net); k++) {
+		int s = storage(net, aoi_net_output_node(net, k));
+		if (s < p)
+			want[2 * s] = 1;
+	}
 }
 
 int aoi_net_cut_live(const aoi_net *net, int p, aoi_live_tensor *live, int max,

@@ -122,7 +122,8 @@ static unsigned trainable_mask(const aoi_net *net, const aoi_node *node)
 	return mask;
 }
 
-/* A node needs its dy when a trainable parameter is at or upstream of it. */
+/* A node needs its dy when a trainable parameter is at or upstream of it
+ * (not across a detach, through which no gradient flows). */
 static void mark_needs_grad(aoi_net *net)
 {
 	net->nodes[0].needs_grad = 0;
@@ -130,7 +131,7 @@ static void mark_needs_grad(aoi_net *net)
 		aoi_node *node = &net->nodes[i];
 
 		node->needs_grad = trainable_mask(net, node) != 0;
-		for (int j = 0; j < node->ninputs; j++)
+		for (int j = 0; j < node->ninputs && !node->ops->stops_grad; j++)
 			node->needs_grad |= aoi_nn_in(net, node, j)->needs_grad;
 	}
 }
@@ -142,10 +143,10 @@ static void zero_dy(aoi_node *node)
 }
 
 /* The reader of node id that backward reaches first (the last one up to
- * the output), or -1. */
+ * the last output), or -1. */
 static int first_writer(const aoi_net *net, int id)
 {
-	for (int i = net->output; i > id; i--)
+	for (int i = aoi_nn_last_output(net); i > id; i--)
 		for (int j = 0; j < net->nodes[i].ninputs; j++)
 			if (net->nodes[i].inputs[j] == id)
 				return i;
@@ -171,7 +172,9 @@ static unsigned dx_mask_zeroing(aoi_net *net, int i)
 		mask |= 1u << j;
 		for (int k = 0; k < j; k++)
 			again |= node->inputs[k] == node->inputs[j];
-		if (again || first_writer(net, node->inputs[j]) != i)
+		/* an output's gradient is seeded: its readers add to it */
+		if (again || aoi_nn_is_output(net, node->inputs[j]) ||
+		    first_writer(net, node->inputs[j]) != i)
 			continue;
 		if (node->ops->assigns_dx)
 			mask |= 1u << (AOI_NN_ASSIGN_SHIFT + j);
@@ -183,15 +186,36 @@ static unsigned dx_mask_zeroing(aoi_net *net, int i)
 
 int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err)
 {
-	aoi_node *out = &net->nodes[net->output];
+	const float *douts[AOI_NET_MAX_OUTPUTS] = { dout };
+
+	return aoi_net_backward_outputs(net, douts, err);
+}
+
+/* Each output's dy from its gradient (zero without one). */
+static void seed_outputs(aoi_net *net, const float *const *douts)
+{
+	for (int k = 0; k < aoi_net_output_count(net); k++) {
+		aoi_node *out = &net->nodes[aoi_net_output_node(net, k)];
+		if (!out->dy)
+			continue;
+		if (douts[k])
+			memcpy(out->dy, douts[k], sizeof(float) * aoi_nn_numel(out->out));
+		else
+			zero_dy(out);
+	}
+}
+
+int aoi_net_backward_outputs(aoi_net *net, const float *const *douts, aoi_error *err)
+{
+	int last = aoi_nn_last_output(net);
 
 	if (!net->planned || !net->last_training)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
 				     "backward needs a forward in training mode first");
 	use_threads(net);
 	mark_needs_grad(net);
-	memcpy(out->dy, dout, sizeof(float) * aoi_nn_numel(out->out));
-	for (int i = net->output; i >= 1; i--) {
+	seed_outputs(net, douts);
+	for (int i = last; i >= 1; i--) {
 		aoi_node *node = &net->nodes[i];
 		aoi_bwd b = {0, 0};
 
@@ -199,7 +223,7 @@ int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err)
 		if (!node->needs_grad)
 			continue;
 		double t0 = net->profile ? profile_clock() : 0.0;
-		if (i != net->output && first_writer(net, i) < 0)
+		if (!aoi_nn_is_output(net, i) && first_writer(net, i) < 0)
 			zero_dy(node); /* read by nothing that backward reaches */
 		b.dx_mask = dx_mask_zeroing(net, i);
 		b.pmask = trainable_mask(net, node);
@@ -208,8 +232,8 @@ int aoi_net_backward(aoi_net *net, const float *dout, aoi_error *err)
 			net->profile[net->nnodes + i] += profile_clock() - t0;
 		node->ran_backward = 1;
 	}
-	/* nodes after the output do not contribute */
-	for (int i = net->output + 1; i < net->nnodes; i++)
+	/* nodes after the outputs do not contribute */
+	for (int i = last + 1; i < net->nnodes; i++)
 		net->nodes[i].ran_backward = 0;
 	net->backward_done = 1;
 	net->input_grad_ready = 0;
@@ -227,10 +251,10 @@ static void input_grad_pass(aoi_net *net)
 		node->on_path = i == 0;
 		for (int j = 0; j < node->ninputs; j++)
 			node->on_path |= aoi_nn_in(net, node, j)->on_path;
-		if (node->on_path && !node->needs_grad && i != net->output)
+		if (node->on_path && !node->needs_grad && !aoi_nn_is_output(net, i))
 			zero_dy(node);
 	}
-	for (int i = net->output; i >= 1; i--) {
+	for (int i = aoi_nn_last_output(net); i >= 1; i--) {
 		aoi_node *node = &net->nodes[i];
 		aoi_bwd b = {0, 0};
 

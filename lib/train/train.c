@@ -1,38 +1,11 @@
 /* train.c: the training loop (see train.h). */
-#include "train/train.h"
+#include "train/train_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/cli.h"
-
-/* Validation numbers accumulated over batches. */
-typedef struct metrics {
-	double loss;
-	long batches;
-	int k;                 /* mask classes incl. background */
-	long long *confusion;  /* k x k: truth row, prediction column */
-	long correct, total;   /* classification */
-	double centre_err;     /* keypoints: summed centre distance */
-} metrics;
-
-struct aoi_trainer {
-	aoi_net *net;
-	aoi_loader *train, *val;
-	aoi_train_opts o;
-	aoi_optim *opt;
-	aoi_checkpoint st;
-	aoi_train_epoch last;
-	aoi_batch batch;
-	float *grad;           /* d loss / d output */
-	float *bce_target;     /* mask as 0/1 for a one-channel output */
-	int *order;
-	aoi_shape out;
-	metrics m;
-	int rows;              /* of each global batch on this process */
-	int halt;              /* all processes agreed to stop (dist) */
-};
 
 void aoi_train_opts_init(aoi_train_opts *o)
 {
@@ -48,7 +21,7 @@ void aoi_train_opts_init(aoi_train_opts *o)
 static void state_init(aoi_checkpoint *st, const aoi_train_opts *o)
 {
 	memset(st, 0, sizeof(*st));
-	st->best_metric = HUGE_VAL;
+	st->best_metric = st->best_loss = HUGE_VAL;
 	aoi_rng_seed(&st->rng, o->seed);
 	aoi_sched_init(&st->sched, o->sched, o->optim.lr, o->epochs);
 	if (o->step_size > 0)
@@ -66,8 +39,11 @@ static void state_init(aoi_checkpoint *st, const aoi_train_opts *o)
 
 static int check_output(const aoi_trainer *t, aoi_error *err)
 {
-	aoi_shape s = t->out;
+	aoi_shape s = t->out, d = aoi_net_output_shape_at(t->net, 1);
 	size_t per = (size_t)s.c * s.h * s.w;
+	if (t->decision && (size_t)d.c * d.h * d.w != 1)
+		return aoi_error_set(err, AOI_ESHAPE, "", 0,
+				     "a decision output of %d values per image, not 1", d.c * d.h * d.w);
 	if (t->o.task == AOI_TASK_SEGMENTATION) {
 		if (s.h != t->batch.h || s.w != t->batch.w)
 			return aoi_error_set(err, AOI_ESHAPE, "", 0,
@@ -97,21 +73,39 @@ static int check_batchnorm(const aoi_trainer *t, aoi_error *err)
 	return 0;
 }
 
+/* Balanced epochs: the defective and the good training samples apart. */
+static int split_kinds(aoi_trainer *t, aoi_error *err)
+{
+	int n = aoi_loader_count(t->train);
+	for (int k = 0; k < 2; k++)
+		if (!(t->kind[k] = malloc((size_t)n * sizeof(int))))
+			return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
+	if (!(t->perm = malloc((size_t)n * sizeof(int))))
+		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
+	for (int i = 0; i < n; i++) {
+		int k = !aoi_loader_defective(t->train, i);
+		t->kind[k][t->nkind[k]++] = i;
+	}
+	return 0;
+}
+
+static int epoch_steps(const aoi_trainer *t);
+
 static int alloc_buffers(aoi_trainer *t, aoi_error *err)
 {
 	aoi_shape s = t->out;
 	size_t out = (size_t)s.n * s.c * s.h * s.w;
-	int n = aoi_loader_count(t->train);
+	int n = aoi_loader_count(t->train), rows = epoch_steps(t) * t->o.batch;
 	t->grad = calloc(out, sizeof(float));
 	t->bce_target = calloc(out, sizeof(float));
-	t->order = calloc((size_t)(n > t->o.batch ? n : t->o.batch), sizeof(int));
-	t->m.k = s.c == 1 ? 2 : s.c;
-	if (t->o.task == AOI_TASK_SEGMENTATION)
-		t->m.confusion = calloc((size_t)t->m.k * t->m.k, sizeof(long long));
-	if (!t->grad || !t->bce_target || !t->order ||
-	    (t->o.task == AOI_TASK_SEGMENTATION && !t->m.confusion))
+	t->dgrad = calloc((size_t)s.n, sizeof(float));
+	t->dtarget = calloc((size_t)s.n, sizeof(float));
+	t->order = calloc((size_t)(n > rows ? n : rows), sizeof(int));
+	if (!t->grad || !t->bce_target || !t->order || !t->dgrad || !t->dtarget)
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
-	return 0;
+	if (t->o.balance && t->o.task == AOI_TASK_SEGMENTATION && split_kinds(t, err) < 0)
+		return -1;
+	return aoi_train_val_alloc(t, err);
 }
 
 /* This process's rows of each batch; with several, only rank 0 writes. */
@@ -153,6 +147,7 @@ aoi_trainer *aoi_trainer_new(aoi_net *net, aoi_loader *train, aoi_loader *val,
 	    aoi_dist_sync_net(o->dist, net, err) < 0)
 		goto fail;
 	t->out = aoi_net_output_shape(net);
+	t->decision = o->task == AOI_TASK_SEGMENTATION && aoi_net_output_count(net) > 1;
 	/* seed 002's rectangle loss: squared errors of pixel coordinates */
 	if (o->task == AOI_TASK_KEYPOINTS && !(t->o.loss.opts.pixels[0] > 0.0f)) {
 		t->o.loss.opts.pixels[0] = (float)t->batch.w;
@@ -178,8 +173,13 @@ void aoi_trainer_free(aoi_trainer *t)
 	aoi_optim_free(t->opt);
 	free(t->grad);
 	free(t->bce_target);
+	free(t->dgrad);
+	free(t->dtarget);
 	free(t->order);
-	free(t->m.confusion);
+	free(t->kind[0]);
+	free(t->kind[1]);
+	free(t->perm);
+	aoi_train_val_free(t);
 	free(t);
 }
 
@@ -218,9 +218,8 @@ const aoi_train_epoch *aoi_trainer_last(const aoi_trainer *t)
 	return &t->last;
 }
 
-/* The loss of the first `rows` rows of the output; grad may be NULL. */
-static double batch_loss(aoi_trainer *t, const float *out, int rows, float *grad,
-			 aoi_error *err)
+double aoi_train_batch_loss(aoi_trainer *t, const float *out, int rows, float *grad,
+			    aoi_error *err)
 {
 	aoi_shape s = t->out;
 	s.n = rows;
@@ -231,7 +230,7 @@ static double batch_loss(aoi_trainer *t, const float *out, int rows, float *grad
 		tg.labels = b->mask;
 		if (s.c == 1) {
 			for (size_t i = 0; i < (size_t)rows * per; i++)
-				t->bce_target[i] = b->mask[i] != 0;
+				t->bce_target[i] = b->mask[i] > 0;
 			tg.values = t->bce_target;
 		}
 	} else if (t->o.task == AOI_TASK_CLASSIFICATION) {
@@ -256,18 +255,49 @@ static int epoch_steps(const aoi_trainer *t)
 	return steps;
 }
 
-/* The order of training samples for an epoch; a short tail is filled up
- * from the start so that every batch is full. */
+/* Balanced: rows alternate between defective and good samples, each kind
+ * taken in turn from its own stream: its samples in an order shuffled anew
+ * for every round through them (by seed, kind and round), so that across
+ * epochs every sample of a kind comes as often. Epoch e starts where
+ * epoch e - 1 left off: a pure function of (seed, epoch), for resuming. */
+static void balanced_order(aoi_trainer *t, int epoch, int rows)
+{
+	for (int k = 0; k < 2; k++) {
+		int nk = t->nkind[k], per = k == 0 ? (rows + 1) / 2 : rows / 2;
+		long q = (long)epoch * per, round = -1;
+		for (int j = k; j < rows; j += 2, q++) {
+			if (q / nk != round) {
+				aoi_rng base, rng;
+				round = q / nk;
+				memcpy(t->perm, t->kind[k], (size_t)nk * sizeof(int));
+				aoi_rng_seed(&base, t->o.seed ^ 0x62616c61ULL);
+				aoi_rng_fork(&base, ((uint64_t)round << 1) | (uint64_t)k, &rng);
+				aoi_rng_shuffle(&rng, t->perm, (size_t)nk, sizeof(int));
+			}
+			t->order[j] = t->perm[q % nk];
+		}
+	}
+}
+
+/* The samples of an epoch's steps x batch rows: shuffled (by seed and
+ * epoch), a short tail filled up from the start so that every batch is
+ * full; or balanced between defective and good samples. */
 static int epoch_order(aoi_trainer *t, int epoch)
 {
-	int n = aoi_loader_count(t->train);
+	int n = aoi_loader_count(t->train), steps = epoch_steps(t), rows = steps * t->o.batch;
 	aoi_rng base, rng;
+	if (t->nkind[0] > 0 && t->nkind[1] > 0) {
+		balanced_order(t, epoch, rows);
+		return steps;
+	}
 	for (int i = 0; i < n; i++)
 		t->order[i] = i;
 	aoi_rng_seed(&base, t->o.seed ^ 0x7261696eULL);
 	aoi_rng_fork(&base, (uint64_t)epoch, &rng);
 	aoi_rng_shuffle(&rng, t->order, (size_t)n, sizeof(int));
-	return epoch_steps(t);
+	for (int i = n; i < rows; i++)
+		t->order[i] = t->order[i % n];
+	return steps;
 }
 
 /* Batch-norm running statistics start as mean 0, variance 1, a guess
@@ -283,35 +313,82 @@ static void bn_warmup(aoi_trainer *t, int epoch, int step)
 	aoi_net_set_bn_momentum(t->net, m > AOI_BN_MOMENTUM ? m : AOI_BN_MOMENTUM);
 }
 
+/* The first o.warmup steps of the run raise the rate linearly to the
+ * epoch's: Adam's first steps, taken on moments of a few batches, are
+ * large, and with them a fresh net is easily thrown into predicting one
+ * class everywhere. */
+static void lr_warmup(aoi_trainer *t, int epoch, int step)
+{
+	double s = (double)epoch * epoch_steps(t) + step + 1;
+	if (t->o.warmup <= 0 || s > t->o.warmup)
+		return;
+	aoi_optim_set_lr(t->opt, aoi_sched_lr(&t->st.sched, epoch) * s / t->o.warmup);
+}
+
+double aoi_train_decision_loss(aoi_trainer *t, int rows, float *grad)
+{
+	for (int r = 0; r < rows; r++)
+		t->dtarget[r] = (float)t->batch.defect[r];
+	return aoi_loss_bce(aoi_net_output_at(t->net, 1), t->dtarget, (size_t)rows, grad);
+}
+
+/* The weight of the segmentation loss in epoch e, the decision's taking
+ * the rest (Bozic et al. 2021's dynamic balance): from 1 in the first
+ * epoch down to 1/epochs in the last, so that the decision learns from
+ * features and a segmentation that are already of use. */
+static double seg_weight(const aoi_trainer *t, int epoch)
+{
+	return 1.0 - (double)epoch / t->o.epochs;
+}
+
+/* A training step's loss and the gradients of the outputs. */
+static double step_loss(aoi_trainer *t, int epoch, const float *out, int rows,
+			aoi_error *err)
+{
+	double seg = aoi_train_batch_loss(t, out, rows, t->grad, err);
+	if (!t->decision || seg < 0)
+		return seg;
+	double w = seg_weight(t, epoch), dec = aoi_train_decision_loss(t, rows, t->dgrad);
+	size_t n = (size_t)rows * t->out.c * t->out.h * t->out.w;
+	for (size_t i = 0; i < n; i++)
+		t->grad[i] *= (float)w;
+	for (int r = 0; r < rows; r++)
+		t->dgrad[r] *= (float)(1 - w);
+	return w * seg + (1 - w) * dec;
+}
+
 static int train_step(aoi_trainer *t, int epoch, int step, aoi_rng *rng, double *loss,
 		      aoi_error *err)
 {
-	int n = aoi_loader_count(t->train), b = t->o.batch, rows = t->rows;
+	int b = t->o.batch, rows = t->rows;
 	int idx[rows];
 	for (int r = 0; r < rows; r++) /* this process's share of the batch */
-		idx[r] = t->order[(step * b + aoi_dist_global_row(t->o.dist, r)) % n];
+		idx[r] = t->order[step * b + aoi_dist_global_row(t->o.dist, r)];
 	if (aoi_loader_fill(t->train, &t->batch, idx, rows, epoch, 1, err) < 0)
 		return -1;
 	aoi_net_zero_grads(t->net);
 	bn_warmup(t, epoch, step);
+	lr_warmup(t, epoch, step);
 	const float *out = aoi_net_forward(t->net, t->batch.x, 1, rng, err);
 	if (!out)
 		return -1;
-	*loss = batch_loss(t, out, rows, t->grad, err);
+	*loss = step_loss(t, epoch, out, rows, err);
 	if (*loss < 0 || !isfinite(*loss))
 		return *loss < 0 ? -1
 				 : aoi_error_set(err, AOI_EINVAL, "", 0,
 						 "the loss is not finite at epoch %d step %d (learning rate too high?)",
 						 epoch + 1, step + 1);
 	aoi_dist_scale_loss_grad(t->o.dist, t->grad, (size_t)rows * t->out.c * t->out.h * t->out.w);
-	if (aoi_net_backward(t->net, t->grad, err) < 0 ||
+	aoi_dist_scale_loss_grad(t->o.dist, t->dgrad, (size_t)rows);
+	const float *grads[AOI_NET_MAX_OUTPUTS] = { t->grad, t->decision ? t->dgrad : NULL };
+	if (aoi_net_backward_outputs(t->net, grads, err) < 0 ||
 	    aoi_dist_reduce_grads(t->o.dist, t->net, err) < 0)
 		return -1;
 	aoi_optim_step(t->opt, t->net);
 	return aoi_dist_agree(t->o.dist, loss, t->o.stop && *t->o.stop, &t->halt, err);
 }
 
-static int stopped(const aoi_trainer *t)
+int aoi_train_stopped(const aoi_trainer *t)
 {
 	if (aoi_dist_size(t->o.dist) > 1) /* what all agreed at the last step */
 		return t->halt;
@@ -346,169 +423,13 @@ static double train_epoch(aoi_trainer *t, int epoch, aoi_error *err)
 		sum += loss;
 		snprintf(extra, sizeof(extra), "loss %.4f", sum / (s + 1));
 		aoi_progress_step(&p, 1, extra);
-		if (stopped(t)) {
+		if (aoi_train_stopped(t)) {
 			aoi_progress_end(&p);
 			return -2;
 		}
 	}
 	aoi_progress_end(&p);
 	return sum / steps;
-}
-
-static void metrics_reset(metrics *m)
-{
-	if (m->confusion)
-		memset(m->confusion, 0, (size_t)m->k * m->k * sizeof(long long));
-	m->loss = 0;
-	m->batches = 0;
-	m->correct = m->total = 0;
-	m->centre_err = 0;
-}
-
-static int argmax(const float *v, size_t stride, int k)
-{
-	int best = 0;
-	for (int c = 1; c < k; c++)
-		if (v[c * stride] > v[best * stride])
-			best = c;
-	return best;
-}
-
-static void add_segmentation(metrics *m, const aoi_batch *b, const float *out,
-			     aoi_shape s, int rows)
-{
-	size_t plane = (size_t)s.h * s.w;
-	for (int r = 0; r < rows; r++) {
-		const float *o = out + (size_t)r * s.c * plane;
-		const int *truth = b->mask + (size_t)r * plane;
-		for (size_t p = 0; p < plane; p++) {
-			int pred = s.c == 1 ? o[p] > 0 : argmax(o + p, plane, s.c);
-			int tr = truth[p] < m->k ? truth[p] : m->k - 1;
-			m->confusion[(size_t)tr * m->k + pred]++;
-		}
-	}
-}
-
-static void add_classification(metrics *m, const aoi_batch *b, const float *out,
-			       aoi_shape s, int rows)
-{
-	size_t per = (size_t)s.c * s.h * s.w;
-	for (int r = 0; r < rows; r++) {
-		int pred = per == 1 ? out[r] > 0 : argmax(out + r * per, 1, (int)per);
-		m->correct += pred == b->label[r];
-		m->total++;
-	}
-}
-
-/* Distance between predicted and true centres, in original pixels. */
-static void add_keypoints(metrics *m, const aoi_batch *b, const float *out, aoi_shape s,
-			  int rows)
-{
-	int per = s.c * s.h * s.w, np = per / 2;
-	for (int r = 0; r < rows; r++) {
-		const float *o = out + (size_t)r * per, *tr = b->points + (size_t)r * per;
-		const float *sc = b->scale + 4 * r;
-		double dx = 0, dy = 0;
-		for (int i = 0; i < np; i++) {
-			dx += (o[2 * i] - tr[2 * i]) * b->w * sc[0];
-			dy += (o[2 * i + 1] - tr[2 * i + 1]) * b->h * sc[1];
-		}
-		m->centre_err += hypot(dx / np, dy / np);
-		m->total++;
-	}
-}
-
-/* The sums of every process's share of the validation set, on each. */
-static int merge_metrics(aoi_trainer *t, aoi_error *err)
-{
-	metrics *m = &t->m;
-	size_t kk = m->confusion ? (size_t)m->k * m->k : 0;
-	if (aoi_dist_size(t->o.dist) == 1)
-		return 0;
-	double *v = malloc((5 + kk) * sizeof(double));
-	if (!v)
-		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
-	double head[5] = { m->loss, (double)m->batches, (double)m->correct,
-			   (double)m->total, m->centre_err };
-	memcpy(v, head, sizeof(head));
-	for (size_t i = 0; i < kk; i++)
-		v[5 + i] = (double)m->confusion[i];
-	int rc = aoi_dist_allreduce_double(t->o.dist, v, 5 + kk, AOI_DIST_SUM, err);
-	m->loss = v[0];
-	m->batches = (long)v[1];
-	m->correct = (long)v[2];
-	m->total = (long)v[3];
-	m->centre_err = v[4];
-	for (size_t i = 0; i < kk; i++)
-		m->confusion[i] = (long long)v[5 + i];
-	free(v);
-	return rc;
-}
-
-static int validate(aoi_trainer *t, int epoch, aoi_error *err)
-{
-	metrics *m = &t->m;
-	int n = aoi_loader_count(t->val), b = t->rows;
-	int idx[b], size = aoi_dist_size(t->o.dist), rank = aoi_dist_rank(t->o.dist);
-	metrics_reset(m);
-	for (int i = rank * b; i < n; i += size * b) { /* every size-th batch */
-		int rows = n - i < b ? n - i : b;
-		for (int r = 0; r < rows; r++)
-			idx[r] = i + r;
-		if (aoi_loader_fill(t->val, &t->batch, idx, rows, epoch, 0, err) < 0)
-			return -1;
-		const float *out = aoi_net_forward(t->net, t->batch.x, 0, NULL, err);
-		if (!out)
-			return -1;
-		double loss = batch_loss(t, out, rows, NULL, err);
-		if (loss < 0)
-			return -1;
-		m->loss += loss * rows;
-		m->batches += rows;
-		if (t->o.task == AOI_TASK_SEGMENTATION)
-			add_segmentation(m, &t->batch, out, t->out, rows);
-		else if (t->o.task == AOI_TASK_CLASSIFICATION)
-			add_classification(m, &t->batch, out, t->out, rows);
-		else
-			add_keypoints(m, &t->batch, out, t->out, rows);
-		if (stopped(t))
-			return -2;
-	}
-	if (merge_metrics(t, err) < 0)
-		return -1;
-	m->loss /= m->batches;
-	return 0;
-}
-
-/* Mean IoU over the classes that occur (in truth or prediction). */
-static double mean_iou(const metrics *m)
-{
-	double sum = 0;
-	int count = 0;
-	for (int c = 0; c < m->k; c++) {
-		long long tp = m->confusion[(size_t)c * m->k + c], fp = 0, fn = 0;
-		for (int o = 0; o < m->k; o++)
-			if (o != c) {
-				fp += m->confusion[(size_t)o * m->k + c];
-				fn += m->confusion[(size_t)c * m->k + o];
-			}
-		if (tp + fp + fn > 0) {
-			sum += (double)tp / (double)(tp + fp + fn);
-			count++;
-		}
-	}
-	return count ? sum / count : 0;
-}
-
-static double class_f1(const metrics *m, int c)
-{
-	long long tp = m->confusion[(size_t)c * m->k + c], fp = 0, fn = 0;
-	for (int o = 0; o < m->k; o++)
-		if (o != c) {
-			fp += m->confusion[(size_t)o * m->k + c];
-			fn += m->confusion[(size_t)c * m->k + o];
-		}
-	return tp ? 2.0 * tp / (double)(2 * tp + fp + fn) : 0;
 }
 
 static double round4(double v)
@@ -521,49 +442,6 @@ static double round6(double v)
 	return round(v * 1e6) / 1e6;
 }
 
-/* The validation metrics of the epoch into the log line. */
-static void metrics_json(const aoi_trainer *t, json_t *line)
-{
-	const metrics *m = &t->m;
-	if (t->o.task == AOI_TASK_CLASSIFICATION) {
-		json_object_set_new(line, "accuracy",
-				    json_real(round4(m->total ? (double)m->correct / m->total : 0)));
-		return;
-	}
-	if (t->o.task == AOI_TASK_KEYPOINTS) {
-		json_object_set_new(line, "centre_mae",
-				    json_real(round4(m->total ? m->centre_err / m->total : 0)));
-		return;
-	}
-	json_object_set_new(line, "miou", json_real(round4(mean_iou(m))));
-	const aoi_classes *cls = t->o.classes;
-	json_t *f1 = json_object();
-	for (int c = 1; c < m->k; c++) {
-		char num[32];
-		snprintf(num, sizeof(num), "%d", c);
-		const char *name = cls && c <= cls->n ? cls->names[c - 1] : num;
-		json_object_set_new(f1, name, json_real(round4(class_f1(m, c))));
-	}
-	json_object_set_new(line, "f1", f1);
-}
-
-static const char *metric_name(const aoi_trainer *t)
-{
-	return t->o.task == AOI_TASK_SEGMENTATION     ? "miou"
-	       : t->o.task == AOI_TASK_CLASSIFICATION ? "accuracy"
-						      : "centre_mae";
-}
-
-static double epoch_metric(const aoi_trainer *t)
-{
-	const metrics *m = &t->m;
-	if (t->o.task == AOI_TASK_SEGMENTATION)
-		return mean_iou(m);
-	if (t->o.task == AOI_TASK_CLASSIFICATION)
-		return m->total ? (double)m->correct / m->total : 0;
-	return m->total ? m->centre_err / m->total : 0;
-}
-
 static int log_epoch(const aoi_trainer *t, aoi_error *err)
 {
 	if (!t->o.log)
@@ -574,7 +452,7 @@ static int log_epoch(const aoi_trainer *t, aoi_error *err)
 	json_object_set_new(line, "loss", json_real(round6(e->loss)));
 	if (t->val) {
 		json_object_set_new(line, "val_loss", json_real(round6(e->val_loss)));
-		metrics_json(t, line);
+		aoi_train_val_json(t, line);
 	}
 	json_object_set_new(line, "lr", json_real(e->lr));
 	json_object_set_new(line, "seconds", json_real(round(e->seconds * 100) / 100));
@@ -597,12 +475,18 @@ static void note_provenance(aoi_trainer *t)
 	json_object_set_new(p, "loss", json_real(round6(e->loss)));
 	if (t->val) {
 		json_object_set_new(p, "val_loss", json_real(round6(e->val_loss)));
-		json_object_set_new(p, metric_name(t), json_real(round4(e->metric)));
+		json_object_set_new(p, aoi_train_val_metric_name(t), json_real(round4(e->metric)));
+	}
+	if (t->m.image_ap >= 0) {
+		json_object_set_new(p, "image_ap", json_real(round4(t->m.image_ap)));
+		json_object_set_new(p, "image_auroc", json_real(round4(t->m.image_auroc)));
 	}
 }
 
 static int save_best(aoi_trainer *t, aoi_error *err)
 {
+	if (t->decision) /* the threshold of the best F1 on validation */
+		t->o.info->threshold = t->m.threshold;
 	if (!t->o.model_path)
 		return 0;
 	note_provenance(t);
@@ -616,18 +500,39 @@ static int save_checkpoint(aoi_trainer *t, const char *path, aoi_error *err)
 	return aoi_checkpoint_save(path, t->o.info, t->net, t->opt, &t->st, err);
 }
 
+/* What decides the best epoch (lower is better): minus the image-level
+ * AP when the validation set has good and defective images (what an
+ * inspection needs: the validation loss of a segmentation is mostly its
+ * background, and falls as well for a net that marks no defect at all),
+ * else the validation loss. */
+static double monitored_value(const aoi_trainer *t)
+{
+	return t->m.image_ap >= 0 ? -t->m.image_ap : t->last.val_loss;
+}
+
+/* Better than the best so far: a lower monitored value, or (equal AP) a
+ * lower validation loss. */
+static int improved(const aoi_trainer *t, double monitored)
+{
+	const aoi_checkpoint *st = &t->st;
+	if (monitored != st->best_metric)
+		return monitored < st->best_metric;
+	return t->last.val_loss < st->best_loss;
+}
+
 /* After an epoch: schedule, best model, early stopping. Returns 1 when
  * early stopping ends training. */
 static int end_epoch(aoi_trainer *t, int epoch, aoi_error *err)
 {
 	aoi_checkpoint *st = &t->st;
-	double monitored = t->last.val_loss;
+	double monitored = monitored_value(t);
 	st->epoch = epoch + 1;
 	if (st->sched.kind == AOI_SCHED_PLATEAU)
 		aoi_sched_observe(&st->sched, epoch, monitored);
 	int stop = t->o.early_stop > 0 && aoi_early_stop_observe(&st->stop, epoch, monitored);
-	if (monitored < st->best_metric) {
+	if (improved(t, monitored)) {
 		st->best_metric = monitored;
+		st->best_loss = t->last.val_loss;
 		st->best_epoch = epoch + 1;
 		if (save_best(t, err) < 0)
 			return -1;
@@ -649,13 +554,15 @@ static int run_epoch(aoi_trainer *t, int epoch, aoi_error *err)
 	if (aoi_dist_average_state(t->o.dist, t->net, err) < 0 ||
 	    aoi_dist_check_replicas(t->o.dist, t->net, err) < 0)
 		return -1;
-	t->last = (aoi_train_epoch){ epoch + 1, loss, loss, 0, lr, 0 };
+	t->last = (aoi_train_epoch){ epoch + 1, loss, loss, 0, -1, -1, lr, 0 };
 	if (t->val) {
-		int rc = validate(t, epoch, err);
+		int rc = aoi_train_validate(t, epoch, err);
 		if (rc < 0)
 			return rc;
 		t->last.val_loss = t->m.loss;
-		t->last.metric = epoch_metric(t);
+		t->last.metric = aoi_train_val_metric(t);
+		t->last.image_ap = t->m.image_ap;
+		t->last.image_auroc = t->m.image_auroc;
 	}
 	t->last.seconds = aoi_now() - started;
 	return end_epoch(t, epoch, err);
@@ -684,7 +591,7 @@ int aoi_trainer_run(aoi_trainer *t, aoi_error *err)
 			return -1;
 		if (rc == 1)
 			break;
-		if (stopped(t)) {
+		if (aoi_train_stopped(t)) {
 			/* with a checkpoint path the epoch's checkpoint is there */
 			if (!t->o.checkpoint_path && save_checkpoint(t, stop_path(t), err) < 0)
 				return -1;

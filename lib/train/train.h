@@ -58,6 +58,10 @@ typedef struct aoi_train_opts {
 	double min_lr;
 	int early_stop;        /* epochs without improvement; 0 = off */
 	int max_steps;         /* optimiser steps per epoch at most; 0 = a full pass */
+	/* segmentation: rows alternate between defective and good samples
+	 * (when there are both), each kind cycled through in its own order */
+	int balance;
+	int warmup;            /* optimiser steps that raise the rate linearly (0: none) */
 	/* seconds: no epoch is started that would, at the pace of the last
 	 * one, end after this (0 = no limit); such a run counts as done */
 	double time_limit;
@@ -103,6 +107,9 @@ typedef struct aoi_train_epoch {
 	int epoch;             /* 1-based */
 	double loss, val_loss; /* val_loss = loss when there is no validation set */
 	double metric;         /* mean IoU, accuracy or centre MAE */
+	/* segmentation with good and defective validation images: image-level
+	 * AP and ROC area of the image scores; -1 otherwise */
+	double image_ap, image_auroc;
 	double lr, seconds;
 } aoi_train_epoch;
 const aoi_train_epoch *aoi_trainer_last(const aoi_trainer *t);

@@ -165,10 +165,14 @@ static int setup_fresh(aoi_train_setup *s, aoi_error *err)
 	s->lo.height = s->opts.height_px ? s->opts.height_px : ai->input_h;
 	s->lo.gray = s->opts.gray;
 	s->lo.use_template = s->opts.use_template;
-	s->lo.crop = s->opts.crop;
+	/* segmentation crops unless told to resize: resizing a large image to
+	 * the input shrinks a crack 2 pixels wide to nothing */
+	s->lo.crop = s->opts.crop || (ai->task == AOI_TASK_SEGMENTATION && !s->opts.resize);
 	s->lo.scale = s->opts.scale;
-	if (ai->fixed_size && s->lo.crop)
+	if (ai->fixed_size && s->opts.crop)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--crop needs a segmentation network");
+	if (s->opts.scale > 0 && s->opts.scale != 1 && !s->lo.crop)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--scale goes with --crop");
 	return 0;
 }
 
@@ -235,6 +239,7 @@ static int setup_loaders(aoi_train_setup *s, aoi_error *err)
 	s->lo.cache_limit = (size_t)s->opts.cache_mb << 20;
 	s->lo.augment = s->opts.augment != NULL;
 	s->lo.aug = s->opts.aug;
+	s->lo.defect_windows = s->task == AOI_TASK_SEGMENTATION ? s->opts.defect_windows : 0;
 	if (s->opts.synth &&
 	    aoi_train_synth_hook(s->opts.synth, &s->lo, &s->synth, sizeof(s->synth), err) < 0)
 		return -1;
@@ -244,6 +249,7 @@ static int setup_loaders(aoi_train_setup *s, aoi_error *err)
 	if (s->sel.nval) {
 		aoi_loader_opts vo = s->lo;
 		vo.augment = 0;
+		vo.defect_windows = 0;
 		s->val = make_loader(&vo, s->sel.val_from_main ? &s->main_ds : &s->val_ds,
 				     s->sel.val, s->sel.nval, err);
 		if (!s->val)
@@ -284,6 +290,7 @@ static int setup_info(aoi_train_setup *s, aoi_error *err)
 	o.width = s->opts.width;
 	o.input_w = s->lo.width;
 	o.input_h = s->lo.height;
+	o.decision = s->opts.decision;
 	if (s->opts.decoder && parse_decoder(s->opts.decoder, &o, err) < 0)
 		return -1;
 	if (aoi_model_info_set_arch(&s->info, s->opts.arch, &o, err) < 0)
@@ -407,13 +414,30 @@ int aoi_train_parse_class_weights(const char *spec, int k, float *weights, aoi_e
 	return 0;
 }
 
-/* auto: median frequency balancing over the training masks. */
-static int auto_weights(aoi_train_setup *s, int k, aoi_error *err)
+void aoi_train_sqrt_bg_weights(const double *counts, int k, float *weights)
+{
+	double total = 0, defect = 0;
+	for (int c = 0; c < k; c++) {
+		total += counts[c];
+		defect += c ? counts[c] : 0;
+		weights[c] = 1.0f;
+	}
+	if (defect <= 0 || defect >= total)
+		return;
+	double w = sqrt(defect / (total - defect));
+	weights[0] = (float)(w < 0.05 ? 0.05 : w > 1 ? 1 : w);
+}
+
+/* auto (median frequency balancing) or sqrt, over the training masks. */
+static int auto_weights(aoi_train_setup *s, int k, int sqrt_bg, aoi_error *err)
 {
 	double counts[AOI_MAX_CLASSES + 1];
 	if (aoi_loader_class_pixels(s->train, counts, err) < 0)
 		return -1;
-	aoi_train_median_freq_weights(counts, k, s->weights);
+	if (sqrt_bg)
+		aoi_train_sqrt_bg_weights(counts, k, s->weights);
+	else
+		aoi_train_median_freq_weights(counts, k, s->weights);
 	return 0;
 }
 
@@ -422,11 +446,12 @@ static int class_weights(aoi_train_setup *s, aoi_error *err)
 	int k = s->task == AOI_TASK_SEGMENTATION ? s->classes.n + 1 : s->classes.n;
 	if (s->task == AOI_TASK_KEYPOINTS)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--class-weights: no classes");
-	if (!strcmp(s->opts.class_weights, "auto")) {
+	if (!strcmp(s->opts.class_weights, "auto") || !strcmp(s->opts.class_weights, "sqrt")) {
 		if (s->task != AOI_TASK_SEGMENTATION)
 			return aoi_error_set(err, AOI_EINVAL, NULL, 0,
-					     "--class-weights auto needs segmentation");
-		return auto_weights(s, k, err);
+					     "--class-weights %s needs segmentation",
+					     s->opts.class_weights);
+		return auto_weights(s, k, !strcmp(s->opts.class_weights, "sqrt"), err);
 	}
 	return aoi_train_parse_class_weights(s->opts.class_weights, k, s->weights, err);
 }
@@ -434,8 +459,13 @@ static int class_weights(aoi_train_setup *s, aoi_error *err)
 static int setup_loss(aoi_train_setup *s, aoi_error *err)
 {
 	const char *spec = s->opts.loss;
+	/* segmentation: dice over the defect classes beside the cross-entropy,
+	 * whose pixels are nearly all background: with it alone a net first
+	 * learns to mark no defect at all, and takes long to unlearn it */
 	if (!spec)
-		spec = s->task != AOI_TASK_KEYPOINTS ? "ce" : s->npoints == 4 ? "rect" : "mse";
+		spec = s->task == AOI_TASK_SEGMENTATION ? "ce+dice"
+		       : s->task == AOI_TASK_CLASSIFICATION ? "ce"
+		       : s->npoints == 4 ? "rect" : "mse";
 	if (aoi_loss_parse(&s->loss, spec, err) < 0)
 		return -1;
 	if (!loss_fits(&s->loss, s->task))
@@ -443,7 +473,11 @@ static int setup_loss(aoi_train_setup *s, aoi_error *err)
 				     aoi_task_name(s->task));
 	if (s->task == AOI_TASK_SEGMENTATION)
 		s->loss.opts.first_class = 1; /* dice and IoU over the defects */
-	if (s->opts.class_weights) {
+	/* segmentation: background weighed down by the square root of its
+	 * odds (a net otherwise first learns to mark no defect at all) */
+	if (!s->opts.class_weights && s->task == AOI_TASK_SEGMENTATION)
+		s->opts.class_weights = "sqrt";
+	if (s->opts.class_weights && strcmp(s->opts.class_weights, "none") != 0) {
 		if (class_weights(s, err) < 0)
 			return -1;
 		s->loss.opts.class_weight = s->weights;
@@ -467,6 +501,13 @@ static void set_provenance(aoi_train_setup *s, const aoi_train_opts *to)
 	json_object_set_new(p, "batch", json_integer(to->batch));
 	json_object_set_new(p, "seed", json_integer((json_int_t)to->seed));
 	json_object_set_new(p, "loss", json_string(loss));
+	if (s->loss.opts.class_weight) {
+		int k = s->task == AOI_TASK_SEGMENTATION ? s->classes.n + 1 : s->classes.n;
+		json_t *w = json_array();
+		for (int c = 0; c < k; c++)
+			json_array_append_new(w, json_real(round(s->weights[c] * 1e4) / 1e4));
+		json_object_set_new(p, "class_weights", w);
+	}
 	json_object_set_new(p, "optim", json_string(aoi_optim_kind_name(to->optim.kind)));
 	json_object_set_new(p, "lr", json_real(to->optim.lr));
 	if (s->opts.augment)
@@ -491,6 +532,19 @@ static void optim_opts(const aoi_train_setup *s, aoi_optim_opts *o)
 		o->weight_decay = s->opts.weight_decay;
 }
 
+/* The steps of one epoch, at most AUTO_WARMUP_MAX (not a share of the
+ * run, so that a run resumed with more --epochs warms up alike). */
+#define AUTO_WARMUP_MAX 500
+
+static int auto_warmup(const aoi_train_setup *s, const aoi_train_opts *to)
+{
+	int n = aoi_loader_count(s->train);
+	long steps = (n + to->batch - 1) / to->batch;
+	if (to->max_steps > 0 && steps > to->max_steps)
+		steps = to->max_steps;
+	return (int)(steps < AUTO_WARMUP_MAX ? steps : AUTO_WARMUP_MAX);
+}
+
 static void train_opts(aoi_train_setup *s, aoi_train_opts *to, volatile sig_atomic_t *stop)
 {
 	aoi_train_opts_init(to);
@@ -507,6 +561,8 @@ static void train_opts(aoi_train_setup *s, aoi_train_opts *to, volatile sig_atom
 	to->min_lr = s->opts.min_lr;
 	to->early_stop = (int)s->opts.early_stop;
 	to->max_steps = (int)s->opts.max_steps;
+	to->balance = s->opts.balance;
+	to->warmup = s->opts.warmup >= 0 ? (int)s->opts.warmup : auto_warmup(s, to);
 	to->time_limit = s->opts.minutes * 60;
 	to->classes = s->task == AOI_TASK_SEGMENTATION ? &s->classes : NULL;
 	to->log = s->log;
@@ -620,7 +676,10 @@ void aoi_train_setup_opts_init(aoi_train_setup_opts *o)
 	o->splits = "train";
 	o->optim = AOI_OPTIM_ADAM;
 	o->lr = o->momentum = o->weight_decay = -1;
-	o->sched = AOI_SCHED_CONST;
+	o->sched = AOI_SCHED_COSINE;
+	o->balance = 1;
+	o->defect_windows = 0.8;
+	o->warmup = -1;
 	aoi_augment_opts_init(&o->aug);
 	o->good = "good";
 	o->coreset = 0.01;

@@ -39,8 +39,13 @@ typedef struct aoi_train_setup_opts {
 	const char *freeze, *log, *loss, *augment, *class_weights, *splits, *decoder;
 	long epochs, batch, threads, early_stop, max_steps, step_size, patience, cache_mb;
 	long seed;
-	int width_px, height_px, crop, gray, use_template;
+	int width_px, height_px, crop, resize, gray, use_template, decision;
 	double val_split, width, gamma, min_lr, scale, minutes;
+	/* segmentation: balanced epochs; the share of a defective record's
+	 * windows around a defect; warm-up steps (-1: auto) */
+	int balance;
+	double defect_windows;
+	long warmup;
 	int optim;
 	double lr, momentum, weight_decay;
 	int sched;
@@ -131,6 +136,10 @@ int aoi_train_select_records(const aoi_train_setup_opts *o, const aoi_train_data
 /* Median frequency balancing: weight[c] = median frequency / frequency of
  * class c over the classes with pixels; 1 for classes without. */
 void aoi_train_median_freq_weights(const double *counts, int k, float *weights);
+/* sqrt: the background (class 0) weighed by the square root of the
+ * defect pixels' share over the background's, within [0.05, 1]; the
+ * defect classes 1. All 1 without defect pixels. */
+void aoi_train_sqrt_bg_weights(const double *counts, int k, float *weights);
 /* --class-weights W0,W1,...: exactly k non-negative weights. */
 int aoi_train_parse_class_weights(const char *spec, int k, float *weights, aoi_error *err);
 

@@ -62,6 +62,59 @@ expect_out '"id":"ok".*"decision":"accept"' "offset sqrt(5) within 3 px"
 expect_out '"id":"far".*"reasons":\[\{"rule":"max_offset","class":null,"value":5(\.0)?,"limit":3(\.0)?\}\]' \
 	"offset 5 beyond 3 px"
 
+# image scores: a fixed limit and the model's own threshold ("> limit")
+cat >"$T/scores.jsonl" <<'J'
+{"id":"s1","pred":{"score":0.8,"threshold":0.9}}
+{"id":"s2","pred":{"score":0.5,"threshold":0.4}}
+J
+printf '{"max_score": 0.5}\n' >"$T/max.json"
+run aoi-classify -q -r "$T/max.json" "$T/scores.jsonl"
+expect_status 0 "max_score"
+expect_out '"id":"s1".*"reasons":\[\{"rule":"max_score","class":null,"value":0\.8,"limit":0\.5\}\]' \
+	"score 0.8 > 0.5 rejects"
+expect_out '"id":"s2".*"decision":"accept"' "score 0.5 at the limit passes"
+printf '{"max_score": "model"}\n' >"$T/model.json"
+run aoi-classify -q -r "$T/model.json" "$T/scores.jsonl"
+expect_out '"id":"s1".*"decision":"accept"' "0.8 under the model's 0.9"
+expect_out '"id":"s2".*"reasons":\[\{"rule":"max_score","class":null,"value":0\.5,"limit":0\.4\}\]' \
+	"0.5 over the model's 0.4"
+# a record without the score the rule needs: file and line, no output left
+printf '{"id":"s1","pred":{"score":0.1}}\n{"id":"s3","pred":{"prob":0.9}}\n' >"$T/noscore.jsonl"
+run aoi-classify -q -r "$T/max.json" -o "$T/noscore.out" "$T/noscore.jsonl"
+expect_status 1 "no pred.score"
+expect_one_line_error aoi-classify "no pred.score"
+expect_err 'noscore.jsonl:2\): the rules set max_score but the record has no "pred" "score"' \
+	"no pred.score: file and line"
+expect_true "no pred.score: no output file" test ! -e "$T/noscore.out"
+run aoi-classify -q -r "$T/model.json" "$T/noscore.jsonl"
+expect_err 'noscore.jsonl:1\): .*"threshold"' "no pred.threshold for \"model\": file and line"
+printf '{"max_score": "high"}\n' >"$T/badmax.json"
+run aoi-classify -q -r "$T/badmax.json" "$T/scores.jsonl"
+expect_err "badmax.json:1\\): 'max_score': must be a number or \"model\"" "max_score not a number"
+
+# anomaly maps: 4x3 on scale 2, a region of 2 pixels at 1.6, one at 1.2
+if command -v python3 >/dev/null 2>&1; then
+	mkmap16 "$T/map.png" 4 3 0 52428 52428 0  0 0 0 0  39321 0 0 0
+	printf '{"id":"m","pred":{"anomaly":{"map":"map.png","scale":2}}}\n' >"$T/map.jsonl"
+	printf '{"anomaly": {"threshold": 1.0, "min_area": 2}}\n' >"$T/area.json"
+	run aoi-classify -q -r "$T/area.json" "$T/map.jsonl"
+	expect_status 0 "anomaly area"
+	expect_out '"reasons":\[\{"rule":"anomaly_area","class":null,"value":2,"limit":2\}\]' \
+		"the 2-pixel region above 1.0 rejects"
+	printf '{"anomaly": {"threshold": 1.0, "min_area": 3}}\n' >"$T/area3.json"
+	run aoi-classify -q -r "$T/area3.json" "$T/map.jsonl"
+	expect_out '"decision":"accept"' "no region of 3 pixels"
+	printf '{"id":"m","pred":{"anomaly":{"map":"gone.png","scale":2}}}\n' >"$T/nomap.jsonl"
+	run aoi-classify -q -r "$T/area.json" "$T/nomap.jsonl"
+	expect_status 1 "missing anomaly map"
+	expect_err 'nomap.jsonl:1\): .*gone.png' "missing anomaly map: record line and PNG path"
+	run aoi-classify -q -r "$T/area.json" "$T/scores.jsonl"
+	expect_err 'scores.jsonl:1\): the rules judge the anomaly map but the record has no "pred" "anomaly"' \
+		"no pred.anomaly: file and line"
+else
+	echo "skipped: anomaly maps (python3 writes them)"
+fi
+
 # every example rules file parses
 for f in "$AOI_TOP"/examples/rules/*.json; do
 	run aoi-classify -q -r "$f" </dev/null

@@ -182,6 +182,39 @@ expect_eq "$(q out '[(x["id"], x["label"], x["split"]) for x in r]')" \
 run $P import class-dirs --absolute cd
 expect_eq "$(q out 'r[0]["image"]')" "$T/cd/cat/x.png" "--absolute"
 
+# class folders with masks beside the images (magnetic-tile's layout):
+# CLASS/Imgs/NAME.jpg and NAME.png, soft masks cut at 128 by default
+mkdir -p mt/MT_Free/Imgs mt/MT_Crack/Imgs mt/MT_Hole/Imgs
+for f in MT_Free/Imgs/f1 MT_Free/Imgs/f2 MT_Crack/Imgs/c1 MT_Crack/Imgs/c2 MT_Hole/Imgs/h1; do
+	cp "$TESTDATA/datatool/board.jpg" mt/$f.jpg
+done
+mkpng mt/MT_Free/Imgs/f1.png 24 16 0
+mkpng mt/MT_Crack/Imgs/c1.png 24 16 0 2,2,4,4,255 10,10,13,11,60
+mkpng mt/MT_Crack/Imgs/c2.png 24 16 0
+mkpng mt/MT_Hole/Imgs/h1.png 24 16 0 20,0,23,1,200
+run $P import class-dirs mt
+expect_status 0 "import class-dirs with masks beside"
+cp "$T/out" mt.jsonl
+expect_eq "$(q mt.jsonl '[(x["id"], x["label"], x.get("classes"), sorted(x.get("masks", {}))) for x in r]')" \
+	"[('c1', 'defective', ['MT_Crack'], ['MT_Crack']), ('c2', 'defective', ['MT_Crack'], []), ('f1', 'good', None, []), ('f2', 'good', None, []), ('h1', 'defective', ['MT_Hole'], ['MT_Hole'])]" \
+	"masks beside: class = folder, a folder without defect pixels is good, an empty mask in a defect folder leaves the label alone"
+expect_eq "$(q mt.jsonl 'r[0]["image"], len(r)')" "('mt/MT_Crack/Imgs/c1.jpg', 5)" \
+	"images found below the class folder; the masks are not images"
+run $P stats mt.jsonl
+expect_eq "$(q out 'r[0]["area"]["min"], r[0]["area"]["max"]')" "(3.0, 4.0)" \
+	"soft masks cut at 128: the 2x2 blowhole, not the faint stroke"
+run $P import class-dirs --mask-threshold 50 mt
+cp "$T/out" mt50.jsonl
+run $P stats mt50.jsonl
+expect_eq "$(q out 'r[0]["instances"], r[0]["area"]["min"]')" "(3, 3.0)" \
+	"--mask-threshold 50 takes the faint stroke too"
+run $P import class-dirs --mask-threshold 0 mt
+expect_status 2 "--mask-threshold 0"
+mkpng mt/MT_Hole/Imgs/h1.png 20 16 0
+run $P import class-dirs mt
+expect_status 1 "a mask beside of another size"
+expect_one_line_error $P "a mask beside of another size"
+
 # ---- split, filter, sample ----
 python3 - >many.jsonl <<'PY'
 import json

@@ -10,7 +10,7 @@ aoi-train --arch mbv2-corners-s --size 32x32 --gray -b 4 -j 1 -e 2 -o "$T/kp.aoi
 
 run aoi-infer -m "$T/seg.aoim" --masks "$T/masks" -j 1 "$D"
 expect_status 0 "segmentation inference"
-expect_eq "$(grep -c '"pred":{"mask":"'"$T"'/masks/b[0-9]*.png","classes":\["open","short"\],"pixels":{"open":[0-9]*,"short":[0-9]*},"prob":[0-9.]*,"label":"[a-z]*","boxes":\[' "$T/out")" 16 \
+expect_eq "$(grep -c '"pred":{"mask":"'"$T"'/masks/b[0-9]*.png","classes":\["open","short"\],"pixels":{"open":[0-9]*,"short":[0-9]*},"prob":[0-9.]*,"defect_prob":[0-9.e-]*,"label":"[a-z]*","boxes":\[' "$T/out")" 16 \
 	"every record gets a segmentation pred"
 expect_true "records keep their fields" grep -q '^{"id":"b00","image":"b00.png"' "$T/out"
 expect_true "a mask per record" test -s "$T/masks/b15.png"

@@ -64,6 +64,22 @@ need_shared() {
 	fi
 }
 
+# mkmap16 PATH W H V...: a 16-bit gray PNG (an anomaly map), W x H values
+# row by row, written by python3 (callers check `command -v python3`).
+mkmap16() {
+	python3 - "$@" <<'PY'
+import struct, sys, zlib
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+v = [int(x) for x in sys.argv[4:]]
+assert len(v) == w * h
+raw = b"".join(b"\0" + struct.pack(">%dH" % w, *v[y * w:(y + 1) * w]) for y in range(h))
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0))
+                      + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+}
+
 done_testing() {
 	echo "$cases cases, $failed failed"
 	[ "$failed" -eq 0 ]

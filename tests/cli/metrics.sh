@@ -87,6 +87,148 @@ cases=$((cases + 2))
 [ -s "$T/curves/loss.png" ] || fail "--log: no loss.png"
 [ -s "$T/curves/metric-miou.png" ] || fail "--log: no metric-miou.png"
 
+# masks of different sizes in one dataset (4x4 and 6x3, column-major RLE):
+# a: truth open (0,0) (1,0) (2,0), pred (1,0) (2,0) (3,0); d: truth
+# (0,0) (0,1) (0,2), pred (0,1) (0,2) (2,5); e: good, nothing predicted.
+#   open TP 2 + 2, FP 1 + 1, FN 1 + 1 -> IoU 4/8; good 52 - 8 pixels
+cat >"$T/sizes.jsonl" <<'J'
+{"id":"a","width":4,"height":4,"label":"defective","classes":["open"],"masks":{"open":{"size":[4,4],"counts":"0130004"}}}
+{"id":"d","width":6,"height":3,"label":"defective","classes":["open"],"masks":{"open":{"size":[3,6],"counts":"0120009"}}}
+{"id":"e","width":6,"height":3,"label":"good"}
+J
+cat >"$T/sizes-pred.jsonl" <<'J'
+{"id":"a","pred":{"classes":["open"],"masks":{"open":{"size":[4,4],"counts":"4130000"}}}}
+{"id":"d","pred":{"classes":["open"],"masks":{"open":{"size":[3,6],"counts":"312080"}}}}
+{"id":"e","pred":{"masks":{}}}
+J
+run aoi-metrics -t "$T/sizes.jsonl" -f table "$T/sizes-pred.jsonl"
+expect_status 0 "images of different sizes"
+expect_out '^  open +4 +2 +2 +0\.6667 +0\.5000$' "open pixels over 4x4 and 6x3 images"
+expect_out '^  good +44 +2 +2 +0\.9565 +0\.9167$' "good pixels over 4x4 and 6x3 images"
+
+# image scores (test_roc's case): 0.9 P, 0.8 N, 0.8 P, 0.5 N, 0.5 N, 0.3 P,
+# 0.1 N. AUROC 17/24, AP 13/18; best F1 2/3 above 0.65 (false rejects
+# 1/4); every defect caught above 0.2, 3 of 4 good images rejected.
+# Defective by label, boxes or decision; good by label, empty masks or
+# decision; u has no truth at all.
+cat >"$T/st.jsonl" <<'J'
+{"id":"p1","label":"defective"}
+{"id":"n1","label":"good"}
+{"id":"p2","width":4,"height":4,"boxes":[[0,0,2,2,"open"]]}
+{"id":"n2","width":4,"height":4,"masks":{}}
+{"id":"n3","decision":"accept"}
+{"id":"p3","decision":"reject"}
+{"id":"n4","label":"good","decision":"accept"}
+{"id":"u"}
+J
+cat >"$T/sp.jsonl" <<'J'
+{"id":"p1","pred":{"score":0.9}}
+{"id":"n1","pred":{"score":0.8}}
+{"id":"p2","pred":{"score":0.8}}
+{"id":"n2","pred":{"score":0.5}}
+{"id":"n3","pred":{"score":0.5}}
+{"id":"p3","pred":{"score":0.3}}
+{"id":"n4","pred":{"score":0.1}}
+{"id":"u","pred":{"score":0.7}}
+J
+run aoi-metrics -t "$T/st.jsonl" "$T/sp.jsonl"
+expect_status 0 "image scores"
+tr -d ' \n' <"$T/out" >"$T/flat"
+flat '"image_scores":{"images":7,"defective":3,"good":4,"no_truth":1,"sources":{"score":7}' "scored images"
+flat '"auroc":0.708333,"ap":0.722222' "AUROC and AP with ties"
+flat '"best_f1":{"threshold":0.65,"f1":0.666667,"precision":0.666667,"recall":0.666667,"false_reject_rate":0.25}' "best F1"
+flat '"at_recall":{"threshold":0.2,"f1":0.666667,"precision":0.5,"recall":1.0,"false_reject_rate":0.75,"recall_wanted":1.0}' "false rejects at recall 1"
+run aoi-metrics -t "$T/st.jsonl" -f table -p "$T/scoreplots" "$T/sp.jsonl"
+expect_out '^Image scores \(7 images: 3 defective, 4 good; by pred\.score 7\)$' "table: image scores"
+expect_out '^  AUROC 0\.7083, AP 0\.7222$' "table: AUROC and AP"
+for f in image-roc image-pr; do
+	cases=$((cases + 1))
+	[ "$(head -c 4 "$T/scoreplots/$f.png" | tail -c 3)" = PNG ] || fail "--plot: no $f.png"
+done
+# without pred.score: the highest defect probability, else the best box
+printf '{"id":"p1","pred":{"defect_prob":0.6}}\n{"id":"n1","pred":{"boxes":[]}}\n' >"$T/fallback.jsonl"
+run aoi-metrics -t "$T/st.jsonl" "$T/fallback.jsonl"
+tr -d ' \n' <"$T/out" >"$T/flat"
+flat '"sources":{"defect_prob":1,"boxes":1},"auroc":1.0' "fallback scores"
+printf '{"id":"p1","pred":{"score":"high"}}\n' >"$T/badscore.jsonl"
+run aoi-metrics -t "$T/st.jsonl" "$T/badscore.jsonl"
+expect_status 1 "score not a number"
+expect_err "badscore.jsonl:1\\): id 'p1': \"pred\" \"score\" must be a number" "bad score: file, line, id"
+
+# anomaly maps (test_roc's case): 4x4 on scale 65535 (a pixel's score is
+# its value); truth regions (0,0)-(1,0) scoring 5 and 2, (3,3) scoring 4;
+# good pixels 6, 3 and 11 zeros; g, a good image, all 0 (16 more good
+# pixels); x, defective without masks, is skipped.
+#   PRO up to 0.3: (3/4 x 1/29 + 1 x (0.3 - 2/29)) / 0.3 = 0.856322
+#   pixel AUROC: (28 + 28 + 27) / 87 = 0.954023
+if command -v python3 >/dev/null 2>&1; then
+	mkmap16 "$T/ma.png" 4 4 5 2 0 6  0 0 0 0  3 0 0 0  0 0 0 4
+	mkmap16 "$T/mg.png" 4 4 0 0 0 0  0 0 0 0  0 0 0 0  0 0 0 0
+	cat >"$T/at.jsonl" <<'J'
+{"id":"a","width":4,"height":4,"label":"defective","masks":{"open":{"size":[4,4],"counts":"013070"}}}
+{"id":"g","width":4,"height":4,"label":"good"}
+{"id":"x","width":4,"height":4,"label":"defective"}
+J
+	cat >"$T/ap.jsonl" <<'J'
+{"id":"a","pred":{"score":6,"anomaly":{"map":"ma.png","scale":65535}}}
+{"id":"g","pred":{"score":0,"anomaly":{"map":"mg.png","scale":65535}}}
+{"id":"x","pred":{"score":1,"anomaly":{"map":"mg.png","scale":65535}}}
+J
+	run aoi-metrics -t "$T/at.jsonl" -p "$T/mapplots" "$T/ap.jsonl"
+	expect_status 0 "anomaly maps"
+	tr -d ' \n' <"$T/out" >"$T/flat"
+	flat '"pixels":{"images":2,"skipped":1,"regions":2,"defect_pixels":3,"good_pixels":29,"auroc":0.954023,"pro":0.856322,"pro_max_fpr":0.3}' "pixel AUROC and PRO"
+	for f in pixel-roc pro; do
+		cases=$((cases + 1))
+		[ "$(head -c 4 "$T/mapplots/$f.png" | tail -c 3)" = PNG ] || fail "--plot: no $f.png"
+	done
+	mkmap16 "$T/m3.png" 3 3 0 0 0 0 0 0 0 0 0
+	printf '{"id":"a","pred":{"anomaly":{"map":"m3.png","scale":1}}}\n' >"$T/ap3.jsonl"
+	run aoi-metrics -t "$T/at.jsonl" "$T/ap3.jsonl"
+	expect_status 1 "map of another size"
+	expect_one_line_error aoi-metrics "map of another size"
+	expect_err "ap3.jsonl:1\\): id 'a': anomaly map is 3x3 but the truth mask is 4x4" "map size: file, line, id"
+	printf '{"id":"a","pred":{"anomaly":{"map":"m3.png"}}}\n' >"$T/noscale.jsonl"
+	run aoi-metrics -t "$T/at.jsonl" "$T/noscale.jsonl"
+	expect_status 1 "map without a scale"
+	expect_err "noscale.jsonl:1\\): id 'a': .*\"scale\"" "map without a scale: file, line"
+else
+	echo "skipped: anomaly maps (python3 writes them)"
+fi
+
+# a dataset labelled ok and ng (issue: every label but the literal "good"
+# was pooled as defective, F1 1.0 at accuracy 0.25). Truth ok ok ng ng,
+# predicted ng ng ok ng: with --good ok, defective = ng: TP 1 (d), FP 2,
+# FN 1 -> precision 1/3, recall 1/2, F1 0.4. Scores 1 - P(ok): 0.6, 0.7
+# (good) against 0.2, 0.9 (defective): AUROC 1/2.
+cat >"$T/okng.jsonl" <<'J'
+{"id":"a","label":"ok"}
+{"id":"b","label":"ok"}
+{"id":"c","label":"ng"}
+{"id":"d","label":"ng"}
+J
+cat >"$T/okng-pred.jsonl" <<'J'
+{"id":"a","pred":{"label":"ng","probs":{"ok":0.4,"ng":0.6}}}
+{"id":"b","pred":{"label":"ng","probs":{"ok":0.3,"ng":0.7}}}
+{"id":"c","pred":{"label":"ok","probs":{"ok":0.8,"ng":0.2}}}
+{"id":"d","pred":{"label":"ng","probs":{"ok":0.1,"ng":0.9}}}
+J
+run aoi-metrics -t "$T/okng.jsonl" "$T/okng-pred.jsonl"
+expect_status 0 "ok/ng without --good"
+tr -d ' \n' <"$T/out" >"$T/flat"
+flat '"accuracy":0.25,"precision":null,"recall":null,"f1":null' "no good label: pooled figures undefined"
+run aoi-metrics -t "$T/okng.jsonl" -f table "$T/okng-pred.jsonl"
+expect_out "no image is labelled 'good': name the good label with --good" "no good label: told what to do"
+run aoi-metrics -t "$T/okng.jsonl" --good ok "$T/okng-pred.jsonl"
+expect_status 0 "--good ok"
+tr -d ' \n' <"$T/out" >"$T/flat"
+flat '"good":"ok",.*"accuracy":0.25,"precision":0.333333,"recall":0.5,"f1":0.4' "--good ok: defective is ng"
+flat '"image_scores":{"images":4,"defective":2,"good":2,"no_truth":0,"sources":{"probs":4},"auroc":0.5' "--good ok: scores 1 - P(ok)"
+run aoi-metrics -t "$T/okng.jsonl" --recall 0 "$T/okng-pred.jsonl"
+expect_status 2 "--recall 0"
+run aoi-metrics -t "$T/okng.jsonl" --max-fpr 1.5 "$T/okng-pred.jsonl"
+expect_status 2 "--max-fpr above 1"
+
 # errors
 run aoi-metrics -t "$T/truth.jsonl" "$T/nonexistent.jsonl"
 expect_status 1 "missing predictions"

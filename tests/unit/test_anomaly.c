@@ -4,7 +4,8 @@
  * scores above new good textures and its map is higher on the disc, for
  * PatchCore and PaDiM over a random-weight backbone (batch norms set by
  * aoi_anomaly_bn_pass); an anomaly model survives save and load (same
- * scores and maps), refuses truncation, and pipeline stages refuse it. */
+ * scores and maps, its threshold the model's one), refuses truncation,
+ * and pipeline stages and ensembles refuse it. */
 #include "check.h"
 
 #include <stdlib.h>
@@ -312,6 +313,9 @@ static void check_model_file(aoi_net *net, aoi_model_info *info, aoi_anomaly *a,
 	if (!net2)
 		return;
 	CHECK(back.anomaly != NULL && back.nextra == info->nextra);
+	/* the model's one threshold, not a copy inside the anomaly object */
+	CHECK_NEAR(back.threshold, 1.5, 0);
+	CHECK(json_object_get(back.anomaly, "threshold") == NULL);
 	CHECK(aoi_net_fuse_for_inference(net2, &err) == 0);
 	aoi_anomaly *b = aoi_anomaly_from_model(net2, &back, BATCH, path, &err);
 	CHECK_MSG(b != NULL, "%s", err.msg);
@@ -350,6 +354,11 @@ static void check_model_file(aoi_net *net, aoi_model_info *info, aoi_anomaly *a,
 	if (inf) {
 		CHECK(aoi_infer_stage_new(inf, 0, 10, &err) == NULL);
 		CHECK_MSG(strstr(err.msg, "anomaly model") != NULL, "%s", err.msg);
+		/* nor does an ensemble take it: anomaly scores do not average */
+		CHECK(aoi_infer_add(inf, net2, &m, &io, &err) < 0);
+		CHECK_MSG(strstr(err.msg, "cannot be part of an ensemble") && !strcmp(err.where, path),
+			  "%s", err.msg);
+		CHECK_INT(aoi_infer_models(inf), 1);
 	}
 	aoi_infer_free(inf);
 	aoi_classes_release(&none);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "bench/bench_report.h"
+#include "nn/cpu.h"
 
 static char text[1 << 18];
 
@@ -79,10 +80,13 @@ static void test_train_table(void)
 	aoi_bench_stats st = { .median = 0.5, .p95 = 0.5, .p99 = 0.5 };
 	const double ph[4] = { 0.1, 0.01, 0.3, 0.09 };
 
+	char head[128];
+
 	aoi_bench_report_train(&r, &st, ph, 1e9, 10); /* an epoch: 3 steps */
 	read_back(f);
-	CHECK(strstr(text, "net training step, batch 4, 64x32, 5 runs\n"
-			   "threads   median_ms") == text);
+	snprintf(head, sizeof head, "net training step, batch 4, 64x32, 5 runs, kernels %s\n"
+		 "threads   median_ms", aoi_nn_kernel_level());
+	CHECK(strstr(text, head) == text);
 	CHECK(strstr(text, "\n1            500.00     500.00     500.00      8.00       2.0") !=
 	      NULL);
 	CHECK(strstr(text, " forward 100.0 ms, loss 10.0 ms, backward 300.0 ms, optimiser "

@@ -143,6 +143,57 @@ static void test_png_gray16(void)
 	aoi_image_release(&img);
 }
 
+/* 16-bit gray maps: a foreign 16-bit interlaced file as it is, an 8-bit
+ * one widened (v x 257), our own round trip, colour and damage refused. */
+static void test_gray16(void)
+{
+	unsigned char px16[8] = {0, 0, 0xff, 0xff, 0x12, 0x34, 0x80, 0x01};
+	unsigned char px8[4] = {0, 255, 100, 1};
+	unsigned char rgb[12] = {0};
+	struct raw_png r = {.w = 2, .h = 2, .type = PNG_COLOR_TYPE_GRAY, .depth = 16,
+			    .interlace = PNG_INTERLACE_ADAM7, .samples = px16};
+	aoi_gray16 g = {0}, back = {0};
+	aoi_error err;
+
+	write_raw_png(tmp_path("m16.png"), &r);
+	CHECK(aoi_gray16_load_png(tmp_path("m16.png"), &g, &err) == 0);
+	CHECK_INT(g.width, 2);
+	CHECK_INT(g.data[0], 0);
+	CHECK_INT(g.data[1], 65535);
+	CHECK_INT(g.data[2], 0x1234);
+	CHECK_INT(g.data[3], 0x8001);
+	aoi_gray16_release(&g);
+	r.depth = 8;
+	r.samples = px8;
+	write_raw_png(tmp_path("m8.png"), &r);
+	CHECK(aoi_gray16_load_png(tmp_path("m8.png"), &g, &err) == 0);
+	CHECK_INT(g.data[1], 65535);
+	CHECK_INT(g.data[2], 25700);
+	CHECK_INT(g.data[3], 257);
+	CHECK(aoi_gray16_save_png(tmp_path("ours16.png"), &g, &err) == 0);
+	CHECK(aoi_gray16_load_png(tmp_path("ours16.png"), &back, &err) == 0);
+	CHECK(back.width == 2 && back.height == 2 &&
+	      memcmp(back.data, g.data, 4 * sizeof *g.data) == 0);
+	aoi_gray16_release(&back);
+	aoi_gray16_release(&g);
+	r = (struct raw_png){.w = 2, .h = 2, .type = PNG_COLOR_TYPE_RGB, .depth = 8,
+			     .samples = rgb};
+	write_raw_png(tmp_path("rgb.png"), &r);
+	CHECK(aoi_gray16_load_png(tmp_path("rgb.png"), &g, &err) < 0);
+	CHECK(strstr(err.msg, "not a gray image") != NULL);
+	CHECK_STR(err.where, tmp_path("rgb.png"));
+	CHECK(g.data == NULL);
+	size_t n;
+	unsigned char *buf = read_bytes(tmp_path("ours16.png"), &n);
+	if (buf) {
+		write_bytes(tmp_path("cut16.png"), buf, n / 2);
+		CHECK(aoi_gray16_load_png(tmp_path("cut16.png"), &g, &err) < 0);
+		CHECK(err.code == AOI_EFORMAT && g.data == NULL);
+		free(buf);
+	}
+	CHECK(aoi_gray16_load_png(tmp_path("none.png"), &g, &err) < 0);
+}
+
 static void test_png_gray_alpha(void)
 {
 	/* (200, alpha 255), (200, alpha 0), (200, 128) on black */
@@ -270,6 +321,17 @@ static void test_jpeg_roundtrip(void)
 			CHECK_MSG(mean_abs_diff(&a, &b) < 2.0, "JPEG error %g",
 				  mean_abs_diff(&a, &b));
 		}
+		aoi_image_release(&b);
+		/* the same bytes into memory as into the file */
+		unsigned char *buf = NULL, *file = NULL;
+		size_t len = 0, flen = 0;
+		CHECK(aoi_image_encode_jpeg(&a, 95, &buf, &len, &err) == 0);
+		CHECK(aoi_file_read(tmp_path("rt.jpg"), &file, &flen, &err) == 0);
+		CHECK(len > 0 && len == flen && buf && file && memcmp(buf, file, len) == 0);
+		CHECK(aoi_image_decode(buf, len, "mem", &b, &err) == 0 && b.channels == ch);
+		free(buf);
+		CHECK(aoi_image_encode_jpeg(&a, 0, &buf, &len, &err) == -1 && !buf);
+		free(file);
 		aoi_image_release(&b);
 		aoi_image_release(&a);
 	}
@@ -828,6 +890,7 @@ int main(void)
 	test_sniff_alloc();
 	test_png_gray8_interlaced();
 	test_png_gray16();
+	test_gray16();
 	test_png_gray_alpha();
 	test_png_rgb16_rgba();
 	test_png_palette();

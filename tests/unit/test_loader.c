@@ -203,6 +203,107 @@ static void test_crop(void)
 	aoi_classes_release(&cls);
 }
 
+/* A loader of 16x16 windows over three 64x64 records: a small defect in
+ * a corner, a good image, and a defective label without a mask. */
+static aoi_loader *window_loader(aoi_classes *cls, double defect_windows, int w)
+{
+	aoi_loader_opts o;
+	aoi_loader_opts_init(&o);
+	o.width = o.height = w;
+	o.gray = 1;
+	o.crop = 1;
+	o.target = AOI_TARGET_MASK;
+	o.classes = cls;
+	o.defect_windows = defect_windows;
+	aoi_loader *l = aoi_loader_new(&o, NULL);
+	const char *recs[] = {
+		"{\"id\":\"d\",\"image\":\"a.png\",\"width\":64,\"height\":64,"
+		"\"label\":\"defective\",\"boxes\":[[60,60,62,62,\"open\"]]}",
+		"{\"id\":\"g\",\"image\":\"b.png\",\"label\":\"good\"}",
+		"{\"id\":\"u\",\"image\":\"b.png\",\"label\":\"defective\"}" };
+	for (int i = 0; i < 3; i++) {
+		json_t *r = record(recs[i]);
+		CHECK(aoi_loader_add(l, r, dir, "d.jsonl", i + 1, NULL) == 0);
+		json_decref(r);
+	}
+	return l;
+}
+
+/* Defect windows hold the 2x2 defect in the corner; random ones mostly
+ * do not. A defective label without annotations: mask unknown, decision
+ * target 1. */
+static void test_defect_windows(void)
+{
+	aoi_classes cls;
+	aoi_batch b;
+	aoi_classes_init(&cls);
+	aoi_classes_add(&cls, "open");
+	aoi_loader *all = window_loader(&cls, 1.0, 16), *none = window_loader(&cls, 0, 16);
+	CHECK(aoi_loader_defective(all, 0) && !aoi_loader_defective(all, 1) &&
+	      aoi_loader_defective(all, 2));
+	CHECK(aoi_batch_alloc(&b, all, 3, NULL) == 0);
+	int idx[3] = { 0, 1, 2 }, with = 0, without = 0;
+	for (int e = 0; e < 20; e++) {
+		CHECK(aoi_loader_fill(all, &b, idx, 3, e, 1, NULL) == 0);
+		with += b.defect[0];
+		CHECK_INT(b.defect[1], 0);
+		CHECK_INT(b.defect[2], 1);
+		CHECK_INT(b.mask[2 * 256 + 100], AOI_MASK_UNKNOWN);
+		CHECK(aoi_loader_fill(none, &b, idx, 3, e, 1, NULL) == 0);
+		without += b.defect[0];
+	}
+	CHECK_INT(with, 20);
+	CHECK(without < 10);
+	aoi_batch_release(&b);
+	aoi_loader_free(all);
+	aoi_loader_free(none);
+	aoi_classes_release(&cls);
+}
+
+/* Evaluation windows: tiles of a larger image count each pixel once;
+ * a smaller image is centred in one window. */
+static void test_windows(void)
+{
+	aoi_classes cls;
+	aoi_window w[16];
+	aoi_batch b;
+	aoi_classes_init(&cls);
+	aoi_classes_add(&cls, "open");
+	aoi_loader *l = window_loader(&cls, 0, 24);
+	int n = aoi_loader_windows(l, 0, w, 16, NULL);
+	CHECK_INT(n, 9); /* 64 = 24 + 24 + 16 more: origins 0, 24, 40 */
+	long own = 0;
+	for (int i = 0; i < n; i++)
+		own += (long)(w[i].own[2] - w[i].own[0]) * (w[i].own[3] - w[i].own[1]);
+	CHECK_INT(own, 64 * 64);
+	CHECK_INT(w[2].x0, 40);
+	CHECK_INT(w[2].own[0], 8);
+	CHECK(aoi_batch_alloc(&b, l, 9, NULL) == 0);
+	CHECK(aoi_loader_fill_windows(l, &b, w, n, NULL) == 0);
+	CHECK_INT(b.defect[8], 1);  /* the corner window has the defect */
+	CHECK_INT(b.defect[0], 0);
+	CHECK_INT(b.mask[8 * 576 + 21 * 24 + 21], 1); /* (61,61) */
+	CHECK(aoi_loader_windows(l, 0, w, 4, NULL) < 0);
+	aoi_batch_release(&b);
+	aoi_loader_free(l);
+	aoi_loader_opts o;
+	aoi_loader_opts_init(&o);
+	o.width = o.height = 96;
+	o.gray = 1;
+	o.crop = 1;
+	o.target = AOI_TARGET_MASK;
+	o.classes = &cls;
+	l = aoi_loader_new(&o, NULL);
+	json_t *r = record("{\"id\":\"g\",\"image\":\"b.png\",\"label\":\"good\"}");
+	CHECK(aoi_loader_add(l, r, dir, "d.jsonl", 1, NULL) == 0);
+	json_decref(r);
+	CHECK_INT(aoi_loader_windows(l, 0, w, 16, NULL), 1);
+	CHECK_INT(w[0].x0, -16);
+	CHECK(w[0].own[0] == 16 && w[0].own[2] == 80);
+	aoi_loader_free(l);
+	aoi_classes_release(&cls);
+}
+
 static aoi_loader *label_loader(aoi_classes *cls, size_t cache, const char *aug)
 {
 	aoi_loader_opts o;
@@ -348,6 +449,8 @@ int main(void)
 	test_segmentation();
 	test_crop();
 	test_paint();
+	test_defect_windows();
+	test_windows();
 	test_determinism();
 	test_points();
 	test_errors();

@@ -1,8 +1,9 @@
 /* test_nn_grad.c: every layer kind's backward against central finite
  * differences, w.r.t. the input and every parameter. The loss is
- * sum(y * r) for a fixed random r, accumulated in double; batch norm runs in
- * training mode; dropout sees the same rng state in every pass so that its
- * mask is fixed. */
+ * sum(y * r) for a fixed random r (summed over the outputs of a net with
+ * several), accumulated in double; batch norm runs in training mode;
+ * dropout sees the same rng state in every pass so that its mask is
+ * fixed. */
 #include "check.h"
 
 #include <stdint.h>
@@ -16,8 +17,10 @@
 
 typedef struct gcase {
 	aoi_net *net;
-	float *x, *r;
-	size_t nx, ny;
+	float *x, *r[AOI_NET_MAX_OUTPUTS];
+	size_t nx, ny[AOI_NET_MAX_OUTPUTS];
+	int nout;
+	unsigned outputs; /* bit k: output k counts in the loss */
 	double eps; /* the finite-difference step */
 } gcase;
 
@@ -25,15 +28,16 @@ static double loss_of(gcase *g)
 {
 	aoi_rng rng;
 	aoi_error err;
-	const float *y;
 	double s = 0.0;
 
 	aoi_rng_seed(&rng, 99); /* same dropout mask in every pass */
-	y = aoi_net_forward(g->net, g->x, 1, &rng, &err);
-	if (!y)
+	if (!aoi_net_forward(g->net, g->x, 1, &rng, &err))
 		return NAN;
-	for (size_t i = 0; i < g->ny; i++)
-		s += (double)y[i] * g->r[i];
+	for (int k = 0; k < g->nout; k++) {
+		const float *y = aoi_net_output_at(g->net, k);
+		for (size_t i = 0; (g->outputs >> k & 1) && i < g->ny[k]; i++)
+			s += (double)y[i] * g->r[k][i];
+	}
 	return s;
 }
 
@@ -71,14 +75,17 @@ static int probe(const char *what, const char *name, gcase *g, float *v,
 	return bad;
 }
 
-/* Plan, initialise, run forward/backward and check every gradient. */
-static void grad_check_step(const char *name, aoi_net *net, int batch, int h, int w,
-			    float input_scale, double eps)
+/* Plan, initialise, run forward/backward and check every gradient. With
+ * cut > 0, the gradients of the input and of the parameters of nodes
+ * before node `cut` are checked against the loss of output 0 alone: what
+ * reaches them when a detach at the cut keeps the other outputs out. */
+static void grad_check_cut(const char *name, aoi_net *net, int batch, int h, int w,
+			   float input_scale, double eps, int cut)
 {
 	aoi_error err;
 	aoi_rng rng;
-	gcase g = {net, NULL, NULL, 0, 0, eps};
-	aoi_shape is, os;
+	gcase g = {net, NULL, {NULL}, 0, {0}, aoi_net_output_count(net), ~0u, eps};
+	aoi_shape is;
 	float *ana_x, *ana_p;
 	size_t np = aoi_net_param_count(net);
 	int bad = 0;
@@ -89,11 +96,13 @@ static void grad_check_step(const char *name, aoi_net *net, int batch, int h, in
 		return;
 	}
 	is = aoi_net_input_shape(net);
-	os = aoi_net_output_shape(net);
 	g.nx = (size_t)is.n * is.c * is.h * is.w;
-	g.ny = (size_t)os.n * os.c * os.h * os.w;
 	g.x = malloc(sizeof(float) * g.nx);
-	g.r = malloc(sizeof(float) * g.ny);
+	for (int k = 0; k < g.nout; k++) {
+		aoi_shape os = aoi_net_output_shape_at(net, k);
+		g.ny[k] = (size_t)os.n * os.c * os.h * os.w;
+		g.r[k] = malloc(sizeof(float) * g.ny[k]);
+	}
 	ana_x = malloc(sizeof(float) * g.nx);
 	ana_p = malloc(sizeof(float) * (np ? np : 1));
 	aoi_rng_seed(&rng, 7);
@@ -103,17 +112,21 @@ static void grad_check_step(const char *name, aoi_net *net, int batch, int h, in
 		aoi_net_params(net)[i] += (float)aoi_rng_range(&rng, -0.2, 0.2);
 	for (size_t i = 0; i < g.nx; i++)
 		g.x[i] = input_scale * (float)aoi_rng_range(&rng, -1, 1);
-	for (size_t i = 0; i < g.ny; i++)
-		g.r[i] = (float)aoi_rng_range(&rng, -1, 1);
+	for (int k = 0; k < g.nout; k++)
+		for (size_t i = 0; i < g.ny[k]; i++)
+			g.r[k][i] = (float)aoi_rng_range(&rng, -1, 1);
 	aoi_net_zero_grads(net);
 	CHECK_MSG(!isnan(loss_of(&g)), "%s: forward failed", name);
-	CHECK_MSG(aoi_net_backward(net, g.r, &err) == 0, "%s: backward: %s", name, err.msg);
+	CHECK_MSG(aoi_net_backward_outputs(net, (const float *const *)g.r, &err) == 0,
+		  "%s: backward: %s", name, err.msg);
 	memcpy(ana_x, aoi_net_input_grad(net), sizeof(float) * g.nx);
 	if (np)
 		memcpy(ana_p, aoi_net_grads(net), sizeof(float) * np);
+	g.outputs = cut > 0 ? 1u : ~0u;
 	bad += probe("input", name, &g, g.x, g.nx, ana_x);
 	for (int t = 0; t < aoi_net_param_tensors(net); t++) {
 		const aoi_param_info *pi = aoi_net_param_info(net, t);
+		g.outputs = cut > 0 && pi->node < cut ? 1u : ~0u;
 		if (pi->frozen) { /* no gradient at all */
 			for (size_t i = 0; i < pi->count; i++)
 				bad += ana_p[pi->offset + i] != 0.0f;
@@ -124,10 +137,17 @@ static void grad_check_step(const char *name, aoi_net *net, int batch, int h, in
 	}
 	CHECK_MSG(bad == 0, "%s: %d gradients off", name, bad);
 	free(g.x);
-	free(g.r);
+	for (int k = 0; k < g.nout; k++)
+		free(g.r[k]);
 	free(ana_x);
 	free(ana_p);
 	aoi_net_free(net);
+}
+
+static void grad_check_step(const char *name, aoi_net *net, int batch, int h, int w,
+			    float input_scale, double eps)
+{
+	grad_check_cut(name, net, batch, h, w, input_scale, eps, 0);
 }
 
 static void grad_check(const char *name, aoi_net *net, int batch, int h, int w,
@@ -360,6 +380,43 @@ static void check_graph_layers(void)
 	grad_check("pool+dropout+dense", net, 2, 5, 5, 1);
 }
 
+/* An image decision beside a segmentation, as in Bozic et al. (2021):
+ * pooled features (global average and max) and the global max and average
+ * of the segmentation output, concatenated, a dense layer, one logit; two
+ * outputs. Then the same with the segmentation detached: its parameters
+ * and the input get no gradient from the decision. */
+static void check_decision_head(void)
+{
+	aoi_net *net = new_net(2);
+	int f = aoi_net_conv(net, 0, 4, 3, 1, 1, 1, 1, 0, NULL);
+	f = aoi_net_activation(net, aoi_net_batchnorm(net, f, NULL), AOI_ACT_RELU, 0, NULL);
+	int seg = aoi_net_conv(net, f, 3, 3, 1, 1, 1, 1, 1, NULL);
+	int d = aoi_net_conv(net, f, 5, 3, 2, 1, 1, 1, 1, NULL);
+	int pools[4] = { aoi_net_global_avgpool(net, d, NULL), aoi_net_global_maxpool(net, d, NULL),
+			 aoi_net_global_maxpool(net, seg, NULL),
+			 aoi_net_global_avgpool(net, seg, NULL) };
+	int c = aoi_net_flatten(net, aoi_net_concat(net, 4, pools, NULL), NULL);
+	int dec = aoi_net_dense(net, c, 1, 1, NULL);
+	CHECK(aoi_net_set_output(net, seg, NULL) == 0);
+	CHECK_INT(aoi_net_add_output(net, dec, NULL), 1);
+	CHECK_INT(aoi_net_output_count(net), 2);
+	grad_check("decision head: two outputs, global max and average pools", net, 2, 6, 5, 1);
+
+	/* the detach is the only way from the first two convolutions to the
+	 * decision: they learn from the segmentation alone */
+	net = new_net(2);
+	f = aoi_net_conv(net, 0, 4, 3, 1, 1, 1, 1, 1, NULL);
+	seg = aoi_net_conv(net, f, 3, 3, 1, 1, 1, 1, 1, NULL);
+	int cut = aoi_net_detach(net, seg, NULL);
+	pools[0] = aoi_net_global_maxpool(net, cut, NULL);
+	pools[1] = aoi_net_global_avgpool(net, cut, NULL);
+	c = aoi_net_flatten(net, aoi_net_concat(net, 2, pools, NULL), NULL);
+	dec = aoi_net_dense(net, c, 1, 1, NULL);
+	aoi_net_set_output(net, seg, NULL);
+	aoi_net_add_output(net, dec, NULL);
+	grad_check_cut("decision head: detached segmentation", net, 2, 5, 4, 1, EPS, cut);
+}
+
 /* A MobileNetV2 inverted residual block with its first conv frozen: the
  * input gradient then needs the second pass through the frozen part. */
 static void check_block_frozen(void)
@@ -488,5 +545,6 @@ int main(void)
 	check_pools();
 	check_graph_layers();
 	check_block_frozen();
+	check_decision_head();
 	return check_done();
 }

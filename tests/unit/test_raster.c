@@ -154,6 +154,20 @@ static void test_components(void)
 		CHECK_INT(c[2].y2, 10);
 		CHECK_INT(c[2].label, 3);
 	}
+	/* The same components as a label image: B is 1, A 2, C 3. */
+	int lab[120];
+	CHECK_INT(aoi_components_label(&m, -1, lab, &err), 3);
+	CHECK_INT(lab[8], 1);
+	CHECK_INT(lab[1 * 12 + 1], 2);
+	CHECK_INT(lab[3 * 12 + 4], 2);
+	CHECK_INT(lab[9 * 12 + 11], 3);
+	CHECK_INT(lab[0], 0);
+	long areas[4] = {0};
+	for (int i = 0; i < 120; i++)
+		areas[lab[i]]++;
+	CHECK_INT(areas[1], 4);
+	CHECK_INT(areas[2], 7);
+	CHECK_INT(areas[3], 1);
 	free(c);
 	/* Only class 2: the diagonal pixel alone and B. */
 	n = aoi_components(&m, 2, &c, &err);

@@ -192,6 +192,68 @@ static void test_placement(void)
 		  -1);
 }
 
+/* The image score against a fixed limit and the model's own threshold
+ * ("reject when score > limit": a score at the limit passes). */
+static void test_score(void)
+{
+	double score = 0.7, threshold = 0.8;
+	aoi_rules_input in = {.prob = NAN};
+	char buf[512], *got = buf;
+
+	CHECK_INT(eval_to("{\"max_score\": 0.5}", &in, got, sizeof buf), -1);
+	CHECK_STR(got, "error: the rules set max_score but the record has no \"pred\" "
+		       "\"score\"");
+	in.score = &score;
+	eval_to("{\"max_score\": 0.5}", &in, got, sizeof buf);
+	CHECK_STR(got, "max_score:-:0.7:0.5;");
+	CHECK_INT(eval_to("{\"max_score\": 0.7}", &in, got, sizeof buf), 0);
+	CHECK_INT(eval_to("{\"max_score\": \"model\"}", &in, got, sizeof buf), -1);
+	CHECK(strstr(got, "\"threshold\"") != NULL);
+	in.threshold = &threshold;
+	CHECK_INT(eval_to("{\"max_score\": \"model\"}", &in, got, sizeof buf), 0);
+	threshold = 0.6;
+	eval_to("{\"max_score\": \"model\"}", &in, got, sizeof buf);
+	CHECK_STR(got, "max_score:-:0.7:0.6;");
+	/* a score rule does not need a mask, a mask rule no score */
+	in.score = NULL;
+	CHECK_INT(eval_to("{\"default\": {}}", &in, got, sizeof buf), 0);
+}
+
+/* An anomaly map of 6x4 on scale 2: a region of 3 pixels at 1.5, one
+ * pixel at 1.0, the rest 0.2. */
+static void test_anomaly_rules(void)
+{
+	aoi_anomaly a = {.scale = 2.0};
+	aoi_rules_input in = {.prob = NAN};
+	aoi_error err;
+	char buf[512], *got = buf;
+	double threshold = 1.2;
+
+	CHECK(aoi_gray16_alloc(&a.map, 6, 4, &err) == 0);
+	for (int i = 0; i < 24; i++)
+		a.map.data[i] = (uint16_t)(0.1 * 65535);
+	a.map.data[7] = a.map.data[8] = a.map.data[14] = (uint16_t)(0.75 * 65535);
+	a.map.data[23] = (uint16_t)(0.5 * 65535 + 1); /* just above 1.0 */
+	CHECK_INT(eval_to("{\"anomaly\": {\"threshold\": 0.5}}", &in, got, sizeof buf), -1);
+	CHECK(strstr(got, "\"anomaly\"") != NULL);
+	in.anomaly = &a;
+	eval_to("{\"anomaly\": {\"threshold\": 1.0}}", &in, got, sizeof buf);
+	CHECK_STR(got, "anomaly_area:-:3:1;");
+	/* min_area 3: the region of 3 counts, the single pixel does not */
+	eval_to("{\"anomaly\": {\"threshold\": 1.0, \"min_area\": 3}}", &in, got, sizeof buf);
+	CHECK_STR(got, "anomaly_area:-:3:3;");
+	CHECK_INT(eval_to("{\"anomaly\": {\"threshold\": 1.0, \"min_area\": 4}}", &in, got,
+			  sizeof buf),
+		  0);
+	CHECK_INT(eval_to("{\"anomaly\": {\"threshold\": 1.5}}", &in, got, sizeof buf), 0);
+	CHECK_INT(eval_to("{\"anomaly\": {\"threshold\": \"model\"}}", &in, got, sizeof buf),
+		  -1);
+	in.threshold = &threshold;
+	eval_to("{\"anomaly\": {\"threshold\": \"model\"}}", &in, got, sizeof buf);
+	CHECK_STR(got, "anomaly_area:-:3:1;");
+	aoi_gray16_release(&a.map);
+}
+
 /* A record with inline RLE predictions through aoi_rules_apply. */
 static void test_apply(void)
 {
@@ -283,6 +345,49 @@ static void test_png_mask(void)
 	aoi_classes_release(&c);
 }
 
+/* pred.score, pred.threshold and pred.anomaly read from a record: the map
+ * a 16-bit PNG relative to the dataset, read only for an anomaly rule. */
+static void test_apply_scores(void)
+{
+	char dir[] = "/tmp/aoi-test-rules.XXXXXX", path[4200];
+	const char *text = "{\"max_score\": \"model\", \"anomaly\": {\"threshold\": 0.5}}";
+	aoi_error err;
+	aoi_rules *r = aoi_rules_parse(text, strlen(text), "t", &err);
+	aoi_gray16 g;
+	json_t *rec;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(aoi_gray16_alloc(&g, 4, 4, &err) == 0);
+	g.data[5] = 65535; /* one pixel at the full scale of 1 */
+	snprintf(path, sizeof path, "%s/a.png", dir);
+	CHECK(aoi_gray16_save_png(path, &g, &err) == 0);
+	rec = json_loads("{\"id\": \"a\", \"pred\": {\"score\": 0.2, \"threshold\": 0.3, "
+			 "\"anomaly\": {\"map\": \"a.png\", \"scale\": 1}}}", 0, NULL);
+	CHECK_MSG(aoi_rules_apply(r, rec, dir, &err) == 0, "%s", err.msg);
+	CHECK_STR(aoi_record_str(rec, "decision"), "reject");
+	CHECK_STR(json_string_value(json_object_get(
+			  json_array_get(json_object_get(rec, "reasons"), 0), "rule")),
+		  "anomaly_area");
+	CHECK_INT(json_array_size(json_object_get(rec, "reasons")), 1);
+	/* the map on a scale of 0.4: nothing above 0.5 */
+	json_object_set_new(json_object_get(json_object_get(rec, "pred"), "anomaly"), "scale",
+			    json_real(0.4));
+	CHECK(aoi_rules_apply(r, rec, dir, &err) == 0);
+	CHECK_STR(aoi_record_str(rec, "decision"), "accept");
+	json_object_set_new(json_object_get(json_object_get(rec, "pred"), "anomaly"), "scale",
+			    json_integer(0));
+	CHECK(aoi_rules_apply(r, rec, dir, &err) < 0);
+	CHECK(strstr(err.msg, "scale") != NULL);
+	json_object_set_new(json_object_get(rec, "pred"), "score", json_string("high"));
+	CHECK(aoi_rules_apply(r, rec, dir, &err) < 0);
+	CHECK(strstr(err.msg, "\"score\" must be a number") != NULL);
+	remove(path);
+	remove(dir);
+	json_decref(rec);
+	aoi_rules_free(r);
+	aoi_gray16_release(&g);
+}
+
 /* A malformed file: the message names the line and the reason. */
 static void expect_refused(const char *text, long line, const char *words)
 {
@@ -322,6 +427,13 @@ static void test_malformed(void)
 	expect_refused("{\"placement\": {\"nominal\": \"truth\"}}", 1, "max_offset");
 	expect_refused("{\"placement\": {\"nominal\": {\"feld\": \"x\"}, \"max_offset\": 1}}",
 		       1, "'placement.nominal': must be {\"field\"");
+	expect_refused("{\n\"max_score\": \"0.5\"}", 2,
+		       "'max_score': must be a number or \"model\"");
+	expect_refused("{\"anomaly\": {\n\"min_area\": 3}}", 1, "'anomaly': needs \"threshold\"");
+	expect_refused("{\"anomaly\": {\"threshold\": 1,\n\"area\": 3}}", 2,
+		       "'anomaly.area': unknown key");
+	expect_refused("{\"anomaly\": {\"threshold\": \"auto\"}}", 1,
+		       "'anomaly.threshold': must be a number");
 }
 
 int main(void)
@@ -330,8 +442,11 @@ int main(void)
 
 	test_mask_rules();
 	test_placement();
+	test_score();
+	test_anomaly_rules();
 	test_apply();
 	test_png_mask();
+	test_apply_scores();
 	test_malformed();
 	CHECK(aoi_rules_load("/nonexistent/rules.json", &err) == NULL);
 	CHECK_INT(err.code, AOI_ENOTFOUND);

@@ -1,6 +1,7 @@
 /* test_train: the training loop on the tiny boards of testdata/train:
  * frozen parameters stay bit for bit, the others move, and the stop flag
- * ends the run with a checkpoint. */
+ * ends the run with a checkpoint. Mixed supervision: a decision head
+ * learns what no mask shows. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "check.h"
 #include "data/loader.h"
+#include "image/image.h"
 #include "model/arch.h"
 #include "model/model.h"
 #include "train/train.h"
@@ -224,11 +226,139 @@ static void test_single_value_bn(void)
 	aoi_classes_release(&cls);
 }
 
+/* A 32x32 gray image in dir: flat noise, or (striped) with faint stripes
+ * every fourth column. */
+static void write_texture(const char *dir, const char *name, int striped, uint64_t seed)
+{
+	aoi_image img = { 0 };
+	aoi_rng rng;
+	char path[512];
+	aoi_rng_seed(&rng, seed);
+	CHECK(aoi_image_alloc(&img, 32, 32, 1, NULL) == 0);
+	for (int i = 0; i < 32 * 32; i++)
+		img.data[i] = (uint8_t)(110 + aoi_rng_below(&rng, 30) +
+					(striped && i % 4 == 0 ? 40 : 0));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	CHECK(aoi_image_save_png(path, &img, NULL) == 0);
+	aoi_image_release(&img);
+}
+
+/* n records, half good (their empty masks known) and half labelled
+ * defective without any mask: their stripes are for the decision alone. */
+static aoi_loader *textures(const char *dir, aoi_classes *cls, int n, uint64_t seed,
+			    int training)
+{
+	aoi_loader_opts o;
+	aoi_loader_opts_init(&o);
+	o.width = o.height = 32;
+	o.gray = 1;
+	o.crop = 1;
+	o.target = AOI_TARGET_MASK;
+	o.classes = cls;
+	o.cache_limit = 1 << 20;
+	o.augment = training;
+	o.aug.hflip = o.aug.vflip = 1;
+	aoi_loader *l = aoi_loader_new(&o, NULL);
+	for (int i = 0; i < n; i++) {
+		char name[64], js[256];
+		snprintf(name, sizeof(name), "tex%llu-%d.png", (unsigned long long)seed, i);
+		write_texture(dir, name, i % 2, seed * 100 + (uint64_t)i);
+		snprintf(js, sizeof(js),
+			 "{\"id\":\"%s\",\"image\":\"%s\",\"label\":\"%s\",\"classes\":[\"scratch\"]}",
+			 name, name, i % 2 ? "defective" : "good");
+		json_t *rec = json_loads(js, 0, NULL);
+		CHECK(aoi_loader_add(l, rec, dir, "mixed.jsonl", i + 1, NULL) == 0);
+		json_decref(rec);
+	}
+	aoi_norm norm;
+	CHECK(aoi_loader_compute_norm(l, 0, &norm, NULL) == 0);
+	aoi_loader_set_norm(l, &norm);
+	return l;
+}
+
+/* Pixels of the defective records of l that the net's segmentation
+ * marks as defect (argmax of its two classes). */
+static long defect_pixels(aoi_net *net, aoi_loader *l)
+{
+	aoi_batch b;
+	aoi_error err;
+	long n = 0;
+	CHECK(aoi_batch_alloc(&b, l, 4, NULL) == 0);
+	CHECK(aoi_net_plan(net, 4, 32, 32, &err) == 0);
+	for (int i = 0; i < aoi_loader_count(l); i += 4) {
+		int idx[4] = { i, i + 1, i + 2, i + 3 };
+		CHECK(aoi_loader_fill(l, &b, idx, 4, 0, 0, NULL) == 0);
+		const float *y = aoi_net_forward(net, b.x, 0, NULL, &err);
+		for (int r = 0; y && r < 4; r++)
+			for (int p = 0; aoi_loader_defective(l, idx[r]) && p < 32 * 32; p++)
+				n += y[(r * 2 + 1) * 1024 + p] > y[r * 2 * 1024 + p];
+	}
+	aoi_batch_release(&b);
+	return n;
+}
+
+static void test_mixed_supervision(void)
+{
+	char dir[256];
+	snprintf(dir, sizeof(dir), "%s/aoi-mixed.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	CHECK(mkdtemp(dir) != NULL);
+	aoi_classes cls;
+	aoi_classes_init(&cls);
+	aoi_classes_add(&cls, "scratch");
+	aoi_loader *train = textures(dir, &cls, 16, 1, 1), *val = textures(dir, &cls, 8, 2, 0);
+	aoi_arch_opts ao;
+	memset(&ao, 0, sizeof(ao));
+	ao.in_channels = 1;
+	ao.classes = 2;
+	ao.input_w = ao.input_h = 32;
+	ao.decision = 1;
+	aoi_error err;
+	aoi_net *net = aoi_arch_build("mbv2-unet-s", &ao, &err);
+	CHECK_MSG(net != NULL, "%s", err.msg);
+	aoi_rng rng;
+	aoi_rng_seed(&rng, 3);
+	aoi_net_init_params(net, &rng);
+	aoi_net_set_threads(net, 1);
+	aoi_train_opts o;
+	aoi_train_opts_init(&o);
+	o.epochs = 10;
+	o.batch = 4;
+	o.balance = 1;
+	o.optim.lr = 0.003;
+	aoi_model_info info;
+	aoi_model_info_init(&info);
+	o.info = &info;
+	aoi_trainer *t = aoi_trainer_new(net, train, val, &o, &err);
+	CHECK_MSG(t != NULL, "%s", err.msg);
+	CHECK(t && aoi_trainer_run(t, &err) == 0);
+	const aoi_checkpoint *ck = t ? aoi_trainer_progress(t) : NULL;
+	/* the best epoch's image AP, by the decision's scores */
+	CHECK_MSG(ck && -ck->best_metric >= 0.99, "image AP %.3f", ck ? -ck->best_metric : 0);
+	CHECK(info.threshold > 0 && info.threshold < 1);
+	/* the segmentation, never shown a defect pixel, marks none: a rule on
+	 * its components passes every part */
+	CHECK_INT(defect_pixels(net, val), 0);
+	aoi_trainer_free(t);
+	aoi_model_info_release(&info);
+	aoi_net_free(net);
+	aoi_loader_free(train);
+	aoi_loader_free(val);
+	aoi_classes_release(&cls);
+	for (int s = 1; s <= 2; s++)
+		for (int i = 0; i < (s == 1 ? 16 : 8); i++) {
+			char path[512];
+			snprintf(path, sizeof(path), "%s/tex%d-%d.png", dir, s, i);
+			unlink(path);
+		}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_single_value_bn();
 	test_bn_warmup();
 	test_freeze();
 	test_stop();
+	test_mixed_supervision();
 	return check_done();
 }

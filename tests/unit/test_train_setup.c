@@ -1,6 +1,7 @@
 /* test_train_setup: aoi-train's set-up pieces on their own: the split
  * list, record selection (--split, --val, --val-split), reading a dataset
  * file with its line numbers, and the class weights (auto and listed). */
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -209,6 +210,25 @@ static void test_median_freq(void)
 	CHECK_NEAR(w[1], 1.0, 0);
 }
 
+/* sqrt: the background by the square root of its odds, within [0.05, 1]. */
+static void test_sqrt_bg(void)
+{
+	float w[3];
+	const double some[3] = { 9600, 300, 100 }; /* 4% defect: sqrt(400/9600) */
+	aoi_train_sqrt_bg_weights(some, 3, w);
+	CHECK_NEAR(w[0], sqrt(400.0 / 9600), 1e-6);
+	CHECK(w[1] == 1.0f && w[2] == 1.0f);
+	const double rare[3] = { 1e6, 1, 0 }; /* at least 0.05 */
+	aoi_train_sqrt_bg_weights(rare, 3, w);
+	CHECK_NEAR(w[0], 0.05, 1e-6);
+	const double most[2] = { 10, 90 }; /* at most 1 */
+	aoi_train_sqrt_bg_weights(most, 2, w);
+	CHECK_NEAR(w[0], 1.0, 0);
+	const double none[2] = { 50, 0 };
+	aoi_train_sqrt_bg_weights(none, 2, w);
+	CHECK(w[0] == 1.0f && w[1] == 1.0f);
+}
+
 static void test_class_weights_list(void)
 {
 	float w[3];
@@ -234,6 +254,7 @@ int main(void)
 	test_select_nothing();
 	test_dataset_read();
 	test_median_freq();
+	test_sqrt_bg();
 	test_class_weights_list();
 	return check_done();
 }

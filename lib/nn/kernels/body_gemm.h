@@ -153,12 +153,7 @@ static void gemm_conv1x1(const float *packed, const float *x, int cin,
 	long panels = (long)((pixels + GS * GP - 1) / (GS * GP));
 	int nb = (o->cout + GR - 1) / GR;
 
-	if (threads > omp_get_max_threads())
-		threads = omp_get_max_threads();
-	if (threads > panels)
-		threads = (int)panels;
-	if (threads < 1)
-		threads = 1;
+	threads = team_size(threads, panels);
 #pragma omp parallel num_threads(threads)
 	{
 		int id = omp_get_thread_num();

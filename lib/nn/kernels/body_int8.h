@@ -146,12 +146,7 @@ static void q8_conv1x1(const int16_t *packed, const int8_t *x, int cin,
 	long panels = (long)((pixels + GP - 1) / GP);
 	int nb = (o->cout + GR - 1) / GR, pairs = (cin + 1) / 2;
 
-	if (threads > omp_get_max_threads())
-		threads = omp_get_max_threads();
-	if (threads > panels)
-		threads = (int)panels;
-	if (threads < 1)
-		threads = 1;
+	threads = team_size(threads, panels);
 #pragma omp parallel num_threads(threads)
 	{
 		int id = omp_get_thread_num();

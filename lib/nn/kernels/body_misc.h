@@ -2,6 +2,18 @@
  * isa_*.c: depthwise convolutions, activations and per-channel epilogues
  * (kernels.h). */
 
+/* The threads a kernel runs on: no more than the net's count (OpenMP's
+ * current maximum), than the pieces of work (a thread without one only
+ * waits at the barrier), and at least one. */
+static inline int team_size(int threads, long pieces)
+{
+	if (threads > omp_get_max_threads())
+		threads = omp_get_max_threads();
+	if (threads > pieces)
+		threads = (int)pieces;
+	return threads < 1 ? 1 : threads;
+}
+
 static inline float act1(float v, enum aoi_act act, float alpha)
 {
 	switch (act) {

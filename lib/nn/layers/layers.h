@@ -12,7 +12,7 @@ extern const aoi_layer_ops aoi_nn_input_ops, aoi_nn_conv_ops,
 	aoi_nn_softmax_ops, aoi_nn_maxpool_ops, aoi_nn_maxunpool_ops,
 	aoi_nn_avgpool_ops, aoi_nn_adaptive_avgpool_ops, aoi_nn_upsample_ops,
 	aoi_nn_concat_ops, aoi_nn_add_ops, aoi_nn_dense_ops, aoi_nn_dropout_ops,
-	aoi_nn_flatten_ops;
+	aoi_nn_flatten_ops, aoi_nn_global_maxpool_ops, aoi_nn_detach_ops;
 
 /* An activation node's function (also read by a batch norm that applies
  * it in training). */

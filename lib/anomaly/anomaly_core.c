@@ -1,4 +1,4 @@
-/* anomaly.c: the anomaly model (anomaly.h): taps, patch features, fitting
+/* anomaly_core.c: the anomaly model (anomaly.h): taps, patch features, fitting
  * and scoring. The numeric pieces are in anomaly_math.c, the model file's
  * part in anomaly_model.c. */
 #include "anomaly/anomaly_impl.h"
