@@ -166,8 +166,14 @@ static int setup_fresh(aoi_train_setup *s, aoi_error *err)
 	s->lo.gray = s->opts.gray;
 	s->lo.use_template = s->opts.use_template;
 	/* segmentation crops unless told to resize: resizing a large image to
-	 * the input shrinks a crack 2 pixels wide to nothing */
-	s->lo.crop = s->opts.crop || (ai->task == AOI_TASK_SEGMENTATION && !s->opts.resize);
+	 * the input shrinks a crack 2 pixels wide to nothing. Not --synth: the
+	 * anomaly model it becomes scores whole images resized to its input. */
+	if (s->opts.synth && s->opts.crop)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "--synth: an anomaly model scores whole images resized to "
+				     "its input; no --crop");
+	s->lo.crop = s->opts.crop ||
+		     (ai->task == AOI_TASK_SEGMENTATION && !s->opts.resize && !s->opts.synth);
 	s->lo.scale = s->opts.scale;
 	if (ai->fixed_size && s->opts.crop)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--crop needs a segmentation network");
