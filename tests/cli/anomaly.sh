@@ -43,6 +43,14 @@ good=$(mean_score good "$T/pc.jsonl")
 bad=$(mean_score defective "$T/pc.jsonl")
 cases=$((cases + 1))
 awk "BEGIN { exit !($bad > $good) }" || fail "patchcore: defective scores $bad above good $good"
+# aoi-metrics takes the scores and maps: image AUROC, pixel AUROC and PRO
+run aoi-metrics --truth "$D" "$T/pc.jsonl"
+expect_status 0 "aoi-metrics on anomaly predictions"
+tr -d ' \n' < "$T/out" > "$T/metrics.flat"
+expect_true "image AUROC from pred.score" \
+	grep -q '"image_scores":{"images":48,.*"sources":{"score":48},"auroc":0\.[5-9]' "$T/metrics.flat"
+expect_true "pixel AUROC and PRO from pred.anomaly" \
+	grep -q '"pixels":{"images":48,"skipped":0,.*"auroc":0\.[5-9][0-9]*,"pro":[0-9.]' "$T/metrics.flat"
 
 run aoi-train --arch padim $PC --dims 32 -o "$T/padim.aoim" "$D"
 expect_status 0 "padim fit"
