@@ -8,6 +8,7 @@
 #include "data/loader.h"
 #include "model/arch.h"
 #include "train/dist.h"
+#include "train/train_anomaly.h"
 #include "train/train_setup.h"
 
 static const char *const prog = "aoi-train";
@@ -77,6 +78,18 @@ static const char usage_text[] =
 	"      --std S,S,...       with --mean: the per-channel std\n"
 	"      --freeze WHAT       keep a block prefix (encoder) or nodes N:M fixed\n"
 	"      --log FILE          one JSON line per epoch (standard output)\n"
+	"Good images only (--arch patchcore or padim, or a segmentation net with --synth):\n"
+	"      --backbone MODEL    features from this model file or architecture\n"
+	"      --layers LIST       its blocks or nodes giving them (the ends of the\n"
+	"                          stride-8 and stride-16 stages)\n"
+	"      --coreset F         patchcore: share of the patches kept (0.01)\n"
+	"      --bank-max N        patchcore: memory bank rows at most (16384)\n"
+	"      --dims N            features kept (patchcore: all; padim: 100)\n"
+	"      --synth KINDS       paint anomalies on good images while training:\n"
+	"                          all or blob,scratch,spot,cutpaste,texture[,none=F]\n"
+	"      --frr F             threshold: reject this share of good validation\n"
+	"                          images (0.01)\n"
+	"      --good LABEL        the label of good records (good)\n"
 	"  -h, --help              this help\n"
 	"  -V, --version           version\n";
 
@@ -88,6 +101,10 @@ static int list_archs(void *ctx, const aoi_cli_opt *opt, const char *arg, aoi_er
 		printf("%-16s %-15s %dx%d  %s\n", a->name, aoi_task_name(a->task), a->input_w,
 		       a->input_h, a->summary);
 	}
+	printf("%-16s %-15s %s  %s\n", "patchcore", "anomaly", "256x256",
+	       "memory bank of a backbone's patch features (--backbone)");
+	printf("%-16s %-15s %s  %s\n", "padim", "anomaly", "256x256",
+	       "per-position Gaussians of a backbone's patch features (--backbone)");
 	return AOI_CLI_DONE;
 }
 
@@ -174,6 +191,14 @@ static int parse_options(args *a, int argc, char **argv)
 		AOI_CLI_OPT_STR(0, "std", &a->std),
 		AOI_CLI_OPT_STR(0, "freeze", &a->freeze),
 		AOI_CLI_OPT_STR(0, "log", &a->log),
+		AOI_CLI_OPT_STR(0, "backbone", &a->backbone),
+		AOI_CLI_OPT_STR(0, "layers", &a->layers),
+		AOI_CLI_OPT_REAL(0, "coreset", &a->coreset, 1e-6, 1),
+		AOI_CLI_OPT_INT(0, "bank-max", &a->bank_max, 1, 1L << 26),
+		AOI_CLI_OPT_INT(0, "dims", &a->dims, 1, 4096),
+		AOI_CLI_OPT_STR(0, "synth", &a->synth),
+		AOI_CLI_OPT_REAL(0, "frr", &a->frr, 0, 0.5),
+		AOI_CLI_OPT_STR(0, "good", &a->good),
 		AOI_CLI_OPT_HELP_VERSION,
 		AOI_CLI_OPT_END,
 	};
@@ -196,8 +221,12 @@ static int parse(void *ctx, int argc, char **argv)
 		return aoi_cli_usage_error(prog, "--arch is required (see --list)");
 	if (a->resume && (a->mean || a->std))
 		return aoi_cli_usage_error(prog, "--resume keeps the checkpoint's normalisation");
-	if (a->arch && !aoi_arch_find(a->arch))
+	if (aoi_train_is_anomaly_arch(a->arch) != !!a->backbone)
+		return aoi_cli_usage_error(prog, "--backbone goes with --arch patchcore or padim");
+	if (a->arch && !aoi_arch_find(a->arch) && !aoi_train_is_anomaly_arch(a->arch))
 		return aoi_cli_usage_error(prog, "--arch: unknown '%s' (see --list)", a->arch);
+	if (a->decision && (a->synth || aoi_train_is_anomaly_arch(a->arch)))
+		return aoi_cli_usage_error(prog, "--decision: an anomaly model decides by its score");
 	if (a->val && a->val_split > 0)
 		return aoi_cli_usage_error(prog, "--val and --val-split exclude each other");
 	if (a->crop && a->resize)
@@ -231,7 +260,22 @@ static int setup_and_train(aoi_train_setup *s, volatile sig_atomic_t *stop, aoi_
 			prog, s->stopped_epoch, (int)s->opts.epochs, s->resume_path);
 	if (s->summary[0])
 		fprintf(stderr, "%s: %s\n", prog, s->summary);
+	if (s->anomaly_report[0])
+		fprintf(stderr, "%s: %s\n", prog, s->anomaly_report);
 	return rc;
+}
+
+/* --arch patchcore or padim: one pass over the good images, no training. */
+static int fit_anomaly(const args *a, aoi_error *err)
+{
+	char report[512];
+
+	if (aoi_train_anomaly_fit(a, report, sizeof report, err) < 0) {
+		aoi_cli_fail(prog, err);
+		return AOI_EXIT_FAILURE;
+	}
+	fprintf(stderr, "%s: %s\n", prog, report);
+	return AOI_EXIT_OK;
 }
 
 /* The processes of mpirun (or one), then the setup and the training. */
@@ -239,11 +283,16 @@ static int run(void *ctx, aoi_error *err)
 {
 	args *a = ctx;
 	aoi_train_setup s;
-	aoi_dist *dist = aoi_dist_new(err);
+	aoi_dist *dist;
 	volatile sig_atomic_t *stop;
 	int rc;
 
-	if (!dist)
+	if (aoi_train_is_anomaly_arch(a->arch)) {
+		if (a->threads > 0)
+			omp_set_num_threads((int)a->threads);
+		return fit_anomaly(a, err);
+	}
+	if (!(dist = aoi_dist_new(err)))
 		return -1;
 	a->threads = aoi_dist_threads(dist, (int)a->threads);
 	if (a->threads > 0)

@@ -44,6 +44,7 @@ struct aoi_loader {
 	int n, cap;
 	size_t cache_used;
 	stage *rows;      /* scratch per batch row for samples not cached */
+	stage *painted;   /* per batch row: the sample with anomalies painted */
 	aoi_error *errs;  /* per batch row */
 	int nrows;
 };
@@ -123,9 +124,13 @@ void aoi_loader_free(aoi_loader *l)
 		free(l->s[i].where);
 		stage_release(&l->s[i].st);
 	}
-	for (int r = 0; r < l->nrows; r++)
+	for (int r = 0; r < l->nrows; r++) {
 		stage_release(&l->rows[r]);
+		aoi_image_release(&l->painted[r].img); /* its tmpl is the sample's */
+		aoi_mask_release(&l->painted[r].mask);
+	}
 	free(l->rows);
+	free(l->painted);
 	free(l->errs);
 	free(l->s);
 	free(l);
@@ -348,6 +353,12 @@ static int ensure_rows(aoi_loader *l, int n, aoi_error *err)
 	stage *rows = realloc(l->rows, (size_t)n * sizeof(*rows));
 	if (rows)
 		l->rows = rows;
+	stage *painted = rows ? realloc(l->painted, (size_t)n * sizeof(*painted)) : NULL;
+	if (painted) {
+		l->painted = painted;
+		memset(painted + l->nrows, 0, (size_t)(n - l->nrows) * sizeof(*painted));
+	}
+	rows = painted ? rows : NULL;
 	aoi_error *errs = rows ? realloc(l->errs, (size_t)n * sizeof(*errs)) : NULL;
 	if (!errs)
 		return aoi_error_set(err, AOI_ENOMEM, "", 0, "out of memory");
@@ -645,6 +656,53 @@ static void zero_rows(aoi_batch *b, const aoi_loader *l, int from)
 	}
 }
 
+/* Row r's sample copied into l->painted[r] and painted on (o->paint). */
+static int paint_row(aoi_loader *l, int r, int index, const stage *st, int epoch,
+		     int training, aoi_error *err)
+{
+	stage *p = &l->painted[r];
+	aoi_rng base, per_epoch, rng;
+
+	aoi_image_release(&p->img); /* the last batch's */
+	if (aoi_image_copy(&st->img, &p->img, err) < 0)
+		return -1;
+	aoi_mask_release(&p->mask);
+	if (aoi_mask_alloc(&p->mask, st->img.width, st->img.height, err) < 0)
+		return -1;
+	if (st->mask.data)
+		memcpy(p->mask.data, st->mask.data, (size_t)st->mask.width * st->mask.height);
+	p->tmpl = st->tmpl;
+	p->orig_w = st->orig_w;
+	p->orig_h = st->orig_h;
+	aoi_rng_seed(&base, l->o.seed ^ 0x7061696e74ULL);
+	aoi_rng_fork(&base, training ? (uint64_t)epoch + 1 : 0, &per_epoch);
+	aoi_rng_fork(&per_epoch, (uint64_t)index, &rng);
+	return l->o.paint(l->o.paint_ctx, &p->img, &p->mask, &rng, err);
+}
+
+static int paint_rows(aoi_loader *l, const int *idx, int n, const stage **st, int epoch,
+		      int training, aoi_error *err)
+{
+	aoi_error *errs = l->errs;
+	int failed = 0;
+#pragma omp parallel for schedule(dynamic) reduction(|| : failed)
+	for (int r = 0; r < n; r++) {
+		aoi_error_clear(&errs[r]);
+		if (paint_row(l, r, idx[r], st[r], epoch, training, &errs[r]) < 0) {
+			aoi_error_locate(&errs[r], l->s[idx[r]].where, l->s[idx[r]].line);
+			failed = 1;
+		}
+		st[r] = &l->painted[r];
+	}
+	for (int r = 0; failed && r < n; r++)
+		if (errs[r].code != AOI_OK) {
+			if (err)
+				*err = errs[r];
+			break;
+		}
+	return failed ? -1 : 0;
+}
+
 int aoi_loader_fill(aoi_loader *l, aoi_batch *b, const int *indices, int n, int epoch,
 		    int training, aoi_error *err)
 {
@@ -659,6 +717,8 @@ int aoi_loader_fill(aoi_loader *l, aoi_batch *b, const int *indices, int n, int 
 	if (stage_samples(l, indices, n, st, err) < 0)
 		return -1;
 	cache_rows(l, indices, n, st);
+	if (l->o.paint && paint_rows(l, indices, n, st, epoch, training, err) < 0)
+		return -1;
 #pragma omp parallel for schedule(static)
 	for (int r = 0; r < n; r++)
 		fill_row(l, b, r, indices[r], st[r], epoch, training);

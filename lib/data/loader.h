@@ -30,7 +30,9 @@
 #include <jansson.h>
 
 #include "base/error.h"
+#include "base/rng.h"
 #include "data/augment.h"
+#include "data/mask.h"
 #include "data/record.h"
 #include "image/image.h"
 
@@ -68,6 +70,15 @@ typedef struct aoi_loader_opts {
 	aoi_augment_opts aug;
 	uint64_t seed;
 	size_t cache_limit;    /* bytes of decoded images to keep; 0 = no cache */
+	/* Called for every sample a batch takes (training and validation), on
+	 * a copy of the decoded image (at the input size unless cropping) and
+	 * its mask, before augmentation: synthetic anomalies painted on the
+	 * fly (learning from good images). rng depends only on (seed, epoch,
+	 * sample index), epoch 0 when not training, so validation sees the
+	 * same anomalies every epoch. Called from several threads at once.
+	 * NULL: none. */
+	int (*paint)(void *ctx, aoi_image *img, aoi_mask *mask, aoi_rng *rng, aoi_error *err);
+	void *paint_ctx;
 } aoi_loader_opts;
 
 void aoi_loader_opts_init(aoi_loader_opts *o); /* 224x224 RGB, labels, no cache */

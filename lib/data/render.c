@@ -102,8 +102,31 @@ static int draw_truth(aoi_image *img, const json_t *rec, const char *base,
 	return 0;
 }
 
-/* The prediction: "pred.mask" file (indices per "pred.classes"), boxes with
- * scores, keypoints. */
+/* An anomaly model's "pred.heatmap" (aoi-infer: a coloured PNG the size
+ * of the image) blended half over the image. */
+static int draw_heatmap(aoi_image *img, const json_t *pred, const char *base, aoi_error *err)
+{
+	char path[4096];
+	aoi_image heat = { 0 };
+
+	if (aoi_record_path(pred, "heatmap", base, path, sizeof path) != 0)
+		return 0;
+	if (aoi_image_load(path, &heat, err) != 0)
+		return -1;
+	if (heat.width != img->width || heat.height != img->height || heat.channels != 3) {
+		aoi_image_release(&heat);
+		return aoi_error_set(err, AOI_EFORMAT, path, 0,
+				     "heatmap is %dx%d, %d channels; the image %dx%d RGB",
+				     heat.width, heat.height, heat.channels, img->width, img->height);
+	}
+	for (size_t i = 0; i < (size_t)img->width * img->height * 3; i++)
+		img->data[i] = (uint8_t)((img->data[i] + heat.data[i] + 1) / 2);
+	aoi_image_release(&heat);
+	return 0;
+}
+
+/* The prediction: "pred.heatmap" (anomaly models), "pred.mask" file
+ * (indices per "pred.classes"), boxes with scores, keypoints. */
 static int draw_pred(aoi_image *img, const json_t *pred, const char *base,
 		     aoi_classes *cls, const style *st, aoi_error *err)
 {
@@ -113,6 +136,8 @@ static int draw_pred(aoi_image *img, const json_t *pred, const char *base,
 	size_t i;
 	json_t *v;
 
+	if (draw_heatmap(img, pred, base, err) != 0)
+		return -1;
 	if (aoi_record_path(pred, "mask", base, path, sizeof path) == 0) {
 		if (aoi_mask_load_png(path, &m, err) != 0)
 			return -1;
@@ -155,13 +180,17 @@ static void paste(aoi_image *dst, const aoi_image *src, int x0)
 		       src->data + (size_t)y * src->width * 3, (size_t)src->width * 3);
 }
 
-/* Caption of a panel: "truth ID label" or "pred label prob". */
+/* Caption of a panel: "truth ID label" or "pred label prob" (or the
+ * anomaly score). */
 static void caption(aoi_image *img, const char *what, const json_t *obj, const char *id,
 		    const style *st)
 {
 	const char *l = aoi_record_str(obj, "label");
 	char text[400];
 	json_t *prob = json_object_get(obj, "prob");
+
+	if (!prob)
+		prob = json_object_get(obj, "score");
 
 	if (json_is_number(prob))
 		snprintf(text, sizeof text, "%s %s %s %.2f", what, id ? id : "", l ? l : "",

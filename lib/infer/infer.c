@@ -54,6 +54,8 @@ aoi_infer *aoi_infer_new(aoi_net *net, const aoi_infer_model *m, const aoi_infer
 			 aoi_error *err)
 {
 	int side = m->width < m->height ? m->width : m->height;
+	if (m->info && m->info->anomaly)
+		return aoi_infer_anomaly_new(net, m, o, err);
 	if (o->flips && m->task != AOI_TASK_SEGMENTATION) {
 		aoi_error_set(err, AOI_EINVAL, "", 0, "flips are for segmentation models");
 		return NULL;
@@ -101,6 +103,7 @@ static void slot_release(slot *s)
 	free(s->maxp);
 	free(s->comps);
 	free(s->scores);
+	free(s->amap);
 	free(s->ens);
 }
 
@@ -116,6 +119,7 @@ void aoi_infer_free(aoi_infer *inf)
 	free(inf->slots);
 	free(inf->jobs);
 	free(inf->x);
+	aoi_anomaly_free(inf->anomaly);
 	free(inf);
 }
 
@@ -657,6 +661,8 @@ int aoi_infer_run(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err)
 {
 	if (n <= 0)
 		return 0;
+	if (inf->anomaly)
+		return aoi_infer_anomaly_run(inf, items, n, err);
 	if (aoi_infer_prepare(inf, items, n, err) < 0 || aoi_infer_run_jobs(inf, err) < 0 ||
 	    (inf->nmore && aoi_infer_ensemble(inf, items, n, err) < 0))
 		return -1;

@@ -34,6 +34,7 @@
 #include "data/loader.h"
 #include "data/record.h"
 #include "model/arch.h"
+#include "model/model.h"
 #include "nn/net.h"
 
 /* What inference needs to know about a model. */
@@ -47,8 +48,14 @@ typedef struct aoi_infer_model {
 	 * classification: label names. Not owned. */
 	const aoi_classes *classes;
 	int npoints;           /* keypoints */
+	/* the model file's header (borrowed, may be NULL): an anomaly model
+	 * (info->anomaly) writes an anomaly map and score per record instead:
+	 * pred.score, pred.threshold, pred.anomaly {map, scale} and
+	 * pred.heatmap (man/aoi-dataset.5), maps under mask_dir */
+	const aoi_model_info *info;
 	const char *name;      /* the model file, named in errors (may be NULL) */
-	double threshold;      /* decision head: the model's threshold; < 0: none */
+	double threshold;      /* the image-score threshold (decision head or anomaly
+				* model, aoi_model_info.threshold); < 0: none */
 } aoi_infer_model;
 
 typedef struct aoi_infer_opts {

@@ -85,6 +85,11 @@ int aoi_infer_add(aoi_infer *inf, aoi_net *net, const aoi_infer_model *m,
 {
 	aoi_infer **more, *other;
 
+	/* Anomaly scores are distances on each model's own scale (PatchCore,
+	 * PaDiM, a segmentation net): their mean would mean nothing. */
+	if (inf->anomaly || (m->info && m->info->anomaly))
+		return aoi_error_set(err, AOI_EINVAL, inf->anomaly ? inf->m.name : m->name, 0,
+				     "an anomaly model cannot be part of an ensemble");
 	if (compatible(&inf->m, m, err) < 0)
 		return -1;
 	if (o->flips != inf->o.flips)

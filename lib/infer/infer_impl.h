@@ -6,6 +6,7 @@
 #ifndef AOI_INFER_IMPL_H
 #define AOI_INFER_IMPL_H
 
+#include "anomaly/anomaly.h"
 #include "image/image.h"
 #include "data/mask.h"
 #include "data/raster.h"
@@ -33,6 +34,9 @@ typedef struct aoi_infer_slot {
 	aoi_component *comps;
 	int ncomps;
 	double *scores;
+	float *amap;           /* anomaly models: the map at the original size */
+	size_t amap_cap;
+	float ascore;          /* and the image score */
 	/* decision head: the image score (highest window), and the sum and
 	 * count of the current window's flips */
 	double score, win_sum;
@@ -55,9 +59,15 @@ struct aoi_infer {
 	int nslots;
 	job *jobs;
 	int njobs, jobs_cap;
+	aoi_anomaly *anomaly;  /* an anomaly model (infer_anomaly.c), else NULL */
 	struct aoi_infer **more; /* the other models of an ensemble */
 	int nmore;
 };
+
+/* infer_anomaly.c: an anomaly model's inference (m->info->anomaly set). */
+aoi_infer *aoi_infer_anomaly_new(aoi_net *net, const aoi_infer_model *m,
+				 const aoi_infer_opts *o, aoi_error *err);
+int aoi_infer_anomaly_run(aoi_infer *inf, aoi_infer_item *items, int n, aoi_error *err);
 
 /* Slots for n records (kept and reused between chunks). */
 int aoi_infer_slots(aoi_infer *inf, int n, aoi_error *err);

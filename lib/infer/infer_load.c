@@ -28,6 +28,8 @@ static int take_header(aoi_infer_loaded *l, aoi_error *err)
 			return aoi_error_set(err, AOI_EFORMAT, l->path, 0, "too many classes");
 	m->classes = &l->classes;
 	m->npoints = in->opts.classes / 2;
+	m->info = in;
+	m->name = l->path;
 	return 0;
 }
 
@@ -42,9 +44,10 @@ int aoi_infer_load(aoi_infer_loaded *l, const char *path, aoi_error *err)
 		return -1;
 	json_t *prov = l->info.provenance;
 	const char *input = json_string_value(json_object_get(prov, "input"));
-	l->crop = input && !strcmp(input, "crop");
+	/* an anomaly model resizes whole images, whatever its backbone did */
+	l->crop = input && !strcmp(input, "crop") && !l->info.anomaly;
 	l->m.scale = json_number_value(json_object_get(prov, "scale"));
-	l->m.threshold = l->info.opts.decision ? l->info.threshold : -1;
+	l->m.threshold = l->info.threshold; /* decision head or anomaly model; else -1 */
 	return 0;
 }
 
@@ -52,6 +55,9 @@ int aoi_infer_load_resize(aoi_infer_loaded *l, int w, int h, aoi_error *err)
 {
 	const aoi_arch_info *ai = aoi_arch_find(l->info.arch);
 
+	if (l->info.anomaly)
+		return aoi_error_set(err, AOI_EINVAL, l->path, 0,
+				     "--size: an anomaly model runs at the input size it was fitted at");
 	if (!ai || ai->fixed_size || l->m.task != AOI_TASK_SEGMENTATION)
 		return aoi_error_set(err, AOI_EINVAL, l->path, 0,
 				     "--size: %s runs only at its own input size", l->info.arch);

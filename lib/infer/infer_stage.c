@@ -234,6 +234,13 @@ aoi_infer_stage *aoi_infer_stage_new(aoi_infer *inf, int first, int end, aoi_err
 {
 	aoi_net *net = inf->net;
 	int nn = aoi_net_node_count(net);
+	if (inf->anomaly) {
+		aoi_error_set(err, AOI_EINVAL, inf->m.name, 0,
+			      "an anomaly model (%s) runs in one process: pipeline stages would "
+			      "have to carry its feature maps; run it without --stage or --nodes",
+			      aoi_anomaly_method_name(aoi_anomaly_method_of(inf->anomaly)));
+		return NULL;
+	}
 	if (aoi_infer_models(inf) > 1) {
 		aoi_error_set(err, AOI_EINVAL, NULL, 0,
 			      "pipeline stages run one model, not an ensemble");

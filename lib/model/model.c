@@ -20,14 +20,15 @@
 #define FIXED_BYTES 24
 #define ALIGN 64
 
-enum { GROUP_PARAM, GROUP_STATE, GROUP_OPTIM, GROUP_COUNT };
-static const char *const group_names[GROUP_COUNT] = {"param", "state", "optim"};
+enum { GROUP_PARAM, GROUP_STATE, GROUP_OPTIM, GROUP_EXTRA, GROUP_COUNT };
+static const char *const group_names[GROUP_COUNT] = {"param", "state", "optim", "extra"};
 
 /* One tensor of the file: where it comes from and its name and shape. */
 typedef struct tref {
 	char name[112];
 	int group, ndim, shape[4];
 	size_t src, count; /* offset and size in floats in its group's array */
+	const float *data; /* an extra tensor's own floats (src unused) */
 } tref;
 
 typedef struct ttable {
@@ -157,7 +158,19 @@ static int add_state(ttable *tt, aoi_net *net)
 	return count ? table_add(tt, GROUP_STATE, "batchnorm.state", 1, &shape, 0, count) : 0;
 }
 
-static int table_build(ttable *tt, aoi_net *net, aoi_optim *opt)
+/* An anomaly model's tensors, after the net's and before an optimiser's. */
+static int add_extras(ttable *tt, const aoi_model_info *info)
+{
+	for (int i = 0; info && i < info->nextra; i++) {
+		const aoi_model_tensor *e = &info->extra[i];
+		if (table_add(tt, GROUP_EXTRA, e->name, e->ndim, e->shape, 0, e->count) < 0)
+			return -1;
+		tt->t[tt->n - 1].data = e->data;
+	}
+	return 0;
+}
+
+static int table_build(ttable *tt, aoi_net *net, const aoi_model_info *info, aoi_optim *opt)
 {
 	int nt = aoi_net_param_tensors(net);
 
@@ -169,7 +182,7 @@ static int table_build(ttable *tt, aoi_net *net, aoi_optim *opt)
 		if (table_add(tt, GROUP_PARAM, p->name, p->ndim, p->shape, p->offset, p->count) < 0)
 			return -1;
 	}
-	if (add_state(tt, net) < 0)
+	if (add_state(tt, net) < 0 || add_extras(tt, info) < 0)
 		return -1;
 	if (opt) {
 		size_t n;
@@ -333,10 +346,11 @@ static json_t *checkpoint_json(const aoi_checkpoint *ck, const aoi_optim *opt)
 			 ck->stop.wait);
 }
 
-/* Version 2 only where version 1 readers would fail: a decision head. */
+/* Version 2 only where version 1 readers would fail: a decision head, or
+ * an anomaly model. */
 static int file_version(const aoi_model_info *info)
 {
-	return info->opts.decision ? 2 : 1;
+	return info->opts.decision || info->anomaly || info->nextra ? 2 : 1;
 }
 
 static json_t *header_json(const aoi_model_info *info, const ttable *tt,
@@ -352,11 +366,12 @@ static json_t *header_json(const aoi_model_info *info, const ttable *tt,
 
 	if (h && ck)
 		json_object_set_new(h, "checkpoint", checkpoint_json(ck, opt));
-	if (h && info->opts.decision)
-		json_object_set_new(h, "decision", json_pack("{s:o}", "threshold",
-							     info->threshold >= 0
-								     ? json_real(info->threshold)
-								     : json_null()));
+	if (h && info->anomaly)
+		json_object_set_new(h, "anomaly", json_incref(info->anomaly));
+	if (h && (info->opts.decision || info->anomaly || info->threshold >= 0))
+		json_object_set_new(h, "threshold", info->threshold >= 0
+							    ? json_real(info->threshold)
+							    : json_null());
 	return h;
 }
 
@@ -407,7 +422,8 @@ static void put_body(writer *w, const char *js, const ttable *tt, int version)
 	for (size_t i = jlen; i < hlen; i++)
 		put(w, i + 1 == hlen ? "\n" : " ", 1);
 	for (int i = 0; i < tt->n; i++)
-		put_floats(w, tt->arrays[tt->t[i].group] + tt->t[i].src, tt->t[i].count);
+		put_floats(w, tt->t[i].data ? tt->t[i].data : tt->arrays[tt->t[i].group] + tt->t[i].src,
+			   tt->t[i].count);
 	put_le(crc, w->crc, 4);
 	fwrite(crc, 1, 4, w->fp);
 }
@@ -422,7 +438,7 @@ static int write_file(const char *path, const aoi_model_info *info, aoi_net *net
 	writer w = {NULL, 0};
 	int rc = -1;
 
-	if (table_build(&tt, net, opt) < 0 || !(h = header_json(info, &tt, ck, opt)) ||
+	if (table_build(&tt, net, info, opt) < 0 || !(h = header_json(info, &tt, ck, opt)) ||
 	    !(js = json_dumps(h, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)))) {
 		aoi_error_set(err, AOI_ENOMEM, path, 0, "cannot build the model header");
 	} else if (aoi_atomic_open(&f, path, err) == 0) {
@@ -635,6 +651,21 @@ static int read_classes(const loaded *l, aoi_model_info *info, aoi_error *err)
 	return aoi_model_info_set_classes(info, n, names, err);
 }
 
+/* The image-score threshold: "threshold" in the header. Files written
+ * while the decision head and the anomaly models were being developed
+ * apart kept it in "decision" or "anomaly"; those are read too. */
+static void read_threshold(const json_t *hdr, aoi_model_info *info)
+{
+	const json_t *t = json_object_get(hdr, "threshold");
+
+	if (!t)
+		t = json_object_get(json_object_get(hdr, "decision"), "threshold");
+	if (!t)
+		t = json_object_get(json_object_get(hdr, "anomaly"), "threshold");
+	if (json_is_number(t))
+		info->threshold = json_number_value(t);
+}
+
 static int read_info(const loaded *l, aoi_model_info *info, aoi_error *err)
 {
 	json_t *prov = json_object_get(l->hdr, "provenance");
@@ -648,9 +679,12 @@ static int read_info(const loaded *l, aoi_model_info *info, aoi_error *err)
 		return -1;
 	if (json_is_object(prov))
 		aoi_model_info_set_provenance(info, json_incref(prov));
-	json_t *thr = json_object_get(json_object_get(l->hdr, "decision"), "threshold");
-	if (json_is_number(thr))
-		info->threshold = json_number_value(thr);
+	json_t *an = json_object_get(l->hdr, "anomaly");
+	if (an && !json_is_object(an))
+		return bad_field(l, "anomaly", err);
+	if (an)
+		aoi_model_info_set_anomaly(info, json_incref(an));
+	read_threshold(l->hdr, info);
 	return 0;
 }
 
@@ -695,14 +729,19 @@ static int tensor_mismatch(const loaded *l, int i, const tref *r, const json_t *
 			     json_string_value(json_object_get(json_object_get(l->hdr, "arch"), "name")));
 }
 
-/* Extra tensors after the net's may only be a checkpoint's optimiser state
- * (skipped when only the model is wanted). */
+/* Tensors after the net's may only be an anomaly model's extras, then a
+ * checkpoint's optimiser state (skipped when only the model is wanted). */
 static int extras_ok(const json_t *ts, int from)
 {
+	int optim = 0;
+
 	for (size_t i = (size_t)from; i < json_array_size(ts); i++) {
 		const char *g = json_string_value(json_object_get(json_array_get(ts, i), "group"));
+		if (g && !strcmp(g, group_names[GROUP_EXTRA]) && !optim)
+			continue;
 		if (!g || strcmp(g, group_names[GROUP_OPTIM]) != 0)
 			return 0;
+		optim = 1;
 	}
 	return 1;
 }
@@ -748,6 +787,61 @@ static int read_tensors(const loaded *l, ttable *tt, aoi_error *err)
 			       tt->t[i].count);
 		off += tt->t[i].count * 4;
 	}
+	return 0;
+}
+
+/* One extra tensor's table entry: its name and shape, checked. */
+static int extra_entry(const loaded *l, const json_t *t, char *name, int *ndim, int *shape,
+		       size_t *count, aoi_error *err)
+{
+	const char *n = json_string_value(json_object_get(t, "name"));
+	json_t *js = json_object_get(t, "shape");
+
+	*ndim = json_is_array(js) ? (int)json_array_size(js) : 0;
+	if (!n || strlen(n) >= AOI_MODEL_TENSOR_NAME || *ndim < 1 || *ndim > 4)
+		return bad_field(l, "tensors", err);
+	snprintf(name, AOI_MODEL_TENSOR_NAME, "%s", n);
+	*count = 1;
+	for (int k = 0; k < *ndim; k++) {
+		json_int_t v = json_integer_value(json_array_get(js, k));
+		if (v < 1 || v > (1 << 30) || *count > ((size_t)1 << 40) / (size_t)v)
+			return bad_field(l, "tensors", err);
+		shape[k] = (int)v;
+		*count *= (size_t)v;
+	}
+	return 0;
+}
+
+/* The anomaly model's tensors after the net's (from table entry `from`,
+ * data offset `off`) into info. */
+static int read_extras(const loaded *l, int from, size_t off, aoi_model_info *info,
+		       aoi_error *err)
+{
+	json_t *ts = json_object_get(l->hdr, "tensors");
+	size_t i;
+
+	for (i = (size_t)from; i < json_array_size(ts); i++) {
+		json_t *t = json_array_get(ts, i);
+		const char *g = json_string_value(json_object_get(t, "group"));
+		char name[AOI_MODEL_TENSOR_NAME];
+		int ndim, shape[4];
+		size_t count = 0;
+		if (!g || strcmp(g, group_names[GROUP_EXTRA]) != 0)
+			break;
+		if (extra_entry(l, t, name, &ndim, shape, &count, err) < 0)
+			return -1;
+		if (json_integer_value(json_object_get(t, "offset")) != (json_int_t)off ||
+		    count * 4 > l->data_len - off)
+			return aoi_error_set(err, AOI_EFORMAT, l->path, 0,
+					     "tensor '%s' lies outside the data", name);
+		if (aoi_model_info_add_tensor(info, name, ndim, shape, NULL, err) < 0)
+			return -1;
+		floats_from_le(info->extra[info->nextra - 1].data, l->data + off, count);
+		off += count * 4;
+	}
+	if (i == json_array_size(ts) && off != l->data_len)
+		return aoi_error_set(err, AOI_EFORMAT, l->path, 0,
+				     "tensor data is %zu bytes, the table says %zu", l->data_len, off);
 	return 0;
 }
 
@@ -912,9 +1006,10 @@ static aoi_net *load_net(loaded *l, aoi_model_info *info, const aoi_optim_opts *
 	}
 	if (oo && !(*opt = aoi_optim_new_for(oo, net, err)))
 		aoi_error_locate(err, l->path, 0);
-	else if (table_build(&tt, net, oo ? *opt : NULL) < 0)
+	else if (table_build(&tt, net, NULL, oo ? *opt : NULL) < 0)
 		aoi_error_set(err, AOI_ENOMEM, l->path, 0, "out of memory");
-	else if (read_tensors(l, &tt, err) == 0) {
+	else if (read_tensors(l, &tt, err) == 0 &&
+		 (oo || read_extras(l, tt.n, table_bytes(&tt), info, err) == 0)) {
 		free(tt.t);
 		return net;
 	}
@@ -1001,6 +1096,69 @@ void aoi_model_info_release(aoi_model_info *info)
 	info->nclasses = 0;
 	info->provenance = NULL;
 	info->graph = NULL;
+	aoi_model_info_clear_anomaly(info);
+}
+
+void aoi_model_info_clear_anomaly(aoi_model_info *info)
+{
+	for (int i = 0; i < info->nextra; i++)
+		free(info->extra[i].data);
+	free(info->extra);
+	json_decref(info->anomaly);
+	info->extra = NULL;
+	info->nextra = 0;
+	info->anomaly = NULL;
+}
+
+void aoi_model_info_set_anomaly(aoi_model_info *info, json_t *obj)
+{
+	json_decref(info->anomaly);
+	info->anomaly = obj;
+}
+
+const aoi_model_tensor *aoi_model_info_tensor(const aoi_model_info *info, const char *name)
+{
+	for (int i = 0; i < info->nextra; i++)
+		if (!strcmp(info->extra[i].name, name))
+			return &info->extra[i];
+	return NULL;
+}
+
+/* data NULL: zeroed. */
+int aoi_model_info_add_tensor(aoi_model_info *info, const char *name, int ndim,
+			      const int *shape, const float *data, aoi_error *err)
+{
+	size_t count = 1;
+	aoi_model_tensor *e = (aoi_model_tensor *)aoi_model_info_tensor(info, name);
+
+	if (ndim < 1 || ndim > 4 || strlen(name) >= AOI_MODEL_TENSOR_NAME)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "bad extra tensor '%s'", name);
+	for (int k = 0; k < ndim; k++)
+		count *= (size_t)(shape[k] > 0 ? shape[k] : 0);
+	float *copy = malloc((count ? count : 1) * sizeof *copy);
+	if (!copy)
+		return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory (%zu floats)", count);
+	if (data)
+		memcpy(copy, data, count * sizeof *copy);
+	else
+		memset(copy, 0, count * sizeof *copy);
+	if (!e) {
+		aoi_model_tensor *p = realloc(info->extra, sizeof *p * (info->nextra + 1));
+		if (!p) {
+			free(copy);
+			return aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory");
+		}
+		info->extra = p;
+		e = &p[info->nextra++];
+		memset(e, 0, sizeof *e);
+		snprintf(e->name, sizeof e->name, "%s", name);
+	}
+	free(e->data);
+	e->data = copy;
+	e->ndim = ndim;
+	e->count = count;
+	memcpy(e->shape, shape, sizeof(int) * ndim);
+	return 0;
 }
 
 int aoi_model_info_set_arch(aoi_model_info *info, const char *name,
@@ -1105,7 +1263,7 @@ int aoi_model_transfer(aoi_net *dst, aoi_net *src, int *total)
 
 	if (total)
 		*total = aoi_net_param_tensors(dst);
-	if (table_build(&td, dst, NULL) == 0 && table_build(&ts, src, NULL) == 0)
+	if (table_build(&td, dst, NULL, NULL) == 0 && table_build(&ts, src, NULL, NULL) == 0)
 		for (int i = 0; i < td.n; i++) {
 			const tref *d = &td.t[i], *s = find_tensor(&ts, d);
 			if (!s || s->group != d->group)

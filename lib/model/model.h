@@ -32,10 +32,22 @@
 #include "nn/optim.h"
 
 #define AOI_MODEL_MAGIC "\211AOI\r\n\032\n"
-/* Files are written as version 1, or 2 when the net has a decision head
- * (which version 1 readers could not rebuild); both are read. */
+/* Files are written as version 1, or 2 when version 1 readers would fail
+ * on them: a net with a decision head (which they could not rebuild), or an
+ * anomaly model's description and extra tensors (which they would take for
+ * a damaged file); both are read. */
 #define AOI_MODEL_VERSION 2
 #define AOI_MODEL_MAX_CHANNELS 64
+
+/* A tensor a model carries beside its network's (group "extra" in the
+ * file): an anomaly model's memory bank or Gaussians (lib/anomaly). */
+#define AOI_MODEL_TENSOR_NAME 64
+typedef struct aoi_model_tensor {
+	char name[AOI_MODEL_TENSOR_NAME];
+	int ndim, shape[4];
+	size_t count;         /* the product of the shape */
+	float *data;          /* owned by the info that holds it */
+} aoi_model_tensor;
 
 typedef struct aoi_model_info {
 	char arch[64];
@@ -48,8 +60,16 @@ typedef struct aoi_model_info {
 	char **classes;
 	json_t *provenance;   /* object: dataset hash, epochs, metrics, date... or NULL */
 	json_t *graph;        /* arch "graph": nodes, output, head (graph.h); else NULL */
-	/* decision head (opts.decision): reject a part whose image score
-	 * (the decision's probability) is at least this; < 0: none chosen */
+	/* anomaly models (lib/anomaly): how the network's features become an
+	 * anomaly map (an object, kept as it is), and the tensors it needs */
+	json_t *anomaly;
+	aoi_model_tensor *extra;
+	int nextra;
+	/* the image decision of a decision head (its probability) or an
+	 * anomaly model (its score): a part whose image score is above this
+	 * is rejected (aoi-classify's max_score "model"); < 0: none chosen.
+	 * Decision heads choose it halfway between two validation scores, so
+	 * "at least" decides the same there. */
 	double threshold;
 } aoi_model_info;
 
@@ -71,6 +91,17 @@ int aoi_model_info_set_classes(aoi_model_info *info, int n, const char *const *n
 			       aoi_error *err);
 /* Takes over one reference to `obj` (a JSON object). */
 void aoi_model_info_set_provenance(aoi_model_info *info, json_t *obj);
+
+/* Takes over one reference to `obj` (a JSON object, or NULL to drop it). */
+void aoi_model_info_set_anomaly(aoi_model_info *info, json_t *obj);
+/* Add (or replace) an extra tensor: a copy of count = product of shape
+ * floats from data. */
+int aoi_model_info_add_tensor(aoi_model_info *info, const char *name, int ndim,
+			      const int *shape, const float *data, aoi_error *err);
+/* The extra tensor of that name, or NULL. */
+const aoi_model_tensor *aoi_model_info_tensor(const aoi_model_info *info, const char *name);
+/* Drop the anomaly description and every extra tensor. */
+void aoi_model_info_clear_anomaly(aoi_model_info *info);
 
 /* Write net's parameters and batch-norm state with info's header. */
 int aoi_model_save(const char *path, const aoi_model_info *info, aoi_net *net,

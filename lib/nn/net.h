@@ -205,6 +205,13 @@ int aoi_net_cut_live(const aoi_net *net, int p, aoi_live_tensor *live, int max,
  * per_row values (float, or int32 for indices); stage code reads it after
  * running up to the cut and fills it before running from the cut. */
 void *aoi_net_live_data(aoi_net *net, const aoi_live_tensor *t);
+/* The output of `node` (c x h x w per batch row, as aoi_net_node_info()
+ * gives), read where the net keeps it: the node's own buffer, or that of
+ * the node it was fused into. After aoi_net_forward_range() up to
+ * node + 1 it holds this run's values (later nodes may reuse the memory
+ * of a fused net). NULL when the net is not planned or node is out of
+ * range. Feature taps of anomaly models read it (lib/anomaly). */
+const float *aoi_net_node_output(aoi_net *net, int node);
 /* Inference (training off) of nodes first..end-1 only. first = 0 copies
  * input into the input node; otherwise input is ignored and the tensors
  * crossing cut `first` must have been filled. Nodes from `end` on are not

@@ -79,6 +79,13 @@ void *aoi_net_live_data(aoi_net *net, const aoi_live_tensor *t)
 	return t->indices ? (void *)node->aux : (void *)node->y;
 }
 
+const float *aoi_net_node_output(aoi_net *net, int node)
+{
+	if (!net->planned || node < 0 || node >= net->nnodes)
+		return NULL;
+	return net->nodes[storage(net, node)].y;
+}
+
 /* The dynamic programme of aoi_net_split_costs(): for the first i items
  * in s runs, the best bottleneck b, its sum of squares q and where its
  * last stage starts (j). Row s - 1 of each table holds s runs. */

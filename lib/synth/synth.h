@@ -145,6 +145,34 @@ void aoi_synth_augment_opts_init(aoi_synth_augment_opts *o);
 int aoi_synth_augment(const aoi_synth_job *job, const aoi_synth_augment_opts *o,
 		      aoi_error *err);
 
+/* ---- anomalies painted on the fly (learning from good images) ----
+ * Training a network to find anomalies on good images alone (the DRAEM,
+ * CutPaste and natural-synthetic-anomaly idea): each image gets at most
+ * one anomaly of a kind drawn among `kinds`:
+ *   blob, scratch, spot   the painted defects above
+ *   cutpaste              a rectangle (or a thin scar) of the image pasted
+ *                         elsewhere in it, brighter or darker
+ *   texture               an irregular smooth-edged region blended with a
+ *                         procedural texture (texture above) or shaded
+ * The mask gets `value` where a pixel changed by at least 4 levels. */
+enum {
+	AOI_SYNTH_ANOM_BLOB = 1, AOI_SYNTH_ANOM_SCRATCH = 2, AOI_SYNTH_ANOM_SPOT = 4,
+	AOI_SYNTH_ANOM_CUTPASTE = 8, AOI_SYNTH_ANOM_TEXTURE = 16, AOI_SYNTH_ANOM_ALL = 31
+};
+
+typedef struct aoi_synth_anomaly_opts {
+	unsigned kinds;  /* AOI_SYNTH_ANOM_* bits */
+	double none;     /* share of images left as they are (0.25) */
+} aoi_synth_anomaly_opts;
+
+/* "all" or a comma list of kind names, optionally "none=F". */
+int aoi_synth_anomaly_parse(const char *spec, aoi_synth_anomaly_opts *o, aoi_error *err);
+/* Paint one anomaly (or, with probability o->none, none) into img (gray
+ * or RGB) and mark it in mask (img's size). Returns 1 when painted, 0 when
+ * not, -1 on error (out of memory). */
+int aoi_synth_paint_anomaly(aoi_image *img, aoi_mask *mask, const aoi_synth_anomaly_opts *o,
+			    uint8_t value, aoi_rng *rng, aoi_error *err);
+
 /* ---- shared by the generators (synth.c) ---- */
 /* Make job->n records: make(ctx, i, rng_i, &rec, err) for each i in
  * parallel batches, writing the records in index order. On failure the

@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/record.h"
 #include "model/graph.h"
+#include "train/train_anomaly.h"
 
 void aoi_train_dataset_release(aoi_train_dataset *d)
 {
@@ -224,8 +225,14 @@ static int setup_fresh(aoi_train_setup *s, aoi_error *err)
 	s->lo.gray = s->opts.gray ||
 		     (own && ii->opts.in_channels / (ii->template_input ? 2 : 1) == 1);
 	/* segmentation crops unless told to resize: resizing a large image to
-	 * the input shrinks a crack 2 pixels wide to nothing */
-	s->lo.crop = s->opts.crop || (s->task == AOI_TASK_SEGMENTATION && !s->opts.resize);
+	 * the input shrinks a crack 2 pixels wide to nothing. Not --synth: the
+	 * anomaly model it becomes scores whole images resized to its input. */
+	if (s->opts.synth && s->opts.crop)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "--synth: an anomaly model scores whole images resized to "
+				     "its input; no --crop");
+	s->lo.crop = s->opts.crop ||
+		     (s->task == AOI_TASK_SEGMENTATION && !s->opts.resize && !s->opts.synth);
 	s->lo.scale = s->opts.scale;
 	if (ai && ai->fixed_size && s->opts.crop)
 		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "--crop needs a segmentation network");
@@ -239,6 +246,10 @@ static int setup_fresh(aoi_train_setup *s, aoi_error *err)
 static int gather_classes(aoi_train_setup *s, aoi_error *err)
 {
 	const aoi_train_dataset *vd = s->sel.val_from_main ? &s->main_ds : &s->val_ds;
+	if (s->opts.synth) /* one class: what the painter paints */
+		return aoi_classes_add(&s->classes, "anomaly") < 0
+			       ? aoi_error_set(err, AOI_ENOMEM, NULL, 0, "out of memory")
+			       : 0;
 	for (int k = 0; k < s->sel.ntrain + s->sel.nval; k++) {
 		int tr = k < s->sel.ntrain;
 		const aoi_train_dataset *d = tr ? &s->main_ds : vd;
@@ -294,6 +305,9 @@ static int setup_loaders(aoi_train_setup *s, aoi_error *err)
 	s->lo.augment = s->opts.augment != NULL;
 	s->lo.aug = s->opts.aug;
 	s->lo.defect_windows = s->task == AOI_TASK_SEGMENTATION ? s->opts.defect_windows : 0;
+	if (s->opts.synth &&
+	    aoi_train_synth_hook(s->opts.synth, &s->lo, &s->synth, sizeof(s->synth), err) < 0)
+		return -1;
 	s->train = make_loader(&s->lo, &s->main_ds, s->sel.train, s->sel.ntrain, err);
 	if (!s->train)
 		return -1;
@@ -666,6 +680,22 @@ static int reads_stdin(const aoi_train_setup_opts *o)
 	return !o->dataset || !strcmp(o->dataset, "-") || (o->val && !strcmp(o->val, "-"));
 }
 
+/* --synth trains on good records only: the painter makes the defects. */
+static int keep_good_only(aoi_train_setup *s, aoi_error *err)
+{
+	const aoi_train_dataset *vd = s->sel.val_from_main ? &s->main_ds : &s->val_ds;
+	if (s->task != AOI_TASK_SEGMENTATION)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0,
+				     "--synth trains a segmentation network");
+	s->synth_skipped = aoi_train_keep_good(&s->main_ds, s->sel.train, &s->sel.ntrain,
+					       s->opts.good);
+	aoi_train_keep_good(vd, s->sel.val, &s->sel.nval, s->opts.good);
+	if (s->sel.ntrain == 0)
+		return aoi_error_set(err, AOI_EINVAL, s->main_ds.name, 0,
+				     "no good training records (label '%s')", s->opts.good);
+	return 0;
+}
+
 static int setup_data(aoi_train_setup *s, aoi_error *err)
 {
 	/* mpirun gives standard input to rank 0 only */
@@ -676,6 +706,17 @@ static int setup_data(aoi_train_setup *s, aoi_error *err)
 	if (s->opts.val && aoi_train_dataset_read(&s->val_ds, s->opts.val, NULL, err) < 0)
 		return -1;
 	if (aoi_train_select_records(&s->opts, &s->main_ds, &s->val_ds, &s->sel, err) < 0)
+		return -1;
+	if (s->opts.synth && s->sel.nval == 0 && !s->opts.val && s->opts.val_split == 0) {
+		/* the threshold needs good validation images: hold out a tenth */
+		free(s->sel.train);
+		free(s->sel.val);
+		memset(&s->sel, 0, sizeof s->sel);
+		s->opts.val_split = 0.1;
+		if (aoi_train_select_records(&s->opts, &s->main_ds, &s->val_ds, &s->sel, err) < 0)
+			return -1;
+	}
+	if (s->opts.synth && keep_good_only(s, err) < 0)
 		return -1;
 	if (!s->opts.resume && gather_classes(s, err) < 0)
 		return -1;
@@ -713,6 +754,9 @@ int aoi_train_setup_run(aoi_train_setup *s, volatile sig_atomic_t *stop, aoi_err
 	if (rc == 0 && writer && !aoi_path_exists(s->opts.output) &&
 	    aoi_model_save(s->opts.output, &s->info, s->net, err) < 0)
 		rc = -1;
+	if (rc == 0 && writer && s->opts.synth &&
+	    aoi_train_anomaly_calibrate(s, s->anomaly_report, sizeof(s->anomaly_report), err) < 0)
+		rc = -1;
 	aoi_trainer_free(t);
 	char line[sizeof(s->summary)];
 	if (rc >= 0 && aoi_dist_size(s->dist) > 1 &&
@@ -736,6 +780,10 @@ void aoi_train_setup_opts_init(aoi_train_setup_opts *o)
 	o->defect_windows = 0.8;
 	o->warmup = -1;
 	aoi_augment_opts_init(&o->aug);
+	o->good = "good";
+	o->coreset = 0.01;
+	o->frr = 0.01;
+	o->bank_max = 16384;
 }
 
 void aoi_train_setup_init(aoi_train_setup *s, const aoi_train_setup_opts *o, aoi_dist *dist)

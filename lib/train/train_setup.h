@@ -33,6 +33,7 @@
 #include "nn/net.h"
 #include "nn/optim.h"
 #include "train/dist.h"
+#include "synth/synth.h"
 #include "train/loss.h"
 #include "train/train.h"
 
@@ -57,6 +58,13 @@ typedef struct aoi_train_setup_opts {
 	double lr, momentum, weight_decay;
 	int sched;
 	aoi_augment_opts aug;
+	/* learning from good images only (train_anomaly.h) */
+	const char *backbone;  /* patchcore, padim: a model file or an architecture name */
+	const char *layers;    /* backbone blocks or nodes giving features (NULL: default) */
+	const char *good;      /* the label of good records ("good") */
+	const char *synth;     /* segmentation nets: paint these anomalies on the fly */
+	double coreset, frr;   /* bank share kept; false-reject rate of the threshold */
+	long bank_max, dims;
 } aoi_train_setup_opts;
 
 /* The records of one dataset file with their line numbers. */
@@ -102,6 +110,11 @@ typedef struct aoi_train_setup {
 	int stopped_epoch;              /* run returned 1: epochs completed */
 	const char *resume_path;        /* run returned 1: where the checkpoint went */
 	char summary[512];              /* several processes: the all-reduce summary */
+	/* --synth: the painter's options (the loaders' paint hook), and what
+	 * the threshold came to */
+	aoi_synth_anomaly_opts synth;
+	int synth_skipped;              /* training records that were not good */
+	char anomaly_report[512];
 } aoi_train_setup;
 
 void aoi_train_setup_opts_init(aoi_train_setup_opts *o);

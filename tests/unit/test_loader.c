@@ -1,5 +1,6 @@
 /* test_loader: records into batches: normalisation, targets, crops, the
- * cache, determinism of augmentation, and bad records. */
+ * cache, determinism of augmentation, the paint hook, and bad records. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,6 +91,82 @@ static void test_segmentation(void)
 	CHECK(aoi_loader_class_pixels(l, px, &err) == 0);
 	CHECK_NEAR(px[2], 64, 0);
 	CHECK_NEAR(px[1], 144, 0);
+	aoi_batch_release(&b);
+	aoi_loader_free(l);
+	aoi_classes_release(&cls);
+}
+
+/* A paint hook: a 4x4 square of gray 128 at a place drawn from rng,
+ * marked 1 in the mask (the one class). */
+static int paint_square(void *ctx, aoi_image *img, aoi_mask *mask, aoi_rng *rng,
+			aoi_error *err)
+{
+	(void)ctx, (void)err;
+	int x0 = (int)aoi_rng_below(rng, (uint64_t)img->width - 4);
+	int y0 = (int)aoi_rng_below(rng, (uint64_t)img->height - 4);
+	for (int y = y0; y < y0 + 4; y++)
+		for (int x = x0; x < x0 + 4; x++) {
+			img->data[y * img->width + x] = 128;
+			mask->data[y * mask->width + x] = 1;
+		}
+	return 0;
+}
+
+/* Where row 0's mask is set: its first pixel, or -1. */
+static int painted_at(aoi_loader *l, aoi_batch *b, int epoch, int training)
+{
+	int idx = 0;
+	CHECK(aoi_loader_fill(l, b, &idx, 1, epoch, training, NULL) == 0);
+	for (int i = 0; i < 32 * 32; i++)
+		if (b->mask[i]) {
+			CHECK_NEAR(b->x[i], 0.0, 0.01); /* gray 128 under the mask */
+			return i;
+		}
+	return -1;
+}
+
+/* The paint hook (anomalies painted on the fly): mask and image agree, the
+ * place depends on seed, epoch and sample only, validation (not training)
+ * sees the same every epoch, and the cached image stays unpainted. */
+static void test_paint(void)
+{
+	aoi_classes cls;
+	aoi_loader_opts o;
+	aoi_batch b;
+	aoi_norm norm = { 1, { 0.5f }, { 0.5f } };
+
+	aoi_classes_init(&cls);
+	aoi_classes_add(&cls, "anomaly");
+	aoi_loader_opts_init(&o);
+	o.width = o.height = 32;
+	o.gray = 1;
+	o.target = AOI_TARGET_MASK;
+	o.classes = &cls;
+	o.cache_limit = 1 << 20;
+	o.seed = 9;
+	o.paint = paint_square;
+	aoi_loader *l = aoi_loader_new(&o, NULL);
+	json_t *r = record("{\"image\":\"a.png\",\"width\":64,\"height\":64}");
+	CHECK(aoi_loader_add(l, r, dir, "d.jsonl", 1, NULL) == 0);
+	json_decref(r);
+	aoi_loader_set_norm(l, &norm);
+	CHECK(aoi_batch_alloc(&b, l, 1, NULL) == 0);
+	int v0 = painted_at(l, &b, 0, 0), v5 = painted_at(l, &b, 5, 0);
+	CHECK(v0 >= 0 && v0 == v5);
+	int seen[8], differ = 0;
+	for (int e = 0; e < 8; e++) {
+		seen[e] = painted_at(l, &b, e, 1);
+		CHECK(seen[e] >= 0);
+		differ += e && seen[e] != seen[0];
+	}
+	CHECK(differ > 0);
+	CHECK_INT(painted_at(l, &b, 3, 1), seen[3]);
+	/* the cache holds the unpainted image: a square painted elsewhere
+	 * leaves no gray behind where the last one was */
+	int squares = 0;
+	for (int i = 0; i < 32 * 32; i++)
+		squares += fabsf(b.x[i]) < 0.01f;
+	CHECK_MSG(squares <= 16, "%d gray pixels", squares);
 	aoi_batch_release(&b);
 	aoi_loader_free(l);
 	aoi_classes_release(&cls);
@@ -371,6 +448,7 @@ int main(void)
 
 	test_segmentation();
 	test_crop();
+	test_paint();
 	test_defect_windows();
 	test_windows();
 	test_determinism();

@@ -90,11 +90,43 @@ static void test_round_trip(aoi_rng *rng)
 			  "2026-11-21T10:00:00Z");
 		CHECK_NEAR(json_real_value(json_object_get(
 				   json_object_get(back.provenance, "metrics"), "miou")), 0.5, 0);
+		CHECK(back.threshold < 0); /* none chosen */
 		aoi_model_info_release(&back);
 		aoi_net_free(got);
 	}
 	aoi_model_info_release(&info);
 	aoi_net_free(net);
+}
+
+/* The image threshold (a decision head's or an anomaly model's) is the
+ * header's one "threshold"; a plain net stays a version 1 file. */
+static void test_threshold(aoi_rng *rng)
+{
+	aoi_model_info info, back;
+	aoi_error err;
+	char path[128];
+	unsigned char *b = NULL;
+	size_t n;
+	aoi_net *net = small_net("mbv2-unet-s", 3, 3, rng), *got;
+
+	fill_info(&info, "mbv2-unet-s", 3, 3);
+	info.threshold = 0.375;
+	path_of(path, sizeof path, "t.aoim");
+	CHECK(aoi_model_save(path, &info, net, &err) == 0);
+	CHECK(aoi_file_read(path, &b, &n, &err) == 0);
+	CHECK(b && n > 24 && b[8] == 1 && b[9] == 0);
+	CHECK(b && strstr((const char *)b + 24, "\"threshold\": 0.375") != NULL);
+	free(b);
+	got = aoi_model_load(path, &back, &err);
+	CHECK_MSG(got != NULL, "%s", err.msg);
+	if (got) {
+		CHECK_NEAR(back.threshold, 0.375, 0);
+		aoi_model_info_release(&back);
+		aoi_net_free(got);
+	}
+	aoi_model_info_release(&info);
+	aoi_net_free(net);
+	unlink(path);
 }
 
 static void write_bytes(const char *path, const unsigned char *b, size_t n)
@@ -393,6 +425,7 @@ int main(void)
 	}
 	aoi_rng_seed(&rng, 7);
 	test_round_trip(&rng);
+	test_threshold(&rng);
 	test_damage();
 	test_atomic(&rng);
 	test_checkpoint(&rng);

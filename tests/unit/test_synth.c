@@ -8,6 +8,8 @@
  *  - defects: the output differs from its template exactly under the mask;
  *  - augment: a bright dot at a keypoint is found at the moved keypoint,
  *    --balance brings every label to N;
+ *  - anomalies painted on the fly: the kinds parsed, the mask on the
+ *    changed pixels, none=F leaves that share untouched;
  *  - the same seed gives the same bytes, whatever the thread count. */
 #include <omp.h>
 #include <stdlib.h>
@@ -175,6 +177,82 @@ static void test_paint_contract(void)
 	aoi_image_release(&blank);
 	aoi_mask_release(&m);
 	aoi_image_release(&pcb);
+	aoi_image_release(&tex);
+}
+
+/* ---- anomalies painted on the fly (learning from good images) ---- */
+
+/* The mask marks exactly the pixels changed by 4 levels or more. */
+static void check_marked(const aoi_image *before, const aoi_image *img, const aoi_mask *m,
+			 const char *what)
+{
+	long bad = 0, changed = 0;
+
+	for (int i = 0; i < img->width * img->height; i++) {
+		int d = abs((int)img->data[i] - (int)before->data[i]);
+		changed += d >= 4;
+		bad += (d >= 4) != (m->data[i] == 7);
+	}
+	CHECK_MSG(changed > 0 && bad == 0, "%s: %ld changed, %ld mismarked", what, changed, bad);
+}
+
+static void test_paint_anomaly(void)
+{
+	static const char *const names[] = {"blob", "scratch", "spot", "cutpaste", "texture"};
+	aoi_synth_anomaly_opts o;
+	aoi_image tex = { 0 };
+	aoi_error err;
+	aoi_rng rng;
+
+	CHECK(aoi_synth_anomaly_parse("all", &o, &err) == 0);
+	CHECK(o.kinds == AOI_SYNTH_ANOM_ALL && o.none == 0.25);
+	CHECK(aoi_synth_anomaly_parse("cutpaste,none=0.5", &o, &err) == 0);
+	CHECK(o.kinds == AOI_SYNTH_ANOM_CUTPASTE && o.none == 0.5);
+	CHECK(aoi_synth_anomaly_parse("blob,crack", &o, &err) < 0);
+	CHECK_MSG(strstr(err.msg, "'crack'") != NULL, "%s", err.msg);
+	CHECK(aoi_synth_anomaly_parse("none=1", &o, &err) < 0);
+	aoi_rng_seed(&rng, 5);
+	CHECK(aoi_synth_texture_draw(3, 0, &rng, 96, 80, &tex, NULL) == 0);
+	for (int k = 0; k < 5; k++) {
+		CHECK(aoi_synth_anomaly_parse(names[k], &o, &err) == 0);
+		o.none = 0;
+		int npainted = 0;
+		for (int t = 0; t < 6; t++) {
+			aoi_image img = { 0 };
+			aoi_mask m = { 0 };
+			aoi_image_copy(&tex, &img, NULL);
+			aoi_mask_alloc(&m, img.width, img.height, NULL);
+			int painted = aoi_synth_paint_anomaly(&img, &m, &o, 7, &rng, &err);
+			CHECK_MSG(painted >= 0, "%s: %s", names[k], err.msg);
+			npainted += painted == 1;
+			if (painted == 0) /* nothing changed by 4 levels: nothing marked */
+				CHECK(aoi_mask_count(&m, -1) == 0);
+			if (painted == 1 && k >= 3)
+				check_marked(&tex, &img, &m, names[k]);
+			if (painted == 1 && k < 3)
+				check_changed_exactly(&tex, &img, &m, names[k]);
+			aoi_image_release(&img);
+			aoi_mask_release(&m);
+		}
+		/* a faint texture region can change no pixel by 4 levels */
+		CHECK_MSG(npainted >= 4, "%s: %d of 6 painted", names[k], npainted);
+	}
+	/* none=F: about that share is left alone, untouched */
+	CHECK(aoi_synth_anomaly_parse("blob,none=0.5", &o, &err) == 0);
+	int left = 0;
+	for (int t = 0; t < 200; t++) {
+		aoi_image img = { 0 };
+		aoi_mask m = { 0 };
+		aoi_image_copy(&tex, &img, NULL);
+		aoi_mask_alloc(&m, img.width, img.height, NULL);
+		if (aoi_synth_paint_anomaly(&img, &m, &o, 7, &rng, &err) == 0) {
+			left++;
+			CHECK(aoi_mask_count(&m, -1) == 0 && !memcmp(img.data, tex.data, 96 * 80));
+		}
+		aoi_image_release(&img);
+		aoi_mask_release(&m);
+	}
+	CHECK_MSG(left > 70 && left < 130, "%d of 200 left alone", left);
 	aoi_image_release(&tex);
 }
 
@@ -667,6 +745,7 @@ static void test_relpath(void)
 int main(void)
 {
 	test_paint_contract();
+	test_paint_anomaly();
 	test_inpaint();
 	test_place();
 	test_defects();
