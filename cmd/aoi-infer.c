@@ -17,8 +17,13 @@
 
 static const char *const prog = "aoi-infer";
 
+/* -m given again makes an ensemble of at most this many models */
+#define MAX_MODELS 16
+
 typedef struct args {
-	const char *model, *masks, *root, *dataset;
+	const char *models[MAX_MODELS];
+	int nmodels;
+	const char *masks, *root, *dataset;
 	long batch, threads, overlap, min_area;
 	int tile;          /* -1: as the model says */
 	int width, height; /* --size, 0: the model's input */
@@ -34,7 +39,8 @@ static const char usage_text[] =
 	"Usage: aoi-infer -m MODEL [options] [DATASET] > RECORDS\n"
 	"Predict every record of a JSON-lines dataset (standard input without\n"
 	"DATASET); each record is written out with a \"pred\" object.\n\n"
-	"  -m, --model FILE      model (or checkpoint) from aoi-train (required)\n"
+	"  -m, --model FILE      model (or checkpoint) from aoi-train (required);\n"
+	"                        again: an ensemble (the mean of their probabilities)\n"
 	"      --masks DIR       write segmentation masks as DIR/ID.png, anomaly maps\n"
 	"                        as DIR/ID.anomaly.png and DIR/ID.heat.png (none)\n"
 	"      --root DIR        base of relative paths when reading standard input\n"
@@ -99,11 +105,22 @@ static int set_part(void *ctx, const aoi_cli_opt *opt, const char *v, aoi_error 
 	return parse_pair("--stage", v, '/', 1, &a->stage, &a->stages, err);
 }
 
+static int add_model(void *ctx, const aoi_cli_opt *opt, const char *v, aoi_error *err)
+{
+	args *a = ctx;
+
+	(void)opt;
+	if (a->nmodels == MAX_MODELS)
+		return aoi_error_set(err, AOI_EINVAL, NULL, 0, "at most %d models (-m)", MAX_MODELS);
+	a->models[a->nmodels++] = v;
+	return 0;
+}
+
 /* The options into a, the operand into a->dataset. */
 static int parse_options(args *a, int argc, char **argv)
 {
 	const aoi_cli_opt table[] = {
-		AOI_CLI_OPT_STR('m', "model", &a->model),
+		AOI_CLI_OPT_CALL('m', "model", add_model, 0),
 		AOI_CLI_OPT_STR(0, "masks", &a->masks),
 		AOI_CLI_OPT_ROOT(&a->root),
 		AOI_CLI_OPT_BATCH(&a->batch),
@@ -164,8 +181,10 @@ static int parse(void *ctx, int argc, char **argv)
 
 	if (rc != AOI_CLI_GO)
 		return rc;
-	if (!a->model)
+	if (!a->nmodels)
 		return aoi_cli_usage_error(prog, "-m MODEL is required");
+	if (a->nmodels > 1 && (a->stages || a->node_a >= 0))
+		return aoi_cli_usage_error(prog, "an ensemble (several -m) cannot be cut into stages");
 	if (aoi_worker_check_opts(&a->queue, !!a->dataset, "DATASET", &err) < 0)
 		return aoi_cli_usage_error(prog, "%s", err.msg);
 	return check_stage_args(a);
@@ -225,34 +244,32 @@ static int run_with(args *a, aoi_infer *inf, aoi_net *net, aoi_error *err)
 static int run(void *ctx, aoi_error *err)
 {
 	args *a = ctx;
-	aoi_infer_loaded l;
-	aoi_infer *inf = NULL;
-	aoi_infer_opts o;
+	aoi_infer_loaded l[MAX_MODELS];
+	aoi_infer_open_opts oo = { .width = a->width, .height = a->height,
+				   .threads = (int)a->threads };
+	aoi_infer *inf;
+	int rc;
 
 	if (a->threads > 0)
 		omp_set_num_threads((int)a->threads);
-	int rc = aoi_infer_load(&l, a->model, err);
-	if (rc == 0 && a->width)
-		rc = aoi_infer_load_resize(&l, a->width, a->height, err);
+	aoi_infer_opts_init(&oo.o);
+	oo.o.batch = (int)a->batch;
+	oo.o.tile = a->tile;
+	oo.o.overlap = (int)a->overlap;
+	oo.o.mask_dir = a->masks;
+	oo.o.min_area = a->min_area;
+	oo.o.min_box_w = a->min_box_w;
+	oo.o.min_box_h = a->min_box_h;
+	oo.o.flips = a->flips;
+	inf = aoi_infer_open(l, a->models, a->nmodels, &oo, err);
+	rc = inf ? 0 : -1;
 	if (rc == 0 && a->masks)
 		rc = aoi_mkdir_p(a->masks, err);
-	if (rc == 0) {
-		aoi_infer_opts_init(&o);
-		o.batch = (int)a->batch;
-		o.tile = a->tile >= 0 ? a->tile : l.crop;
-		o.overlap = (int)a->overlap;
-		o.mask_dir = a->masks;
-		o.min_area = a->min_area;
-		o.min_box_w = a->min_box_w;
-		o.min_box_h = a->min_box_h;
-		o.flips = a->flips;
-		if (a->threads > 0)
-			aoi_net_set_threads(l.net, (int)a->threads);
-		inf = aoi_infer_new(l.net, &l.m, &o, err);
-		rc = inf ? run_with(a, inf, l.net, err) : -1;
-	}
+	if (rc == 0)
+		rc = run_with(a, inf, l[0].net, err);
 	aoi_infer_free(inf);
-	aoi_infer_load_release(&l);
+	for (int i = 0; i < a->nmodels; i++)
+		aoi_infer_load_release(&l[i]);
 	return rc;
 }
 

@@ -77,3 +77,39 @@ void aoi_infer_load_release(aoi_infer_loaded *l)
 	aoi_classes_release(&l->classes);
 	memset(l, 0, sizeof *l);
 }
+
+/* Model i of aoi_infer_open(): loaded, resized, its own tiling. */
+static int open_one(aoi_infer_loaded *l, const char *path, const aoi_infer_open_opts *oo,
+		    aoi_infer_opts *o, aoi_error *err)
+{
+	if (aoi_infer_load(l, path, err) < 0)
+		return -1;
+	if (oo->width && aoi_infer_load_resize(l, oo->width, oo->height, err) < 0)
+		return -1;
+	if (oo->threads > 0)
+		aoi_net_set_threads(l->net, oo->threads);
+	*o = oo->o;
+	o->tile = oo->o.tile >= 0 ? oo->o.tile : l->crop;
+	return 0;
+}
+
+aoi_infer *aoi_infer_open(aoi_infer_loaded *l, const char *const *paths, int n,
+			  const aoi_infer_open_opts *oo, aoi_error *err)
+{
+	aoi_infer *inf = NULL;
+	aoi_infer_opts o;
+
+	memset(l, 0, sizeof *l * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		if (open_one(&l[i], paths[i], oo, &o, err) < 0)
+			break;
+		if (i == 0 && !(inf = aoi_infer_new(l[0].net, &l[0].m, &o, err)))
+			return NULL;
+		if (i > 0 && aoi_infer_add(inf, l[i].net, &l[i].m, &o, err) < 0)
+			break;
+		if (i == n - 1)
+			return inf;
+	}
+	aoi_infer_free(inf);
+	return NULL;
+}

@@ -32,4 +32,21 @@ int aoi_infer_load_resize(aoi_infer_loaded *l, int w, int h, aoi_error *err);
 
 void aoi_infer_load_release(aoi_infer_loaded *l);
 
+/* How aoi_infer_open() runs its models: o as for aoi_infer_new(), but
+ * o->tile < 0 tiles each model that was trained on crops (aoi-infer's
+ * default); width > 0: aoi_infer_load_resize() each to width x height;
+ * threads > 0: each net on that many. */
+typedef struct aoi_infer_open_opts {
+	aoi_infer_opts o;
+	int width, height;
+	int threads;
+} aoi_infer_open_opts;
+
+/* The models of paths[0..n-1] as one aoi_infer: one model alone, or the
+ * ensemble of them all (aoi_infer_add()). Their loads go into l[0..n-1],
+ * which the caller releases with aoi_infer_load_release() after
+ * aoi_infer_free(), after an error too. */
+aoi_infer *aoi_infer_open(aoi_infer_loaded *l, const char *const *paths, int n,
+			  const aoi_infer_open_opts *oo, aoi_error *err);
+
 #endif

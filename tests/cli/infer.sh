@@ -119,4 +119,21 @@ done
 run aoi-infer "$D"
 expect_status 2 "missing -m"
 
+# ensembles: several -m
+aoi-infer -m "$T/seg.aoim" -j 1 "$D" >"$T/one.jsonl" 2>/dev/null
+run aoi-infer -m "$T/seg.aoim" -m "$T/seg.aoim" -j 1 "$D"
+expect_status 0 "an ensemble of a model with itself"
+expect_eq "$(md5sum <"$T/out")" "$(md5sum <"$T/one.jsonl")" "a model with itself predicts as the model alone"
+run aoi-infer -m "$T/seg.aoim" -m "$T/segw.aoim" -j 1 "$D"
+expect_status 0 "an ensemble of two models"
+expect_eq "$(grep -c '"pred":{' "$T/out")" 16 "the ensemble predicts every record"
+expect_true "the ensemble is neither model alone" sh -c \
+	"! cmp -s '$T/out' '$T/one.jsonl' && ! cmp -s '$T/out' '$T/segw.jsonl'"
+run aoi-infer -m "$T/seg.aoim" -m "$T/cls.aoim" "$D"
+expect_status 1 "an ensemble of a segmenter and a classifier"
+expect_one_line_error aoi-infer "an ensemble of a segmenter and a classifier"
+expect_err "cls.aoim" "the refusal names the second model"
+run aoi-infer -m "$T/seg.aoim" -m "$T/seg.aoim" --stage 1/2 "$D"
+expect_status 2 "an ensemble cut into stages"
+
 done_testing
